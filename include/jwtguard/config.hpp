@@ -1,0 +1,56 @@
+// Build-time settings of jwtguard, each with its default and its trade-off.
+//
+// Define any of these before including a jwtguard header (or with -D on the
+// command line) to change it. Every translation unit of a program must see the
+// same values: they size types.
+#pragma once
+
+#include <cstddef>
+
+/// Largest token (in bytes, inclusive) that any Validator can accept.
+///
+/// `Validator::Options::max_token_size` picks the limit at run time, up to
+/// this value. It also sizes the scratch space inside `Claims` (about 1.5x this
+/// many bytes: the decoded header, the decoded payload as the caller sees it,
+/// and the copy the parser unescapes in place), which callers usually keep on
+/// the stack. Default 8 KiB: bigger than any sane bearer token, small enough
+/// for a stack frame.
+#ifndef JWTGUARD_MAX_TOKEN_SIZE
+#define JWTGUARD_MAX_TOKEN_SIZE 8192
+#endif
+
+/// Deepest JSON nesting accepted in header and payload; the top-level object
+/// counts as 1. Bounds the recursion of the parser (one C++ stack frame per
+/// level). Default 32, as decided in DESIGN.md.
+#ifndef JWTGUARD_MAX_JSON_DEPTH
+#define JWTGUARD_MAX_JSON_DEPTH 32
+#endif
+
+/// Most members allowed at the top level of header or payload. Duplicate
+/// detection uses a fixed table twice this size on the stack, so it stays
+/// linear and allocation-free. Default 64: registered claims plus plenty of
+/// application claims.
+#ifndef JWTGUARD_MAX_MEMBERS
+#define JWTGUARD_MAX_MEMBERS 64
+#endif
+
+/// Most entries of an `aud` array. `Claims` keeps a view of each, so this
+/// sizes `Claims`. Default 16.
+#ifndef JWTGUARD_MAX_AUDIENCES
+#define JWTGUARD_MAX_AUDIENCES 16
+#endif
+
+namespace jwtguard {
+inline constexpr std::size_t max_token_size_limit = JWTGUARD_MAX_TOKEN_SIZE;
+inline constexpr int max_json_depth = JWTGUARD_MAX_JSON_DEPTH;
+inline constexpr std::size_t max_members = JWTGUARD_MAX_MEMBERS;
+inline constexpr std::size_t max_audiences = JWTGUARD_MAX_AUDIENCES;
+
+static_assert(max_token_size_limit >= 64 && max_token_size_limit <= (1u << 24),
+              "JWTGUARD_MAX_TOKEN_SIZE must lie in [64, 16 MiB]");
+static_assert(max_json_depth >= 1 && max_json_depth <= 256,
+              "JWTGUARD_MAX_JSON_DEPTH must lie in [1, 256]");
+static_assert(max_members >= 8 && max_members <= 4096, "JWTGUARD_MAX_MEMBERS must lie in [8, 4096]");
+static_assert(max_audiences >= 1 && max_audiences <= 1024,
+              "JWTGUARD_MAX_AUDIENCES must lie in [1, 1024]");
+}  // namespace jwtguard

@@ -1,0 +1,109 @@
+// HS256: HMAC-SHA256 (RFC 2104, RFC 7518 section 3.2) with the key's pads
+// hashed once at load time.
+//
+// An HMAC is two SHA-256 runs, each starting with one 64-byte block derived
+// from the key (key ^ ipad, key ^ opad). Those two blocks never change, so the
+// key keeps the SHA-256 state after each of them and every MAC starts from a
+// copy: two compressions saved per token, no allocation, no OpenSSL object
+// to create per call. OpenSSL's EVP and HMAC interfaces cannot do this without
+// allocating (their context copies duplicate provider state on the heap), so
+// this file uses the low-level SHA256_* functions, deprecated in OpenSSL 3
+// but present and allocation-free; the deprecation warning is silenced here
+// only.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+#include "jwtguard/error.hpp"
+
+namespace jwtguard {
+
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+#endif
+
+/// An HMAC-SHA256 key. Copyable; holds derived state only, never the secret.
+class Hs256Key {
+public:
+    /// RFC 7518 section 3.2: a key of the same size as the hash output or larger.
+    static constexpr std::size_t min_secret_size = 32;
+    static constexpr std::size_t mac_size = 32;
+    static constexpr std::string_view algorithm = "HS256";
+
+    /// Loads `secret` (raw bytes). Throws SetupError(key_too_short) below
+    /// `min_secret_size` bytes.
+    explicit Hs256Key(std::string_view secret) {
+        if (secret.size() < min_secret_size)
+            throw SetupError(Error::key_too_short,
+                             "HS256 secret has " + std::to_string(secret.size()) +
+                                 " bytes; at least " + std::to_string(min_secret_size) +
+                                 " are required (RFC 7518 section 3.2)");
+        unsigned char block[SHA256_CBLOCK] = {};
+        if (secret.size() > SHA256_CBLOCK) {
+            SHA256(reinterpret_cast<const unsigned char*>(secret.data()), secret.size(), block);
+        } else {
+            std::memcpy(block, secret.data(), secret.size());
+        }
+        unsigned char pad[SHA256_CBLOCK];
+        for (std::size_t i = 0; i < SHA256_CBLOCK; ++i) pad[i] = block[i] ^ 0x36;
+        SHA256_Init(&m_inner);
+        SHA256_Update(&m_inner, pad, sizeof pad);
+        for (std::size_t i = 0; i < SHA256_CBLOCK; ++i) pad[i] = block[i] ^ 0x5c;
+        SHA256_Init(&m_outer);
+        SHA256_Update(&m_outer, pad, sizeof pad);
+        OPENSSL_cleanse(block, sizeof block);
+        OPENSSL_cleanse(pad, sizeof pad);
+    }
+
+    Hs256Key(const Hs256Key&) = default;
+    Hs256Key& operator=(const Hs256Key&) = default;
+    ~Hs256Key() {
+        OPENSSL_cleanse(&m_inner, sizeof m_inner);
+        OPENSSL_cleanse(&m_outer, sizeof m_outer);
+    }
+
+    /// HMAC-SHA256 of `input` into `out`.
+    void mac(std::string_view input, unsigned char (&out)[mac_size]) const noexcept {
+        unsigned char inner[mac_size];
+        SHA256_CTX ctx = m_inner;
+        SHA256_Update(&ctx, input.data(), input.size());
+        SHA256_Final(inner, &ctx);
+        ctx = m_outer;
+        SHA256_Update(&ctx, inner, sizeof inner);
+        SHA256_Final(out, &ctx);
+    }
+
+    /// True when `signature` is the MAC of `input`; compared in constant time.
+    [[nodiscard]] bool verify(std::string_view input, const unsigned char* signature,
+                              std::size_t size) const noexcept {
+        if (size != mac_size) return false;
+        unsigned char expected[mac_size];
+        mac(input, expected);
+        return CRYPTO_memcmp(expected, signature, mac_size) == 0;
+    }
+
+    /// The MAC of `input` as raw bytes.
+    [[nodiscard]] std::string sign(std::string_view input) const {
+        unsigned char out[mac_size];
+        mac(input, out);
+        return std::string(reinterpret_cast<const char*>(out), mac_size);
+    }
+
+private:
+    SHA256_CTX m_inner;  // state after key ^ ipad
+    SHA256_CTX m_outer;  // state after key ^ opad
+};
+
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+
+}  // namespace jwtguard

@@ -1,0 +1,503 @@
+// Strict, allocation-free parsing of the JOSE header and the JWT claims set.
+//
+// rapidjson's SAX `Reader` runs in its recursive mode, in situ (strings are
+// unescaped inside the caller's buffer, so every string handed out is a view
+// into it), with numbers delivered as their source text. The handlers below
+// bound the recursion (they refuse depth > max_json_depth before the reader
+// descends), count and deduplicate top-level members in a fixed table, and
+// pick out the members jwtguard reads. Nothing here allocates: the reader's
+// own stack is only used by non-in-situ and iterative parsing, neither of
+// which runs here.
+//
+// What rapidjson does not check by itself in this configuration is checked
+// before it runs, on the raw bytes, faster than its validating mode:
+//   - UTF-8 well-formedness (no overlong forms, no surrogates, <= U+10FFFF);
+//   - `\uDC00`-`\uDFFF` escapes that do not follow a high surrogate (a high
+//     surrogate without its low half is refused by rapidjson itself).
+// And after it runs: that it consumed every byte (a raw NUL would otherwise
+// end the document early).
+//
+// Numbers are judged exactly, from their decimal text (see
+// `parse_numeric_date`): no rounding through a double can move a date.
+#pragma once
+
+#include <algorithm>
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <string_view>
+
+#include <rapidjson/reader.h>
+
+#ifndef XXH_INLINE_ALL
+#define XXH_INLINE_ALL
+#endif
+#include <xxhash.h>
+
+#include "jwtguard/claims.hpp"
+#include "jwtguard/config.hpp"
+#include "jwtguard/error.hpp"
+
+namespace jwtguard::detail {
+
+/// True when `data` is well-formed UTF-8 (RFC 3629; Unicode table 3-7).
+[[nodiscard]] inline bool is_valid_utf8(const unsigned char* data, std::size_t size) noexcept {
+    std::size_t i = 0;
+    while (i < size) {
+        // ASCII runs, eight bytes at a time: tokens are nearly all ASCII.
+        while (i + 8 <= size) {
+            std::uint64_t word;
+            std::memcpy(&word, data + i, 8);
+            if (word & 0x8080808080808080ull) break;
+            i += 8;
+        }
+        if (i >= size) break;
+        const unsigned char c = data[i];
+        if (c < 0x80) {
+            ++i;
+            continue;
+        }
+        std::size_t length;
+        unsigned char lo = 0x80, hi = 0xbf;  // bounds of the second byte
+        if (c >= 0xc2 && c <= 0xdf) {
+            length = 2;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            length = 3;
+            if (c == 0xe0) lo = 0xa0;         // no overlong forms
+            if (c == 0xed) hi = 0x9f;         // no UTF-16 surrogates
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            length = 4;
+            if (c == 0xf0) lo = 0x90;         // no overlong forms
+            if (c == 0xf4) hi = 0x8f;         // nothing above U+10FFFF
+        } else {
+            return false;                     // continuation byte, C0, C1, F5..FF
+        }
+        if (size - i < length) return false;
+        if (data[i + 1] < lo || data[i + 1] > hi) return false;
+        for (std::size_t k = 2; k < length; ++k)
+            if ((data[i + k] & 0xc0) != 0x80) return false;
+        i += length;
+    }
+    return true;
+}
+
+[[nodiscard]] constexpr int hex_value(char c) noexcept {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/// True when `json` escapes a low surrogate (`\uDC00`-`\uDFFF`) that does not
+/// directly follow an escaped high surrogate. Malformed escapes are left to
+/// the parser, which refuses them.
+[[nodiscard]] inline bool has_lone_low_surrogate(const char* json, std::size_t size) noexcept {
+    const char* p = json;
+    const char* const end = json + size;
+    bool after_high = false;  // the previous escape was a high surrogate
+    while (true) {
+        const auto* slash = static_cast<const char*>(std::memchr(p, '\\', static_cast<std::size_t>(end - p)));
+        if (slash == nullptr) return false;
+        if (slash != p) after_high = false;
+        if (end - slash < 2) return false;
+        if (slash[1] != 'u' || end - slash < 6) {
+            after_high = false;
+            p = slash + 2;
+            continue;
+        }
+        int code = 0;
+        for (int k = 2; k < 6; ++k) {
+            const int v = hex_value(slash[k]);
+            if (v < 0) return false;  // the parser refuses the escape
+            code = code << 4 | v;
+        }
+        if (code >= 0xdc00 && code <= 0xdfff) {
+            if (!after_high) return true;
+            after_high = false;
+        } else {
+            after_high = code >= 0xd800 && code <= 0xdbff;
+        }
+        p = slash + 6;
+    }
+}
+
+/// Reads a JSON number's text as a NumericDate: a value in [0, 2^53], rounded
+/// up to whole seconds. Returns false for anything outside that range. The
+/// text has already passed the JSON number grammar.
+[[nodiscard]] inline bool parse_numeric_date(std::string_view text, std::int64_t& out) noexcept {
+    constexpr std::uint64_t max_date = std::uint64_t{1} << 53;
+    std::size_t i = 0;
+    const bool negative = !text.empty() && text[0] == '-';
+    if (negative) ++i;
+    // Significant digits (integer and fraction, leading zeros dropped) and the
+    // power of ten they are scaled by.
+    char digits[24];
+    std::size_t count = 0;
+    std::int64_t scale = 0;
+    bool overflow = false;  // more than 17 significant digits: out of range
+    auto take = [&](char c, bool fraction) {
+        if (fraction) --scale;
+        if (count == 0 && c == '0') return;
+        if (count < 17) {
+            digits[count++] = c;
+        } else if (c != '0') {
+            overflow = true;
+        } else if (!fraction) {
+            ++scale;  // an integer digit past those kept: worth a power of ten
+        }
+    };
+    for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) take(text[i], false);
+    if (i < text.size() && text[i] == '.')
+        for (++i; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) take(text[i], true);
+    if (i < text.size() && (text[i] == 'e' || text[i] == 'E')) {
+        ++i;
+        bool exp_negative = false;
+        if (i < text.size() && (text[i] == '+' || text[i] == '-')) exp_negative = text[i++] == '-';
+        std::int64_t exponent = 0;
+        for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i)
+            exponent = std::min<std::int64_t>(exponent * 10 + (text[i] - '0'), 1'000'000);
+        scale += exp_negative ? -exponent : exponent;
+    }
+    if (count == 0 && !overflow) {  // zero, whatever its sign or spelling
+        out = 0;
+        return true;
+    }
+    if (negative || overflow) return false;
+    while (count > 0 && digits[count - 1] == '0') {
+        --count;
+        ++scale;
+    }
+    const auto n = static_cast<std::int64_t>(count);
+    // Integer part: the first n + scale digits, then scale zeros if positive.
+    const std::int64_t integer_digits = n + scale;
+    if (integer_digits > 16) return false;  // >= 10^16 > 2^53
+    std::uint64_t integer = 0;
+    for (std::int64_t k = 0; k < integer_digits; ++k)
+        integer = integer * 10 + (k < n ? static_cast<std::uint64_t>(digits[k] - '0') : 0);
+    if (scale >= 0) {
+        if (integer > max_date) return false;
+        out = static_cast<std::int64_t>(integer);
+    } else {
+        // A fraction remains (trailing zeros were dropped): round up.
+        if (integer >= max_date) return false;
+        out = static_cast<std::int64_t>(integer + 1);
+    }
+    return true;
+}
+
+/// Why a JSON document was refused, before the caller names the segment.
+enum class JsonFault : std::uint8_t {
+    none,
+    syntax,
+    not_object,
+    invalid_utf8,
+    too_deep,
+    too_many_members,
+    duplicate_member,
+};
+
+/// Top-level member names seen so far: open addressing over a fixed table,
+/// so detection stays linear and allocation-free.
+class MemberSet {
+public:
+    /// Adds `name`; false if it was already there.
+    [[nodiscard]] bool insert(std::string_view name) noexcept {
+        const std::uint64_t hash = XXH3_64bits(name.data(), name.size());
+        std::size_t slot = static_cast<std::size_t>(hash) & (table_size - 1);
+        while (m_slots[slot] != 0) {
+            const Name& seen = m_names[m_slots[slot] - 1];
+            if (std::string_view(seen.data, seen.size) == name) return false;
+            slot = (slot + 1) & (table_size - 1);
+        }
+        m_names[m_count] = Name{name.data(), name.size()};
+        m_slots[slot] = static_cast<std::uint16_t>(++m_count);
+        return true;
+    }
+
+private:
+    // Trivial on purpose: only the slot table is zeroed per document.
+    struct Name {
+        const char* data;
+        std::size_t size;
+    };
+    static constexpr std::size_t table_size = std::bit_ceil(max_members * 2);
+    std::uint16_t m_slots[table_size] = {};
+    Name m_names[max_members];
+    std::size_t m_count = 0;
+};
+
+/// What a top-level value is, as the member handlers need to know it.
+enum class ValueKind : std::uint8_t { string, number, other, array, object };
+
+/// The SAX handler shared by header and claims: depth, member count and
+/// duplicate names; `Derived` sees top-level members and the values under
+/// them through `on_key`, `on_value(depth, kind, text)` and `on_end_array`.
+template <class Derived>
+class TopLevelHandler {
+public:
+    using Ch = char;
+
+    bool Null() { return value(ValueKind::other, {}); }
+    bool Bool(bool) { return value(ValueKind::other, {}); }
+    bool Int(int) { return value(ValueKind::number, {}); }
+    bool Uint(unsigned) { return value(ValueKind::number, {}); }
+    bool Int64(std::int64_t) { return value(ValueKind::number, {}); }
+    bool Uint64(std::uint64_t) { return value(ValueKind::number, {}); }
+    bool Double(double) { return value(ValueKind::number, {}); }
+    bool RawNumber(const Ch* s, rapidjson::SizeType n, bool) {
+        return value(ValueKind::number, {s, n});
+    }
+    bool String(const Ch* s, rapidjson::SizeType n, bool) {
+        return value(ValueKind::string, {s, n});
+    }
+    bool StartObject() {
+        if (m_depth == 0) {
+            m_depth = 1;
+            return true;
+        }
+        return open(ValueKind::object);
+    }
+    bool Key(const Ch* s, rapidjson::SizeType n, bool) {
+        if (m_depth != 1) return true;
+        const std::string_view name(s, n);
+        if (++m_members > max_members) return stop(JsonFault::too_many_members);
+        if (!m_names.insert(name)) return stop(JsonFault::duplicate_member);
+        derived().on_key(name);
+        return true;
+    }
+    bool EndObject(rapidjson::SizeType) {
+        --m_depth;
+        return true;
+    }
+    bool StartArray() { return open(ValueKind::array); }
+    bool EndArray(rapidjson::SizeType) {
+        derived().on_end_array(m_depth);
+        --m_depth;
+        return true;
+    }
+
+    [[nodiscard]] JsonFault fault() const noexcept { return m_fault; }
+
+    /// Parses the `size` bytes at `json` (followed by a NUL) in place.
+    [[nodiscard]] JsonFault parse(char* json, std::size_t size) noexcept {
+        if (!is_valid_utf8(reinterpret_cast<const unsigned char*>(json), size) ||
+            has_lone_low_surrogate(json, size))
+            return JsonFault::invalid_utf8;
+        rapidjson::InsituStringStream stream(json);
+        rapidjson::Reader reader;
+        constexpr unsigned flags = rapidjson::kParseInsituFlag | rapidjson::kParseNumbersAsStringsFlag;
+        const rapidjson::ParseResult result = reader.Parse<flags>(stream, *this);
+        if (m_fault != JsonFault::none) return m_fault;
+        if (result.IsError() || stream.Tell() != size) return JsonFault::syntax;
+        return JsonFault::none;
+    }
+
+protected:
+    Derived& derived() noexcept { return static_cast<Derived&>(*this); }
+
+private:
+    bool stop(JsonFault fault) {
+        m_fault = fault;
+        return false;
+    }
+    bool value(ValueKind kind, std::string_view text) {
+        if (m_depth == 0) return stop(JsonFault::not_object);
+        derived().on_value(m_depth, kind, text);
+        return true;
+    }
+    bool open(ValueKind kind) {
+        if (m_depth == 0) return stop(JsonFault::not_object);
+        derived().on_value(m_depth, kind, {});
+        // Refused before the reader recurses: the C++ stack stays bounded.
+        if (++m_depth > max_json_depth) return stop(JsonFault::too_deep);
+        return true;
+    }
+
+    int m_depth = 0;
+    std::size_t m_members = 0;
+    JsonFault m_fault = JsonFault::none;
+    MemberSet m_names;
+};
+
+/// Reads the JOSE header parameters jwtguard acts on. A wrong type is
+/// recorded as the first semantic error; parsing goes on so a syntax error
+/// later in the document still wins.
+class HeaderHandler final : public TopLevelHandler<HeaderHandler> {
+public:
+    explicit HeaderHandler(Header& header) noexcept : m_header(header) { m_header = Header{}; }
+
+    void on_key(std::string_view name) noexcept {
+        m_member = Member::other;
+        if (name == "alg") m_member = Member::alg;
+        else if (name == "kid") m_member = Member::kid;
+        else if (name == "typ") m_member = Member::typ;
+        else if (name == "cty") m_member = Member::cty;
+        else if (name == "crit") fail(Error::crit_unsupported);
+    }
+    void on_value(int depth, ValueKind kind, std::string_view text) noexcept {
+        if (depth != 1) return;
+        const bool is_string = kind == ValueKind::string;
+        switch (m_member) {
+            case Member::alg:
+                is_string ? void(m_header.alg = text) : fail(Error::alg_invalid);
+                break;
+            case Member::kid:
+                is_string ? void(m_header.kid = text) : fail(Error::kid_invalid);
+                break;
+            case Member::typ:
+                is_string ? void(m_header.typ = text) : fail(Error::typ_invalid);
+                break;
+            case Member::cty:
+                is_string ? void(m_header.cty = text) : fail(Error::cty_invalid);
+                break;
+            case Member::other:
+                break;
+        }
+    }
+    void on_end_array(int) noexcept {}
+
+    [[nodiscard]] Error error() const noexcept { return m_error; }
+
+private:
+    enum class Member : std::uint8_t { other, alg, kid, typ, cty };
+    void fail(Error e) noexcept {
+        if (m_error == Error::ok) m_error = e;
+    }
+    Header& m_header;
+    Member m_member = Member::other;
+    Error m_error = Error::ok;
+};
+
+/// Reads the registered claims into a `Claims`.
+class ClaimsHandler final : public TopLevelHandler<ClaimsHandler> {
+public:
+    explicit ClaimsHandler(Claims& claims) noexcept : m_claims(claims) {
+        m_claims.reset_registered();
+    }
+
+    void on_key(std::string_view name) noexcept {
+        m_member = Member::other;
+        if (name.size() != 3) return;
+        if (name == "exp") m_member = Member::exp;
+        else if (name == "iss") m_member = Member::iss;
+        else if (name == "aud") m_member = Member::aud;
+        else if (name == "sub") m_member = Member::sub;
+        else if (name == "jti") m_member = Member::jti;
+        else if (name == "iat") m_member = Member::iat;
+        else if (name == "nbf") m_member = Member::nbf;
+    }
+    void on_value(int depth, ValueKind kind, std::string_view text) noexcept {
+        if (m_in_aud && depth == 2) return audience(kind, text);
+        if (depth != 1) return;
+        const bool is_string = kind == ValueKind::string;
+        switch (m_member) {
+            case Member::iss:
+                is_string ? void(m_claims.iss = text) : fail(Error::iss_invalid);
+                break;
+            case Member::sub:
+                is_string ? void(m_claims.sub = text) : fail(Error::sub_invalid);
+                break;
+            case Member::jti:
+                is_string ? void(m_claims.jti = text) : fail(Error::jti_invalid);
+                break;
+            case Member::exp:
+                date(kind, text, m_claims.exp, Error::exp_invalid);
+                break;
+            case Member::nbf:
+                date(kind, text, m_claims.nbf, Error::nbf_invalid);
+                break;
+            case Member::iat:
+                date(kind, text, m_claims.iat, Error::iat_invalid);
+                break;
+            case Member::aud:
+                m_claims.m_has_aud = true;
+                if (kind == ValueKind::array) m_in_aud = true;
+                else audience(kind, text);
+                break;
+            case Member::other:
+                break;
+        }
+    }
+    void on_end_array(int depth) noexcept {
+        if (m_in_aud && depth == 2) {
+            m_in_aud = false;
+            if (m_claims.m_aud_count == 0) fail(Error::aud_invalid);
+        }
+    }
+
+    [[nodiscard]] Error error() const noexcept { return m_error; }
+
+private:
+    enum class Member : std::uint8_t { other, iss, sub, aud, exp, nbf, iat, jti };
+    void fail(Error e) noexcept {
+        if (m_error == Error::ok) m_error = e;
+    }
+    void date(ValueKind kind, std::string_view text, std::optional<std::int64_t>& out,
+              Error invalid) noexcept {
+        std::int64_t value;
+        if (kind == ValueKind::number && parse_numeric_date(text, value)) out = value;
+        else fail(invalid);
+    }
+    void audience(ValueKind kind, std::string_view text) noexcept {
+        if (kind != ValueKind::string) return fail(Error::aud_invalid);
+        if (m_claims.m_aud_count == max_audiences) return fail(Error::aud_too_many);
+        m_claims.m_aud[m_claims.m_aud_count++] = text;
+    }
+
+    Claims& m_claims;
+    Member m_member = Member::other;
+    bool m_in_aud = false;
+    Error m_error = Error::ok;
+};
+
+/// Reads nothing: checks only what every header and payload must be (strict
+/// JSON, an object, depth, member count, no duplicate names).
+class StructureHandler final : public TopLevelHandler<StructureHandler> {
+public:
+    void on_key(std::string_view) noexcept {}
+    void on_value(int, ValueKind, std::string_view) noexcept {}
+    void on_end_array(int) noexcept {}
+};
+
+/// The Error for a JSON fault in the header (first) or payload (second).
+[[nodiscard]] constexpr Error json_fault_error(JsonFault fault, bool payload) noexcept {
+    switch (fault) {
+        case JsonFault::none: return Error::ok;
+        case JsonFault::syntax: return payload ? Error::payload_json_invalid : Error::header_json_invalid;
+        case JsonFault::not_object: return payload ? Error::payload_not_object : Error::header_not_object;
+        case JsonFault::invalid_utf8: return payload ? Error::payload_invalid_utf8 : Error::header_invalid_utf8;
+        case JsonFault::too_deep: return payload ? Error::payload_too_deep : Error::header_too_deep;
+        case JsonFault::too_many_members:
+            return payload ? Error::payload_too_many_members : Error::header_too_many_members;
+        case JsonFault::duplicate_member:
+            return payload ? Error::payload_duplicate_member : Error::header_duplicate_member;
+    }
+    return payload ? Error::payload_json_invalid : Error::header_json_invalid;
+}
+
+/// Parses a decoded header in place (`json[size]` must be NUL).
+[[nodiscard]] inline Error parse_header(char* json, std::size_t size, Header& header) noexcept {
+    HeaderHandler handler(header);
+    const JsonFault fault = handler.parse(json, size);
+    if (fault != JsonFault::none) return json_fault_error(fault, false);
+    return handler.error();
+}
+
+/// Checks the structure of a decoded header or payload in place (`json[size]`
+/// must be NUL), without reading any member.
+[[nodiscard]] inline Error check_json_structure(char* json, std::size_t size, bool payload) noexcept {
+    StructureHandler handler;
+    return json_fault_error(handler.parse(json, size), payload);
+}
+
+/// Parses a decoded payload in place (`json[size]` must be NUL).
+[[nodiscard]] inline Error parse_claims(char* json, std::size_t size, Claims& claims) noexcept {
+    ClaimsHandler handler(claims);
+    const JsonFault fault = handler.parse(json, size);
+    if (fault != JsonFault::none) return json_fault_error(fault, true);
+    return handler.error();
+}
+
+}  // namespace jwtguard::detail

@@ -1,0 +1,15 @@
+// jwtguard: validate JWT bearer tokens and check them against revocations,
+// without a heap allocation or a lock on the request path.
+//
+// The umbrella header: each header below also compiles alone.
+#pragma once
+
+#include "jwtguard/base64url.hpp"
+#include "jwtguard/claims.hpp"
+#include "jwtguard/config.hpp"
+#include "jwtguard/error.hpp"
+#include "jwtguard/hs256.hpp"
+#include "jwtguard/json.hpp"
+#include "jwtguard/keyset.hpp"
+#include "jwtguard/sign.hpp"
+#include "jwtguard/validator.hpp"

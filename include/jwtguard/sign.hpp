@@ -1,0 +1,97 @@
+// Minting compact tokens (RFC 7515 section 7.1), for issuers, tests and the
+// CLI. Setup-side code: it allocates and throws SetupError; it refuses any
+// claims set that the validator would refuse for its shape (invalid JSON,
+// duplicate members, wrong claim types), so jwtguard never mints a token it
+// would not accept.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <rapidjson/reader.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "jwtguard/base64url.hpp"
+#include "jwtguard/claims.hpp"
+#include "jwtguard/error.hpp"
+#include "jwtguard/hs256.hpp"
+#include "jwtguard/json.hpp"
+
+namespace jwtguard {
+
+/// Header parameters of a token to sign.
+struct SignOptions {
+    std::optional<std::string> kid;
+    std::string typ = "JWT";  ///< empty: no typ parameter
+};
+
+namespace detail {
+/// A rapidjson Writer that copies number text verbatim (rapidjson 1.1's own
+/// RawNumber would quote it).
+class CompactWriter : public rapidjson::Writer<rapidjson::StringBuffer> {
+public:
+    using Writer::Writer;
+    bool RawNumber(const Ch* text, rapidjson::SizeType length, bool) {
+        return RawValue(text, length, rapidjson::kNumberType);
+    }
+};
+
+/// `json` re-spelled compactly (member order and number spellings kept).
+/// `json` must already have passed one of the strict parsers, so it holds no
+/// raw NUL and parses.
+[[nodiscard]] inline std::string compact_json(std::string_view json) {
+    const std::string text(json);  // NUL-terminated for rapidjson
+    rapidjson::StringBuffer buffer;
+    CompactWriter writer(buffer);
+    rapidjson::Reader reader;
+    rapidjson::StringStream stream(text.c_str());
+    if (reader.Parse<rapidjson::kParseNumbersAsStringsFlag>(stream, writer).IsError())
+        throw SetupError(Error::payload_json_invalid, "cannot re-serialize JSON");
+    return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+/// `claims_json` checked as the validator checks a payload, then compacted.
+[[nodiscard]] inline std::string compact_claims(std::string_view claims_json) {
+    std::string text(claims_json);  // unescaped in place by the check
+    auto claims = std::make_unique<Claims>();
+    if (const Error e = detail::parse_claims(text.data(), text.size(), *claims); e != Error::ok)
+        throw SetupError(e, "claims: " + std::string(to_string(e)) + ": " +
+                                std::string(message(e)));
+    return compact_json(claims_json);
+}
+
+[[nodiscard]] inline std::string header_json(std::string_view alg, const SignOptions& options) {
+    rapidjson::StringBuffer buffer;
+    rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+    writer.StartObject();
+    writer.Key("alg");
+    writer.String(alg.data(), static_cast<rapidjson::SizeType>(alg.size()));
+    if (!options.typ.empty()) {
+        writer.Key("typ");
+        writer.String(options.typ.data(), static_cast<rapidjson::SizeType>(options.typ.size()));
+    }
+    if (options.kid) {
+        writer.Key("kid");
+        writer.String(options.kid->data(), static_cast<rapidjson::SizeType>(options.kid->size()));
+    }
+    writer.EndObject();
+    return std::string(buffer.GetString(), buffer.GetSize());
+}
+}  // namespace detail
+
+/// A compact HS256 token carrying `claims_json` (a JSON object).
+[[nodiscard]] inline std::string sign(const Hs256Key& key, std::string_view claims_json,
+                                      const SignOptions& options = {}) {
+    std::string token = base64url_encode(detail::header_json(Hs256Key::algorithm, options));
+    token += '.';
+    base64url_encode(detail::compact_claims(claims_json), token);
+    const std::string mac = key.sign(token);
+    token += '.';
+    base64url_encode(mac, token);
+    return token;
+}
+
+}  // namespace jwtguard

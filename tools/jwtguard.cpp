@@ -1,0 +1,243 @@
+// The jwtguard command line: a thin layer over the library (DESIGN.md, "The
+// CLI contract"). It parses arguments, reads files and prints; every decision
+// about a token is the library's.
+//
+// Exit codes: 0 valid, 1 invalid token (or claims refused by sign), 2 usage
+// error or unreadable/unacceptable key.
+#include <jwtguard/jwtguard.hpp>
+
+#include <charconv>
+#include <cstdint>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace {
+
+constexpr int exit_valid = 0;
+constexpr int exit_invalid = 1;
+constexpr int exit_usage = 2;
+
+constexpr const char* usage_text = R"(usage:
+  jwtguard verify [--alg HS256|RS256] (--secret-file F | --key-file PEM | --jwks-file F)
+                  [--iss S] [--aud S] [--leeway SECONDS] [--now EPOCH] [--max-size BYTES]
+                  [--typ TYP] [--revoked-jti JTI]... [--journal PATH] [TOKEN | -]
+  jwtguard sign --alg HS256 --secret-file F [--kid K] (--claims JSON | --claims-file F)
+  jwtguard decode [TOKEN | -]
+exit: 0 valid, 1 invalid token, 2 usage error or unusable key
+)";
+
+/// A usage problem: printed as "error: usage: <what>" with exit code 2.
+struct UsageError {
+    std::string what;
+};
+
+[[noreturn]] void usage(std::string what) { throw UsageError{std::move(what)}; }
+
+std::string read_file(const std::string& path, const char* what) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) usage(std::string("cannot read ") + what + " '" + path + "'");
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+/// The token from the positional argument (byte for byte) or stdin ("-" or
+/// none), which loses one trailing newline.
+std::string read_token(const std::optional<std::string>& positional) {
+    if (positional && *positional != "-") return *positional;
+    std::string token((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+    if (!token.empty() && token.back() == '\n') token.pop_back();
+    return token;
+}
+
+std::int64_t parse_integer(std::string_view text, const char* option, std::int64_t min,
+                           std::int64_t max) {
+    std::int64_t value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size() || text.empty() || value < min ||
+        value > max)
+        usage(std::string(option) + " needs an integer in [" + std::to_string(min) + ", " +
+              std::to_string(max) + "], got '" + std::string(text) + "'");
+    return value;
+}
+
+/// Walks argv: options with a value, flags and at most one positional.
+class Arguments {
+public:
+    Arguments(int argc, char** argv, int first) : m_args(argv + first, argv + argc) {}
+
+    [[nodiscard]] bool done() const { return m_next >= m_args.size(); }
+    [[nodiscard]] std::string_view peek() const { return m_args[m_next]; }
+    std::string take() { return m_args[m_next++]; }
+    std::string value(std::string_view option) {
+        if (done()) usage(std::string(option) + " needs a value");
+        return take();
+    }
+
+private:
+    std::vector<std::string> m_args;
+    std::size_t m_next = 0;
+};
+
+void print_error(jwtguard::Error e) {
+    std::cerr << "error: " << jwtguard::to_string(e) << ": " << jwtguard::message(e) << '\n';
+}
+
+int verify(Arguments args) {
+    std::optional<std::string> alg, secret_file, key_file, jwks_file, token_arg;
+    jwtguard::Validator::Options options;
+    std::optional<std::int64_t> now;
+    std::vector<std::string> revoked;
+    std::optional<std::string> journal;
+    while (!args.done()) {
+        const std::string arg = args.take();
+        if (arg == "--alg") alg = args.value(arg);
+        else if (arg == "--secret-file") secret_file = args.value(arg);
+        else if (arg == "--key-file") key_file = args.value(arg);
+        else if (arg == "--jwks-file") jwks_file = args.value(arg);
+        else if (arg == "--iss") options.issuers.push_back(args.value(arg));
+        else if (arg == "--aud") options.audiences.push_back(args.value(arg));
+        else if (arg == "--typ") options.typ = args.value(arg);
+        else if (arg == "--leeway") options.leeway = parse_integer(args.value(arg), "--leeway", 0, std::int64_t{1} << 31);
+        else if (arg == "--now") now = parse_integer(args.value(arg), "--now", INT64_MIN, INT64_MAX);
+        else if (arg == "--max-size")
+            options.max_token_size = static_cast<std::size_t>(parse_integer(
+                args.value(arg), "--max-size", 1, static_cast<std::int64_t>(jwtguard::max_token_size_limit)));
+        else if (arg == "--revoked-jti") revoked.push_back(args.value(arg));
+        else if (arg == "--journal") journal = args.value(arg);
+        else if (arg.size() > 1 && arg[0] == '-') usage("unknown option '" + arg + "'");
+        else if (token_arg) usage("more than one token given");
+        else token_arg = arg;
+    }
+    const int key_sources = !!secret_file + !!key_file + !!jwks_file;
+    if (key_sources != 1) usage("give exactly one of --secret-file, --key-file, --jwks-file");
+    if (alg && *alg != "HS256" && *alg != "RS256")
+        usage("--alg must be HS256 or RS256, got '" + *alg + "'");
+    if (key_file || jwks_file || (alg && *alg == "RS256"))
+        usage("RS256 keys (--key-file, --jwks-file, --alg RS256) are not supported by this build yet");
+    if (!revoked.empty() || journal)
+        usage("--revoked-jti and --journal need the denylist, not supported by this build yet");
+
+    const jwtguard::Hs256Key key(read_file(*secret_file, "secret file"));
+    const jwtguard::Validator validator(key, options);
+    const std::string token = read_token(token_arg);
+    const std::int64_t at = now ? *now : static_cast<std::int64_t>(std::time(nullptr));
+    auto claims = std::make_unique<jwtguard::Claims>();
+    if (const jwtguard::Error e = validator.validate(token, at, *claims); e != jwtguard::Error::ok) {
+        print_error(e);
+        return exit_invalid;
+    }
+    std::cout << jwtguard::detail::compact_claims(claims->payload_json()) << '\n';
+    return exit_valid;
+}
+
+int sign(Arguments args) {
+    std::optional<std::string> alg, secret_file, claims, claims_file;
+    jwtguard::SignOptions options;
+    while (!args.done()) {
+        const std::string arg = args.take();
+        if (arg == "--alg") alg = args.value(arg);
+        else if (arg == "--secret-file") secret_file = args.value(arg);
+        else if (arg == "--key-file") usage("RS256 signing (--key-file) is not supported by this build yet");
+        else if (arg == "--kid") options.kid = args.value(arg);
+        else if (arg == "--claims") claims = args.value(arg);
+        else if (arg == "--claims-file") claims_file = args.value(arg);
+        else usage("unexpected argument '" + arg + "'");
+    }
+    if (!alg) usage("sign needs --alg");
+    if (*alg != "HS256") usage("--alg must be HS256 in this build, got '" + *alg + "'");
+    if (!secret_file) usage("sign --alg HS256 needs --secret-file");
+    if (!!claims == !!claims_file) usage("give exactly one of --claims, --claims-file");
+    const jwtguard::Hs256Key key(read_file(*secret_file, "secret file"));
+    const std::string body = claims ? *claims : read_file(*claims_file, "claims file");
+    try {
+        std::cout << jwtguard::sign(key, body, options) << '\n';
+    } catch (const jwtguard::SetupError& e) {
+        // Claims the validator would refuse: the token's fault, not the key's.
+        print_error(e.code());
+        return exit_invalid;
+    }
+    return exit_valid;
+}
+
+/// Strictly decodes one segment and checks it is a JSON object; prints
+/// nothing on success.
+jwtguard::Error decode_segment(std::string_view segment, bool payload, std::string& json) {
+    json.resize(jwtguard::base64url_decoded_size(segment.size()) + 1);
+    std::size_t size = 0;
+    const auto status = jwtguard::base64url_decode(
+        segment, reinterpret_cast<unsigned char*>(json.data()), size);
+    if (status != jwtguard::Base64Status::ok)
+        return jwtguard::detail::base64_error(status, payload ? 1 : 0);
+    json.resize(size);
+    std::string scratch = json;  // the structure check unescapes in place
+    return jwtguard::detail::check_json_structure(scratch.data(), scratch.size(), payload);
+}
+
+int decode(Arguments args) {
+    std::optional<std::string> token_arg;
+    while (!args.done()) {
+        const std::string arg = args.take();
+        if (arg.size() > 1 && arg[0] == '-') usage("unknown option '" + arg + "'");
+        if (token_arg) usage("more than one token given");
+        token_arg = arg;
+    }
+    const std::string token = read_token(token_arg);
+    jwtguard::detail::Segments parts;
+    if (token.size() > jwtguard::max_token_size_limit) {
+        print_error(jwtguard::Error::token_too_large);
+        return exit_invalid;
+    }
+    if (!jwtguard::detail::split_token(token, parts)) {
+        print_error(jwtguard::Error::token_malformed);
+        return exit_invalid;
+    }
+    std::string header, payload;
+    for (const auto& [segment, payload_part, out] :
+         {std::tuple{parts.header, false, &header}, std::tuple{parts.payload, true, &payload}}) {
+        if (const jwtguard::Error e = decode_segment(segment, payload_part, *out);
+            e != jwtguard::Error::ok) {
+            print_error(e);
+            return exit_invalid;
+        }
+    }
+    // The structure check above guarantees both re-serialize.
+    std::cout << R"({"UNVERIFIED":"the signature was not checked","header":)"
+              << jwtguard::detail::compact_json(header) << R"(,"payload":)"
+              << jwtguard::detail::compact_json(payload) << "}\n";
+    return exit_valid;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    try {
+        if (argc < 2) usage("no command given");
+        const std::string_view command = argv[1];
+        Arguments args(argc, argv, 2);
+        if (command == "verify") return verify(std::move(args));
+        if (command == "sign") return sign(std::move(args));
+        if (command == "decode") return decode(std::move(args));
+        if (command == "--help" || command == "-h" || command == "help") {
+            std::cout << usage_text;
+            return exit_valid;
+        }
+        usage("unknown command '" + std::string(command) + "'");
+    } catch (const UsageError& e) {
+        std::cerr << "error: usage: " << e.what << '\n' << usage_text;
+        return exit_usage;
+    } catch (const jwtguard::SetupError& e) {
+        std::cerr << "error: " << jwtguard::to_string(e.code()) << ": " << e.what() << '\n';
+        return exit_usage;
+    } catch (const std::exception& e) {
+        std::cerr << "error: " << e.what() << '\n';
+        return exit_usage;
+    }
+}
