@@ -131,26 +131,32 @@ namespace jwtguard::detail {
     std::size_t i = 0;
     const bool negative = !text.empty() && text[0] == '-';
     if (negative) ++i;
-    // Significant digits (integer and fraction, leading zeros dropped) and the
-    // power of ten they are scaled by.
-    char digits[24];
+    // value = digits * 10^scale, where digits are the first 17 significant
+    // digits; `dropped` says a non-zero digit beyond them was cut off (the
+    // value is then a little more than digits * 10^scale).
+    char digits[17];
     std::size_t count = 0;
     std::int64_t scale = 0;
-    bool overflow = false;  // more than 17 significant digits: out of range
-    auto take = [&](char c, bool fraction) {
-        if (fraction) --scale;
-        if (count == 0 && c == '0') return;
-        if (count < 17) {
-            digits[count++] = c;
-        } else if (c != '0') {
-            overflow = true;
-        } else if (!fraction) {
-            ++scale;  // an integer digit past those kept: worth a power of ten
+    bool dropped = false;
+    for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
+        if (count == 0 && text[i] == '0') continue;
+        if (count < sizeof digits) {
+            digits[count++] = text[i];
+        } else {
+            ++scale;
+            dropped |= text[i] != '0';
         }
-    };
-    for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) take(text[i], false);
-    if (i < text.size() && text[i] == '.')
-        for (++i; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) take(text[i], true);
+    }
+    if (i < text.size() && text[i] == '.') {
+        for (++i; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
+            if (count < sizeof digits) {
+                --scale;
+                if (count != 0 || text[i] != '0') digits[count++] = text[i];
+            } else {
+                dropped |= text[i] != '0';
+            }
+        }
+    }
     if (i < text.size() && (text[i] == 'e' || text[i] == 'E')) {
         ++i;
         bool exp_negative = false;
@@ -160,27 +166,27 @@ namespace jwtguard::detail {
             exponent = std::min<std::int64_t>(exponent * 10 + (text[i] - '0'), 1'000'000);
         scale += exp_negative ? -exponent : exponent;
     }
-    if (count == 0 && !overflow) {  // zero, whatever its sign or spelling
+    if (count == 0) {  // zero, whatever its sign or spelling
         out = 0;
         return true;
     }
-    if (negative || overflow) return false;
-    while (count > 0 && digits[count - 1] == '0') {
+    if (negative) return false;
+    while (!dropped && count > 0 && digits[count - 1] == '0') {
         --count;
         ++scale;
     }
     const auto n = static_cast<std::int64_t>(count);
-    // Integer part: the first n + scale digits, then scale zeros if positive.
+    // Integer part: the first n + scale digits, then zeros if scale > 0.
     const std::int64_t integer_digits = n + scale;
     if (integer_digits > 16) return false;  // >= 10^16 > 2^53
     std::uint64_t integer = 0;
     for (std::int64_t k = 0; k < integer_digits; ++k)
         integer = integer * 10 + (k < n ? static_cast<std::uint64_t>(digits[k] - '0') : 0);
-    if (scale >= 0) {
+    if (scale >= 0 && !dropped) {
         if (integer > max_date) return false;
         out = static_cast<std::int64_t>(integer);
     } else {
-        // A fraction remains (trailing zeros were dropped): round up.
+        // A fraction remains (no trailing zero is left in digits): round up.
         if (integer >= max_date) return false;
         out = static_cast<std::int64_t>(integer + 1);
     }

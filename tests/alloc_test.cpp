@@ -1,0 +1,157 @@
+// The zero-allocation contract of Validator::validate, checked by counting
+// every heap allocation in the process: this file replaces malloc and its
+// siblings, so operator new, rapidjson and OpenSSL (whose CRYPTO_malloc calls
+// malloc) are all seen.
+#include <jwtguard/jwtguard.hpp>
+
+#include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstddef>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "test_tokens.hpp"
+
+extern "C" {
+void* __libc_malloc(std::size_t);
+void* __libc_calloc(std::size_t, std::size_t);
+void* __libc_realloc(void*, std::size_t);
+void* __libc_memalign(std::size_t, std::size_t);
+void __libc_free(void*);
+}
+
+namespace {
+std::atomic<bool> counting{false};
+std::atomic<std::size_t> allocations{0};
+
+void note() {
+    if (counting.load(std::memory_order_relaxed))
+        allocations.fetch_add(1, std::memory_order_relaxed);
+}
+}  // namespace
+
+extern "C" {
+void* malloc(std::size_t size) {
+    note();
+    return __libc_malloc(size);
+}
+void* calloc(std::size_t n, std::size_t size) {
+    note();
+    return __libc_calloc(n, size);
+}
+void* realloc(void* p, std::size_t size) {
+    note();
+    return __libc_realloc(p, size);
+}
+void* aligned_alloc(std::size_t alignment, std::size_t size) {
+    note();
+    return __libc_memalign(alignment, size);
+}
+void* memalign(std::size_t alignment, std::size_t size) {
+    note();
+    return __libc_memalign(alignment, size);
+}
+int posix_memalign(void** out, std::size_t alignment, std::size_t size) {
+    note();
+    void* p = __libc_memalign(alignment, size);
+    if (p == nullptr) return ENOMEM;
+    *out = p;
+    return 0;
+}
+void free(void* p) { __libc_free(p); }
+}
+
+namespace jwtguard {
+namespace {
+
+/// Allocations made while `work` runs.
+template <class Work>
+std::size_t allocations_during(Work&& work) {
+    allocations = 0;
+    counting = true;
+    work();
+    counting = false;
+    return allocations.load();
+}
+
+TEST(Allocations, TheCounterSeesNewAndOpenSsl) {
+    // Without these, a zero below would prove nothing.
+    EXPECT_GT(allocations_during([] {
+                  auto* p = new std::string(100, 'x');
+                  delete p;
+              }),
+              0u);
+    EXPECT_GT(allocations_during([] {
+                  unsigned char out[32];
+                  unsigned int size = 0;
+                  const std::string key(32, 'k');
+                  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+                       reinterpret_cast<const unsigned char*>("x"), 1, out, &size);
+              }),
+              0u);
+}
+
+TEST(Allocations, ValidateAllocatesNothing) {
+    const Hs256Key key(test::secret);
+    const Hs256Key other(test::other_secret);
+    KeySet keys;
+    keys.add(key, "k1");
+    keys.add(other, "k2");
+    Validator::Options options;
+    options.issuers = {"https://issuer.example"};
+    options.audiences = {"api"};
+    options.typ = "JWT";
+    options.max_lifetime = 3600;
+    const Validator validator(std::move(keys), options);
+
+    const std::string header = R"({"alg":"HS256","typ":"JWT","kid":"k1"})";
+    const std::string payload =
+        R"({"iss":"https://issuer.example","sub":"alice","aud":["web","api"],"exp":1700000600,"nbf":1699999000,"iat":1699999900,"jti":"5f0c1a2e-4b7d-4c8e-9f00-1a2b3c4d5e6f","email":"alice@example.com","roles":["admin","user"]})";
+    const std::string good = test::make_token(header, payload, key);
+    std::string bad_signature = good;
+    bad_signature[bad_signature.size() - 5] ^= 1;
+
+    // One token per major path; each must give its error, with no allocation.
+    const std::vector<std::pair<std::string, Error>> tokens = {
+        {good, Error::ok},
+        {bad_signature, Error::signature_invalid},
+        {test::make_token(header, R"({"iss":"https://issuer.example","aud":"api","exp":1600000000,"iat":1599999000})", key),
+         Error::expired},
+        {test::make_token(header, R"({"aud":"api","exp":1700000600,"iat":1699999900})", key),
+         Error::iss_missing},
+        {test::make_token(R"({"alg":"none"})", payload, key), Error::alg_none},
+        {test::make_token(R"({"alg":"HS256","kid":"nope"})", payload, key), Error::kid_unknown},
+        {test::make_token(header, "{\"exp\":1,\"exp\":2}", key), Error::payload_duplicate_member},
+        {test::make_token(header, "{\"x\":\"\xff\"}", key), Error::payload_invalid_utf8},
+        {test::make_token(header, "{\"x\":" + std::string(64, '[') + "}", key), Error::payload_too_deep},
+        {test::make_token(header, "not json", key), Error::payload_json_invalid},
+        {"a.b", Error::token_malformed},
+        {std::string(9000, 'a'), Error::token_too_large},
+        {"e30=.e30.", Error::header_base64_invalid},
+    };
+    auto claims = test::new_claims();
+    // Steady state: the first call may touch lazily initialized state.
+    for (const auto& [token, expected] : tokens) ASSERT_EQ(validator.validate(token, test::now, *claims), expected) << token;
+
+    for (const auto& [token, expected] : tokens) {
+        Error got = Error::ok;
+        const std::size_t count = allocations_during([&] {
+            for (int i = 0; i < 2000; ++i) got = validator.validate(token, test::now, *claims);
+        });
+        EXPECT_EQ(got, expected);
+        EXPECT_EQ(count, 0u) << "allocations while validating a token giving " << to_string(expected);
+    }
+}
+
+}  // namespace
+}  // namespace jwtguard
+
+int main(int argc, char** argv) {
+    ::testing::InitGoogleTest(&argc, argv);
+    return RUN_ALL_TESTS();
+}

@@ -1,0 +1,205 @@
+// The CLI contract of DESIGN.md, run against the built `jwtguard` binary.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Outcome {
+    int code;
+    std::string out;
+    std::string err;
+};
+
+class Cli : public ::testing::Test {
+protected:
+    fs::path dir;
+
+    void SetUp() override {
+        dir = fs::temp_directory_path() /
+              ("jwtguard_cli_test_" + std::to_string(::getpid()) + "_" +
+               ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        fs::create_directories(dir);
+        write("secret", "0123456789abcdef0123456789abcdef:cli");
+        write("short", "0123456789");
+    }
+    void TearDown() override { fs::remove_all(dir); }
+
+    std::string path(const std::string& name) const { return (dir / name).string(); }
+    void write(const std::string& name, const std::string& text) const {
+        std::ofstream(path(name), std::ios::binary) << text;
+    }
+    static std::string read(const fs::path& p) {
+        std::ifstream in(p, std::ios::binary);
+        std::stringstream s;
+        s << in.rdbuf();
+        return s.str();
+    }
+    static std::string quote(const std::string& s) {
+        std::string q = "'";
+        for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+        return q + "'";
+    }
+
+    /// Runs the CLI with `args` (shell-quoted one by one) and `input` on stdin.
+    Outcome run(const std::vector<std::string>& args, const std::string& input = "") const {
+        write("stdin", input);
+        std::string command = quote(JWTGUARD_CLI);
+        for (const auto& a : args) command.append(" ").append(quote(a));
+        command.append(" <").append(quote(path("stdin")));
+        command.append(" >").append(quote(path("stdout")));
+        command.append(" 2>").append(quote(path("stderr")));
+        const int status = std::system(command.c_str());
+        return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read(path("stdout")),
+                read(path("stderr"))};
+    }
+
+    std::string sign(const std::string& claims, std::vector<std::string> extra = {}) const {
+        std::vector<std::string> args = {"sign", "--alg", "HS256", "--secret-file", path("secret"),
+                                         "--claims", claims};
+        args.insert(args.end(), extra.begin(), extra.end());
+        const Outcome r = run(args);
+        EXPECT_EQ(r.code, 0) << r.err;
+        EXPECT_EQ(r.out.back(), '\n');
+        return r.out.substr(0, r.out.size() - 1);
+    }
+
+    Outcome verify(const std::string& token, std::vector<std::string> extra = {}) const {
+        std::vector<std::string> args = {"verify", "--secret-file", path("secret"), "--now",
+                                         "1700000000"};
+        args.insert(args.end(), extra.begin(), extra.end());
+        args.push_back(token);
+        return run(args);
+    }
+};
+
+constexpr const char* claims = R"({"sub":"alice", "exp":1700000600, "roles":["a"]})";
+
+TEST_F(Cli, SignThenVerifyRoundTrips) {
+    const std::string token = sign(claims, {"--kid", "k1"});
+    const Outcome r = verify(token);
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out, "{\"sub\":\"alice\",\"exp\":1700000600,\"roles\":[\"a\"]}\n");
+    EXPECT_EQ(r.err, "");
+}
+
+TEST_F(Cli, InvalidTokenExitsOneWithTheCode) {
+    const std::string token = sign(claims);
+    const Outcome expired = verify(token, {"--now", "1700000600"});
+    EXPECT_EQ(expired.code, 1);
+    EXPECT_EQ(expired.out, "");
+    EXPECT_EQ(expired.err, "error: expired: the token has expired\n");
+    std::string tampered = token;
+    tampered[tampered.size() - 3] = tampered[tampered.size() - 3] == 'A' ? 'B' : 'A';
+    const Outcome bad = verify(tampered);
+    EXPECT_EQ(bad.code, 1);
+    EXPECT_EQ(bad.err.rfind("error: signature_invalid: ", 0), 0u) << bad.err;
+    EXPECT_EQ(verify("not-a-token").err.rfind("error: token_malformed: ", 0), 0u);
+}
+
+TEST_F(Cli, StdinLosesExactlyOneTrailingNewline) {
+    const std::string token = sign(claims);
+    const std::vector<std::string> args = {"verify", "--secret-file", path("secret"), "--now",
+                                           "1700000000", "-"};
+    EXPECT_EQ(run(args, token + "\n").code, 0);
+    EXPECT_EQ(run(args, token).code, 0);
+    EXPECT_EQ(run(args, token + "\n\n").code, 1);
+    EXPECT_EQ(run(args, token + "\r\n").code, 1);
+    // No token argument reads stdin too.
+    EXPECT_EQ(run({"verify", "--secret-file", path("secret"), "--now", "1700000000"}, token + "\n")
+                  .code,
+              0);
+    // An argument is taken byte for byte.
+    EXPECT_EQ(verify(token + "\n").code, 1);
+}
+
+TEST_F(Cli, PolicyOptions) {
+    const std::string token = sign(
+        R"({"iss":"https://i.example","aud":"api","exp":1700000600,"nbf":1700000100})",
+        {"--kid", "x"});
+    EXPECT_EQ(verify(token, {"--aud", "api"}).err.rfind("error: not_yet_valid:", 0), 0u);
+    EXPECT_EQ(verify(token, {"--aud", "api", "--leeway", "100"}).code, 0);
+    EXPECT_EQ(verify(token, {"--aud", "api", "--now", "1700000200", "--iss", "https://i.example"}).code, 0);
+    EXPECT_EQ(verify(token, {"--aud", "api", "--now", "1700000200", "--iss", "other"}).err.rfind("error: iss_mismatch:", 0), 0u);
+    EXPECT_EQ(verify(token, {"--now", "1700000200"}).err.rfind("error: aud_mismatch:", 0), 0u);
+    EXPECT_EQ(verify(token, {"--aud", "api", "--now", "1700000200", "--typ", "at+jwt"}).err.rfind("error: typ_mismatch:", 0), 0u);
+    EXPECT_EQ(verify(token, {"--aud", "api", "--now", "1700000200", "--typ", "application/jwt"}).code, 0);
+    EXPECT_EQ(verify(token, {"--aud", "api", "--now", "1700000200", "--max-size", "20"}).err.rfind("error: token_too_large:", 0), 0u);
+    EXPECT_EQ(verify(token, {"--aud", "api", "--now", "1700000200", "--alg", "HS256"}).code, 0);
+}
+
+TEST_F(Cli, UsageErrorsExitTwo) {
+    const std::string token = sign(claims);
+    EXPECT_EQ(run({}).code, 2);
+    EXPECT_EQ(run({"frobnicate"}).code, 2);
+    EXPECT_EQ(run({"verify", token}).code, 2);  // no key
+    EXPECT_EQ(verify(token, {"--leeway", "abc"}).code, 2);
+    EXPECT_EQ(verify(token, {"--leeway", "-1"}).code, 2);
+    EXPECT_EQ(verify(token, {"--now", "12x"}).code, 2);
+    EXPECT_EQ(verify(token, {"--max-size", "999999999"}).code, 2);
+    EXPECT_EQ(verify(token, {"--bogus"}).code, 2);
+    EXPECT_EQ(verify(token, {"--alg", "HS512"}).code, 2);
+    EXPECT_EQ(verify(token, {"--alg", "RS256"}).code, 2);
+    EXPECT_EQ(verify(token, {"--revoked-jti", "x"}).code, 2);
+    EXPECT_EQ(run({"verify", "--secret-file", path("secret"), "--key-file", "k.pem", token}).code, 2);
+    EXPECT_EQ(run({"verify", "--secret-file", path("secret"), token, token}).code, 2);
+    EXPECT_EQ(run({"sign", "--secret-file", path("secret"), "--claims", "{}"}).code, 2);
+    const Outcome usage = run({"verify", "--secret-file", path("secret"), "--leeway"});
+    EXPECT_EQ(usage.code, 2);
+    EXPECT_EQ(usage.err.rfind("error: usage: --leeway needs a value", 0), 0u) << usage.err;
+}
+
+TEST_F(Cli, UnusableKeyExitsTwo) {
+    const std::string token = sign(claims);
+    const Outcome missing = run({"verify", "--secret-file", path("nope"), token});
+    EXPECT_EQ(missing.code, 2);
+    EXPECT_NE(missing.err.find("cannot read secret file"), std::string::npos);
+    const Outcome short_key = run({"verify", "--secret-file", path("short"), token});
+    EXPECT_EQ(short_key.code, 2);
+    EXPECT_EQ(short_key.err.rfind("error: key_too_short: ", 0), 0u) << short_key.err;
+    EXPECT_EQ(run({"sign", "--alg", "HS256", "--secret-file", path("short"), "--claims", "{}"}).code, 2);
+}
+
+TEST_F(Cli, SecretFileIsRawBytes) {
+    const std::string token = sign(claims);
+    write("secret_nl", read(path("secret")) + "\n");
+    EXPECT_EQ(run({"verify", "--secret-file", path("secret_nl"), "--now", "1700000000", token}).code, 1);
+}
+
+TEST_F(Cli, SignRefusesBadClaims) {
+    const Outcome dup = run({"sign", "--alg", "HS256", "--secret-file", path("secret"), "--claims",
+                         R"({"a":1,"a":2})"});
+    EXPECT_EQ(dup.code, 1);
+    EXPECT_EQ(dup.err.rfind("error: payload_duplicate_member: ", 0), 0u) << dup.err;
+    write("claims.json", "{\"sub\":\"bob\",\"exp\":1700000600}\n");
+    const Outcome from_file =
+        run({"sign", "--alg", "HS256", "--secret-file", path("secret"), "--claims-file", path("claims.json")});
+    EXPECT_EQ(from_file.code, 0) << from_file.err;
+    EXPECT_EQ(verify(from_file.out.substr(0, from_file.out.size() - 1)).out,
+              "{\"sub\":\"bob\",\"exp\":1700000600}\n");
+}
+
+TEST_F(Cli, DecodeMarksItsOutputUnverified) {
+    const std::string token = sign(claims, {"--kid", "k1"});
+    const Outcome r = run({"decode", token});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out,
+              R"({"UNVERIFIED":"the signature was not checked","header":{"alg":"HS256","typ":"JWT","kid":"k1"},"payload":{"sub":"alice","exp":1700000600,"roles":["a"]}})"
+              "\n");
+    EXPECT_EQ(run({"decode", "-"}, token + "\n").out, r.out);
+    const Outcome bad = run({"decode", "eyJhbGciOiJIUzI1NiJ9.e30=.x"});
+    EXPECT_EQ(bad.code, 1);
+    EXPECT_EQ(bad.err.rfind("error: payload_base64_invalid: ", 0), 0u) << bad.err;
+    EXPECT_EQ(run({"decode", "a.b"}).code, 1);
+}
+
+}  // namespace

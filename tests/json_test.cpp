@@ -1,0 +1,270 @@
+#include <jwtguard/json.hpp>
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "test_tokens.hpp"
+
+namespace jwtguard {
+namespace {
+
+using namespace std::literals;
+
+Error parse_payload(std::string_view json, Claims& claims) {
+    std::string text(json);
+    static std::string keep;  // views in `claims` point into the parsed text
+    keep = text;
+    return detail::parse_claims(keep.data(), keep.size(), claims);
+}
+
+Error payload_error(std::string_view json) {
+    auto claims = test::new_claims();
+    return parse_payload(json, *claims);
+}
+
+Error header_error(std::string_view json) {
+    std::string text(json);
+    Header header;
+    return detail::parse_header(text.data(), text.size(), header);
+}
+
+std::string nested(int depth) {
+    // depth 1 is the top-level object itself
+    std::string s = "{\"a\":";
+    for (int i = 1; i < depth; ++i) s += (i % 2 ? "[" : "{\"b\":");
+    s += "0";
+    for (int i = depth - 1; i >= 1; --i) s += (i % 2 ? "]" : "}");
+    return s + "}";
+}
+
+std::string members(std::size_t count) {
+    std::string s = "{";
+    for (std::size_t i = 0; i < count; ++i) s.append(i ? ",\"m" : "\"m").append(std::to_string(i)).append("\":1");
+    return s + "}";
+}
+
+TEST(Json, AcceptsAPlainPayload) {
+    auto claims = test::new_claims();
+    ASSERT_EQ(parse_payload(test::good_payload, *claims), Error::ok);
+    EXPECT_EQ(claims->iss, "https://issuer.example");
+    EXPECT_EQ(claims->sub, "alice");
+    EXPECT_EQ(claims->jti, "id-1");
+    EXPECT_EQ(claims->exp, 1700000600);
+    EXPECT_EQ(claims->iat, 1699999900);
+    EXPECT_FALSE(claims->nbf);
+    EXPECT_FALSE(claims->has_aud());
+}
+
+TEST(Json, DepthLimitCountsTheTopLevelObject) {
+    EXPECT_EQ(payload_error(nested(max_json_depth)), Error::ok);
+    EXPECT_EQ(payload_error(nested(max_json_depth + 1)), Error::payload_too_deep);
+    EXPECT_EQ(header_error(nested(max_json_depth + 1)), Error::header_too_deep);
+    // Far deeper than the limit: refused, never a stack overflow.
+    EXPECT_EQ(payload_error(std::string(100000, '[')), Error::payload_not_object);
+    EXPECT_EQ(payload_error("{\"a\":" + std::string(100000, '[')), Error::payload_too_deep);
+}
+
+TEST(Json, MemberLimit) {
+    EXPECT_EQ(payload_error(members(max_members)), Error::ok);
+    EXPECT_EQ(payload_error(members(max_members + 1)), Error::payload_too_many_members);
+    EXPECT_EQ(header_error(members(max_members + 1)), Error::header_too_many_members);
+}
+
+TEST(Json, DuplicateTopLevelMembersAfterUnescaping) {
+    EXPECT_EQ(payload_error(R"({"a":1,"a":2})"), Error::payload_duplicate_member);
+    EXPECT_EQ(payload_error(R"({"exp":1,"\u0065xp":2})"), Error::payload_duplicate_member);
+    EXPECT_EQ(header_error(R"({"alg":"HS256","alg":"none"})"), Error::header_duplicate_member);
+    // Names differing only after a NUL are different names.
+    EXPECT_EQ(payload_error(R"({"a":1,"a\u0000":2})"), Error::ok);
+    // Only the top level is checked (nested objects are application data).
+    EXPECT_EQ(payload_error(R"({"x":{"a":1},"y":{"a":2}})"), Error::ok);
+}
+
+TEST(Json, DuplicateDetectionScalesToTheLimit) {
+    // Every name distinct but sharing a long prefix: still linear.
+    std::string s = "{";
+    for (std::size_t i = 0; i < max_members; ++i)
+        s.append(i ? ",\"" : "\"").append(200, 'p').append(std::to_string(i)).append("\":0");
+    EXPECT_EQ(payload_error(s + "}"), Error::ok);
+}
+
+TEST(Json, RootMustBeOneObject) {
+    for (std::string_view bad : {"[]", "\"x\"", "1", "null", "true"})
+        EXPECT_EQ(payload_error(bad), Error::payload_not_object) << bad;
+    EXPECT_EQ(header_error("[]"), Error::header_not_object);
+    EXPECT_EQ(payload_error(""), Error::payload_json_invalid);
+    EXPECT_EQ(payload_error(R"({"a":1}{})"), Error::payload_json_invalid);
+    EXPECT_EQ(payload_error(R"({"a":1}x)"), Error::payload_json_invalid);
+    EXPECT_EQ(payload_error("{\"a\":1} \r\n\t"), Error::ok);
+}
+
+TEST(Json, RawNulEndsNothing) {
+    EXPECT_EQ(payload_error("{\"a\":1}\0{}"sv), Error::payload_json_invalid);
+    EXPECT_EQ(payload_error("{\"a\":1}\0"sv), Error::payload_json_invalid);
+    EXPECT_EQ(payload_error("{\"a\":\"x\0y\"}"sv), Error::payload_json_invalid);
+}
+
+TEST(Json, StrictGrammar) {
+    for (std::string_view bad :
+         {R"({"a":1,})", R"({'a':1})", R"({"a":01})", R"({"a":1.})", R"({"a":NaN})",
+          R"({"a":Infinity})", R"({a:1})", "{\"a\":1 /* c */}", R"({"a":"\x"})", R"({"a":+1})"})
+        EXPECT_EQ(payload_error(bad), Error::payload_json_invalid) << bad;
+}
+
+TEST(Json, InvalidUtf8) {
+    const std::string_view bad[] = {
+        "{\"a\":\"\xc0\x80\"}",          // overlong NUL
+        "{\"a\":\"\xe0\x80\xaf\"}",      // overlong '/'
+        "{\"a\":\"\xed\xa0\x80\"}",      // encoded surrogate
+        "{\"a\":\"\xf4\x90\x80\x80\"}",  // above U+10FFFF
+        "{\"a\":\"\xf5\x80\x80\x80\"}",  // F5 lead byte
+        "{\"a\":\"\x80\"}",              // lone continuation
+        "{\"a\":\"\xc3\"}",              // truncated
+        "{\"a\":\"\xe2\x82\"}",          // truncated
+        "{\"a\":1}\xff",                 // after the document
+    };
+    for (std::string_view b : bad) EXPECT_EQ(payload_error(b), Error::payload_invalid_utf8) << b;
+    EXPECT_EQ(header_error(bad[0]), Error::header_invalid_utf8);
+    EXPECT_EQ(payload_error("{\"a\":\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xf4\x8f\xbf\xbf\"}"),
+              Error::ok);
+}
+
+TEST(Json, ByteOrderMarkIsRefused) {
+    EXPECT_EQ(payload_error("\xef\xbb\xbf{\"a\":1}"), Error::payload_json_invalid);
+}
+
+TEST(Json, LoneSurrogateEscapes) {
+    EXPECT_EQ(payload_error(R"({"a":"\udc00"})"), Error::payload_invalid_utf8);
+    EXPECT_EQ(payload_error(R"({"a":"x\uDFFFy"})"), Error::payload_invalid_utf8);
+    EXPECT_EQ(payload_error(R"({"a":"\ud83d\ude00\udc00"})"), Error::payload_invalid_utf8);
+    EXPECT_EQ(payload_error(R"({"a":"\ud800"})"), Error::payload_json_invalid);
+    EXPECT_EQ(payload_error(R"({"a":"\ud800x"})"), Error::payload_json_invalid);
+    EXPECT_EQ(payload_error(R"({"a":"\ud83d\ude00"})"), Error::ok);
+    EXPECT_EQ(payload_error(R"({"a":"\\udc00"})"), Error::ok);  // an escaped backslash
+    EXPECT_EQ(payload_error(R"({"\udc00":1})"), Error::payload_invalid_utf8);
+}
+
+TEST(Json, StringsAreUnescapedAndLengthAware) {
+    auto claims = test::new_claims();
+    ASSERT_EQ(parse_payload(R"({"sub":"a\u0000b","iss":"\u00e9\"\\\/","exp":1})", *claims),
+              Error::ok);
+    EXPECT_EQ(*claims->sub, "a\0b"sv);
+    EXPECT_EQ(*claims->iss, "\xc3\xa9\"\\/"sv);
+}
+
+TEST(Json, RegisteredClaimTypes) {
+    EXPECT_EQ(payload_error(R"({"iss":1})"), Error::iss_invalid);
+    EXPECT_EQ(payload_error(R"({"iss":null})"), Error::iss_invalid);
+    EXPECT_EQ(payload_error(R"({"sub":["a"]})"), Error::sub_invalid);
+    EXPECT_EQ(payload_error(R"({"jti":{}})"), Error::jti_invalid);
+    EXPECT_EQ(payload_error(R"({"exp":"1"})"), Error::exp_invalid);
+    EXPECT_EQ(payload_error(R"({"exp":true})"), Error::exp_invalid);
+    EXPECT_EQ(payload_error(R"({"nbf":[1]})"), Error::nbf_invalid);
+    EXPECT_EQ(payload_error(R"({"iat":null})"), Error::iat_invalid);
+    EXPECT_EQ(payload_error(R"({"exp":-1})"), Error::exp_invalid);
+    EXPECT_EQ(payload_error(R"({"nbf":9007199254740993})"), Error::nbf_invalid);
+    // Unregistered members may be anything.
+    EXPECT_EQ(payload_error(R"({"roles":["a",{"b":[null,true,1.5e3]}],"n":-7})"), Error::ok);
+    // A nested "exp" is not the claim.
+    EXPECT_EQ(payload_error(R"({"x":{"exp":"soon"}})"), Error::ok);
+}
+
+TEST(Json, Audience) {
+    auto claims = test::new_claims();
+    ASSERT_EQ(parse_payload(R"({"aud":"api"})", *claims), Error::ok);
+    ASSERT_TRUE(claims->has_aud());
+    ASSERT_EQ(claims->aud().size(), 1u);
+    EXPECT_EQ(claims->aud()[0], "api");
+    ASSERT_EQ(parse_payload(R"({"aud":["a","b","c"],"x":["d"]})", *claims), Error::ok);
+    ASSERT_EQ(claims->aud().size(), 3u);
+    EXPECT_EQ(claims->aud()[2], "c");
+
+    EXPECT_EQ(payload_error(R"({"aud":[]})"), Error::aud_invalid);
+    EXPECT_EQ(payload_error(R"({"aud":1})"), Error::aud_invalid);
+    EXPECT_EQ(payload_error(R"({"aud":{}})"), Error::aud_invalid);
+    EXPECT_EQ(payload_error(R"({"aud":["a",1]})"), Error::aud_invalid);
+    EXPECT_EQ(payload_error(R"({"aud":["a",["b"]]})"), Error::aud_invalid);
+    EXPECT_EQ(payload_error(R"({"aud":["a",{"b":"c"}]})"), Error::aud_invalid);
+    EXPECT_EQ(payload_error(R"({"aud":null})"), Error::aud_invalid);
+
+    std::string many = R"({"aud":[)";
+    for (std::size_t i = 0; i <= max_audiences; ++i) many.append(i ? ",\"a" : "\"a").append(std::to_string(i)).append("\"");
+    EXPECT_EQ(payload_error(many + "]}"), Error::aud_too_many);
+}
+
+TEST(Json, SyntaxErrorWinsOverAnEarlierTypeError) {
+    EXPECT_EQ(payload_error(R"({"iss":1,"x":})"), Error::payload_json_invalid);
+    EXPECT_EQ(header_error(R"({"alg":1,"x":})"), Error::header_json_invalid);
+}
+
+TEST(Json, HeaderParameters) {
+    std::string text = R"({"alg":"HS256","kid":"k\u0031","typ":"at+jwt","cty":"x","jwk":{"kty":"oct"},"x5c":["a"]})";
+    Header header;
+    ASSERT_EQ(detail::parse_header(text.data(), text.size(), header), Error::ok);
+    EXPECT_EQ(header.alg, "HS256");
+    EXPECT_EQ(header.kid, "k1");
+    EXPECT_EQ(header.typ, "at+jwt");
+    EXPECT_EQ(header.cty, "x");
+
+    EXPECT_EQ(header_error(R"({"alg":1})"), Error::alg_invalid);
+    EXPECT_EQ(header_error(R"({"alg":null})"), Error::alg_invalid);
+    EXPECT_EQ(header_error(R"({"alg":"HS256","kid":7})"), Error::kid_invalid);
+    EXPECT_EQ(header_error(R"({"alg":"HS256","typ":["JWT"]})"), Error::typ_invalid);
+    EXPECT_EQ(header_error(R"({"alg":"HS256","cty":{}})"), Error::cty_invalid);
+    EXPECT_EQ(header_error(R"({"alg":"HS256","crit":["exp"],"exp":1})"), Error::crit_unsupported);
+    EXPECT_EQ(header_error(R"({"alg":"HS256","crit":[]})"), Error::crit_unsupported);
+    EXPECT_EQ(header_error(R"({"crit":null,"alg":"HS256"})"), Error::crit_unsupported);
+}
+
+TEST(NumericDate, ExactFromTheDecimalText) {
+    auto date = [](std::string_view text) -> std::optional<std::int64_t> {
+        std::int64_t v;
+        if (!detail::parse_numeric_date(text, v)) return std::nullopt;
+        return v;
+    };
+    EXPECT_EQ(date("0"), 0);
+    EXPECT_EQ(date("-0"), 0);
+    EXPECT_EQ(date("-0.0e5"), 0);
+    EXPECT_EQ(date("1700000000"), 1700000000);
+    EXPECT_EQ(date("1700000000.0"), 1700000000);
+    EXPECT_EQ(date("1700000000.000000000000000000001"), 1700000001);  // rounded up
+    EXPECT_EQ(date("1699999999.5"), 1700000000);
+    EXPECT_EQ(date("0.0000001"), 1);
+    EXPECT_EQ(date("1.7e9"), 1700000000);
+    EXPECT_EQ(date("17E+8"), 1700000000);
+    EXPECT_EQ(date("17000000000e-1"), 1700000000);
+    EXPECT_EQ(date("17000000001e-1"), 1700000001);
+    EXPECT_EQ(date("9007199254740992"), 9007199254740992);  // 2^53, inclusive
+    EXPECT_EQ(date("9007199254740991.5"), 9007199254740992);
+    EXPECT_EQ(date("0.9007199254740992e16"), 9007199254740992);
+    EXPECT_EQ(date("9007199254740992.0000"), 9007199254740992);
+    EXPECT_FALSE(date("9007199254740992.5"));
+    EXPECT_FALSE(date("9007199254740993"));
+    EXPECT_FALSE(date("90071992547409920"));
+    EXPECT_FALSE(date("1e16"));
+    EXPECT_FALSE(date("1e999999999999999999"));
+    EXPECT_EQ(date("1e-999999999999999999"), 1);
+    EXPECT_FALSE(date("-1"));
+    EXPECT_FALSE(date("-0.5"));
+    EXPECT_FALSE(date("123456789012345678901234567890"));
+    EXPECT_EQ(date("0000000000000000000000000012"), 12);
+}
+
+TEST(Utf8, Validator) {
+    auto valid = [](std::string_view s) {
+        return detail::is_valid_utf8(reinterpret_cast<const unsigned char*>(s.data()), s.size());
+    };
+    EXPECT_TRUE(valid(""));
+    EXPECT_TRUE(valid("plain ascii that is longer than eight bytes"));
+    EXPECT_TRUE(valid("\xdf\xbf\xe0\xa0\x80\xef\xbf\xbf\xf0\x90\x80\x80\xf4\x8f\xbf\xbf"));
+    EXPECT_TRUE(valid("\xed\x9f\xbf\xee\x80\x80"));  // around the surrogates
+    EXPECT_FALSE(valid("\xc1\xbf"));
+    EXPECT_FALSE(valid("\xed\xbf\xbf"));
+    EXPECT_FALSE(valid("\xf0\x8f\xbf\xbf"));
+    EXPECT_FALSE(valid("aaaaaaaaaaaaaaa\xf0\x90\x80"));
+    EXPECT_FALSE(valid("\xe0\xa0\x7f"));
+}
+
+}  // namespace
+}  // namespace jwtguard
