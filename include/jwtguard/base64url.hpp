@@ -7,7 +7,6 @@
 // token-keyed caches and denylists and invites parser differentials.
 #pragma once
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -33,20 +32,29 @@ enum class Base64Status : std::uint8_t {
 }
 
 namespace detail {
-inline constexpr std::uint8_t base64url_bad = 0x80;
-
-consteval std::array<std::uint8_t, 256> make_base64url_table() {
-    std::array<std::uint8_t, 256> table{};
-    for (auto& v : table) v = base64url_bad;
-    constexpr std::string_view alphabet =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    for (std::size_t i = 0; i < alphabet.size(); ++i)
-        table[static_cast<unsigned char>(alphabet[i])] = static_cast<std::uint8_t>(i);
-    return table;
-}
-inline constexpr std::array<std::uint8_t, 256> base64url_table = make_base64url_table();
+// Four lookup tables, one per position in a 4-character group, each holding
+// the character's 6 bits already shifted into place, so a group decodes with
+// four loads and three ORs. Characters outside the alphabet carry bit 24,
+// which no valid group sets.
+inline constexpr std::uint32_t base64url_bad = 1u << 24;
 inline constexpr char base64url_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+struct Base64urlTables {
+    std::uint32_t at[4][256];
+};
+
+consteval Base64urlTables make_base64url_tables() {
+    Base64urlTables t{};
+    for (int position = 0; position < 4; ++position) {
+        for (auto& v : t.at[position]) v = base64url_bad;
+        for (int i = 0; i < 64; ++i)
+            t.at[position][static_cast<unsigned char>(base64url_alphabet[i])] =
+                static_cast<std::uint32_t>(i) << (18 - 6 * position);
+    }
+    return t;
+}
+inline constexpr Base64urlTables base64url_tables = make_base64url_tables();
 }  // namespace detail
 
 /// Decodes `in` into `out`, which must hold `base64url_decoded_size(in.size())`
@@ -54,37 +62,36 @@ inline constexpr char base64url_alphabet[] =
 /// when the input is then refused.
 [[nodiscard]] inline Base64Status base64url_decode(std::string_view in, unsigned char* out,
                                                    std::size_t& out_size) noexcept {
-    const auto& table = detail::base64url_table;
+    const auto& t = detail::base64url_tables.at;
     const auto* p = reinterpret_cast<const unsigned char*>(in.data());
     const std::size_t full = in.size() / 4;
     const std::size_t rest = in.size() % 4;
     out_size = 0;
     if (rest == 1) return Base64Status::invalid;
 
-    // Invalid characters carry bit 7; OR them all together and branch once at
-    // the end, so the loop has no data-dependent branch.
+    // Invalid characters carry bit 24; OR everything together and branch once
+    // at the end, so the loop has no data-dependent branch.
     std::uint32_t bad = 0;
     unsigned char* o = out;
     for (std::size_t i = 0; i < full; ++i, p += 4, o += 3) {
-        const std::uint32_t a = table[p[0]], b = table[p[1]], c = table[p[2]], d = table[p[3]];
-        bad |= a | b | c | d;
-        const std::uint32_t v = a << 18 | b << 12 | c << 6 | d;
+        const std::uint32_t v = t[0][p[0]] | t[1][p[1]] | t[2][p[2]] | t[3][p[3]];
+        bad |= v;
         o[0] = static_cast<unsigned char>(v >> 16);
         o[1] = static_cast<unsigned char>(v >> 8);
         o[2] = static_cast<unsigned char>(v);
     }
     std::uint32_t trailing = 0;
     if (rest == 2) {
-        const std::uint32_t a = table[p[0]], b = table[p[1]];
-        bad |= a | b;
-        *o++ = static_cast<unsigned char>(a << 2 | b >> 4);
-        trailing = b & 0x0f;
+        const std::uint32_t v = t[0][p[0]] | t[1][p[1]];
+        bad |= v;
+        *o++ = static_cast<unsigned char>(v >> 16);
+        trailing = v & 0xffff;  // the 4 low bits of the second character
     } else if (rest == 3) {
-        const std::uint32_t a = table[p[0]], b = table[p[1]], c = table[p[2]];
-        bad |= a | b | c;
-        *o++ = static_cast<unsigned char>(a << 2 | b >> 4);
-        *o++ = static_cast<unsigned char>(b << 4 | c >> 2);
-        trailing = c & 0x03;
+        const std::uint32_t v = t[0][p[0]] | t[1][p[1]] | t[2][p[2]];
+        bad |= v;
+        *o++ = static_cast<unsigned char>(v >> 16);
+        *o++ = static_cast<unsigned char>(v >> 8);
+        trailing = v & 0xff;  // the 2 low bits of the third character
     }
     if (bad & detail::base64url_bad) return Base64Status::invalid;
     if (trailing != 0) return Base64Status::non_canonical;

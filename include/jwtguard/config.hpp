@@ -40,6 +40,27 @@
 #define JWTGUARD_MAX_AUDIENCES 16
 #endif
 
+/// Whether jwtguard turns on rapidjson's SIMD string and whitespace scanning
+/// (RAPIDJSON_SSE42 with SSE4.2, else RAPIDJSON_SSE2 on any x86-64) when the
+/// including code has not chosen itself. rapidjson copies string bytes one at
+/// a time otherwise, which makes the token's JSON cost more than its HMAC.
+/// It only takes effect if no rapidjson header was included before the first
+/// jwtguard header; every translation unit should agree (define RAPIDJSON_SSE2
+/// project-wide to be sure). The SIMD loops read aligned 16-byte blocks past
+/// the end of a string but never past its block; jwtguard's buffers allow it.
+/// Default 1; 0 leaves rapidjson as configured.
+#ifndef JWTGUARD_RAPIDJSON_SIMD
+#define JWTGUARD_RAPIDJSON_SIMD 1
+#endif
+#if JWTGUARD_RAPIDJSON_SIMD && !defined(RAPIDJSON_SSE2) && !defined(RAPIDJSON_SSE42) && \
+    !defined(RAPIDJSON_NEON) && !defined(RAPIDJSON_READER_H_)
+#if defined(__SSE4_2__)
+#define RAPIDJSON_SSE42
+#elif defined(__SSE2__)
+#define RAPIDJSON_SSE2
+#endif
+#endif
+
 namespace jwtguard {
 inline constexpr std::size_t max_token_size_limit = JWTGUARD_MAX_TOKEN_SIZE;
 inline constexpr int max_json_depth = JWTGUARD_MAX_JSON_DEPTH;
