@@ -37,7 +37,9 @@ const std::string& token() {
     return t;
 }
 
-std::string_view signing_input() { return std::string_view(token()).substr(0, token().rfind('.')); }
+std::string_view signing_input() {
+    return std::string_view(token()).substr(0, token().rfind('.'));
+}
 
 void report(benchmark::State& state, std::size_t checksum) {
     state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
@@ -53,10 +55,12 @@ void BM_floor_hmac_precomputed(benchmark::State& state) {
     unsigned char block[SHA256_CBLOCK] = {}, pad[SHA256_CBLOCK];
     std::memcpy(block, secret.data(), secret.size());
     SHA256_CTX inner, outer;
-    for (int i = 0; i < SHA256_CBLOCK; ++i) pad[i] = block[i] ^ 0x36;
+    for (int i = 0; i < SHA256_CBLOCK; ++i)
+        pad[i] = block[i] ^ 0x36;
     SHA256_Init(&inner);
     SHA256_Update(&inner, pad, sizeof pad);
-    for (int i = 0; i < SHA256_CBLOCK; ++i) pad[i] = block[i] ^ 0x5c;
+    for (int i = 0; i < SHA256_CBLOCK; ++i)
+        pad[i] = block[i] ^ 0x5c;
     SHA256_Init(&outer);
     SHA256_Update(&outer, pad, sizeof pad);
     const std::string_view input = signing_input();

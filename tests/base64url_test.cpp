@@ -25,7 +25,7 @@ Decoded decode(std::string_view in) {
 
 TEST(Base64url, Rfc4648Vectors) {
     const std::pair<std::string_view, std::string_view> vectors[] = {
-        {"", ""},         {"f", "Zg"},         {"fo", "Zm8"},        {"foo", "Zm9v"},
+        {"", ""},           {"f", "Zg"},          {"fo", "Zm8"},          {"foo", "Zm9v"},
         {"foob", "Zm9vYg"}, {"fooba", "Zm9vYmE"}, {"foobar", "Zm9vYmFy"},
     };
     for (const auto& [plain, encoded] : vectors) {
@@ -45,7 +45,8 @@ TEST(Base64url, UsesTheUrlAlphabet) {
 
 TEST(Base64url, EveryByteValueRoundTrips) {
     std::string all;
-    for (int i = 0; i < 256; ++i) all.push_back(static_cast<char>(i));
+    for (int i = 0; i < 256; ++i)
+        all.push_back(static_cast<char>(i));
     for (std::size_t n = 0; n <= all.size(); n += 1) {
         const std::string part = all.substr(0, n);
         const std::string encoded = base64url_encode(part);
@@ -64,7 +65,8 @@ TEST(Base64url, RejectsPadding) {
 
 TEST(Base64url, RejectsWhitespaceAndOtherBytes) {
     using namespace std::literals;
-    for (std::string_view bad : {"Zm9 v"sv, "Zm9v\n"sv, " Zm9v"sv, "Zm\r\n9v"sv, "Zm9\tv"sv, "Zm9."sv, "Z\0m9"sv}) {
+    for (std::string_view bad :
+         {"Zm9 v"sv, "Zm9v\n"sv, " Zm9v"sv, "Zm\r\n9v"sv, "Zm9\tv"sv, "Zm9."sv, "Z\0m9"sv}) {
         EXPECT_EQ(decode(bad).status, Base64Status::invalid) << bad;
     }
     for (int c = 128; c < 256; ++c) {

@@ -14,8 +14,8 @@ using namespace std::literals;
 
 /// Claims parsed from header and payload text, kept alive with their text.
 struct Parsed {
-    std::string header_text;
-    std::string payload_text;
+    detail::JsonBuffer header_text;
+    detail::JsonBuffer payload_text;
     std::unique_ptr<Claims> claims = test::new_claims();
 
     Parsed(std::string_view payload, std::string_view header = R"({"alg":"HS256"})")
@@ -99,8 +99,10 @@ TEST(Claims, Issuer) {
     EXPECT_EQ(Parsed(R"({"exp":9,"iss":"anyone"})").check(policy, 0), Error::ok);
     policy.issuers = {"https://a.example", "https://b.example"};
     EXPECT_EQ(Parsed(R"({"exp":9,"iss":"https://b.example"})").check(policy, 0), Error::ok);
-    EXPECT_EQ(Parsed(R"({"exp":9,"iss":"https://c.example"})").check(policy, 0), Error::iss_mismatch);
-    EXPECT_EQ(Parsed(R"({"exp":9,"iss":"https://A.example"})").check(policy, 0), Error::iss_mismatch);
+    EXPECT_EQ(Parsed(R"({"exp":9,"iss":"https://c.example"})").check(policy, 0),
+              Error::iss_mismatch);
+    EXPECT_EQ(Parsed(R"({"exp":9,"iss":"https://A.example"})").check(policy, 0),
+              Error::iss_mismatch);
     EXPECT_EQ(Parsed(R"({"exp":9})").check(policy, 0), Error::iss_missing);
     // Length-aware: an escaped NUL does not end the string.
     EXPECT_EQ(Parsed(R"({"exp":9,"iss":"https://a.example\u0000x"})").check(policy, 0),
@@ -133,9 +135,9 @@ TEST(Claims, Type) {
     policy.typ = "at+jwt";
     EXPECT_EQ(Parsed(R"({"exp":9})", R"({"alg":"HS256","typ":"at+jwt"})").check(policy, 0),
               Error::ok);
-    EXPECT_EQ(Parsed(R"({"exp":9})", R"({"alg":"HS256","typ":"application/AT+JWT"})")
-                  .check(policy, 0),
-              Error::ok);
+    EXPECT_EQ(
+        Parsed(R"({"exp":9})", R"({"alg":"HS256","typ":"application/AT+JWT"})").check(policy, 0),
+        Error::ok);
     EXPECT_EQ(Parsed(R"({"exp":9})", R"({"alg":"HS256","typ":"JWT"})").check(policy, 0),
               Error::typ_mismatch);
     EXPECT_EQ(Parsed(R"({"exp":9})", R"({"alg":"HS256","typ":"application/"})").check(policy, 0),

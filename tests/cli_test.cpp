@@ -1,14 +1,14 @@
 // The CLI contract of DESIGN.md, run against the built `jwtguard` binary.
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
-#include <sys/wait.h>
-#include <unistd.h>
 
 namespace {
 
@@ -21,7 +21,7 @@ struct Outcome {
 };
 
 class Cli : public ::testing::Test {
-protected:
+  protected:
     fs::path dir;
 
     void SetUp() override {
@@ -46,7 +46,8 @@ protected:
     }
     static std::string quote(const std::string& s) {
         std::string q = "'";
-        for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+        for (char c : s)
+            q += c == '\'' ? std::string("'\\''") : std::string(1, c);
         return q + "'";
     }
 
@@ -54,7 +55,8 @@ protected:
     Outcome run(const std::vector<std::string>& args, const std::string& input = "") const {
         write("stdin", input);
         std::string command = quote(JWTGUARD_CLI);
-        for (const auto& a : args) command.append(" ").append(quote(a));
+        for (const auto& a : args)
+            command.append(" ").append(quote(a));
         command.append(" <").append(quote(path("stdin")));
         command.append(" >").append(quote(path("stdout")));
         command.append(" 2>").append(quote(path("stderr")));
@@ -64,8 +66,8 @@ protected:
     }
 
     std::string sign(const std::string& claims, std::vector<std::string> extra = {}) const {
-        std::vector<std::string> args = {"sign", "--alg", "HS256", "--secret-file", path("secret"),
-                                         "--claims", claims};
+        std::vector<std::string> args = {"sign",         "--alg",    "HS256", "--secret-file",
+                                         path("secret"), "--claims", claims};
         args.insert(args.end(), extra.begin(), extra.end());
         const Outcome r = run(args);
         EXPECT_EQ(r.code, 0) << r.err;
@@ -108,32 +110,41 @@ TEST_F(Cli, InvalidTokenExitsOneWithTheCode) {
 
 TEST_F(Cli, StdinLosesExactlyOneTrailingNewline) {
     const std::string token = sign(claims);
-    const std::vector<std::string> args = {"verify", "--secret-file", path("secret"), "--now",
-                                           "1700000000", "-"};
+    const std::vector<std::string> args = {"verify", "--secret-file", path("secret"),
+                                           "--now",  "1700000000",    "-"};
     EXPECT_EQ(run(args, token + "\n").code, 0);
     EXPECT_EQ(run(args, token).code, 0);
     EXPECT_EQ(run(args, token + "\n\n").code, 1);
     EXPECT_EQ(run(args, token + "\r\n").code, 1);
     // No token argument reads stdin too.
-    EXPECT_EQ(run({"verify", "--secret-file", path("secret"), "--now", "1700000000"}, token + "\n")
-                  .code,
-              0);
+    EXPECT_EQ(
+        run({"verify", "--secret-file", path("secret"), "--now", "1700000000"}, token + "\n").code,
+        0);
     // An argument is taken byte for byte.
     EXPECT_EQ(verify(token + "\n").code, 1);
 }
 
 TEST_F(Cli, PolicyOptions) {
-    const std::string token = sign(
-        R"({"iss":"https://i.example","aud":"api","exp":1700000600,"nbf":1700000100})",
-        {"--kid", "x"});
+    const std::string token =
+        sign(R"({"iss":"https://i.example","aud":"api","exp":1700000600,"nbf":1700000100})",
+             {"--kid", "x"});
     EXPECT_EQ(verify(token, {"--aud", "api"}).err.rfind("error: not_yet_valid:", 0), 0u);
     EXPECT_EQ(verify(token, {"--aud", "api", "--leeway", "100"}).code, 0);
-    EXPECT_EQ(verify(token, {"--aud", "api", "--now", "1700000200", "--iss", "https://i.example"}).code, 0);
-    EXPECT_EQ(verify(token, {"--aud", "api", "--now", "1700000200", "--iss", "other"}).err.rfind("error: iss_mismatch:", 0), 0u);
+    EXPECT_EQ(
+        verify(token, {"--aud", "api", "--now", "1700000200", "--iss", "https://i.example"}).code,
+        0);
+    EXPECT_EQ(verify(token, {"--aud", "api", "--now", "1700000200", "--iss", "other"})
+                  .err.rfind("error: iss_mismatch:", 0),
+              0u);
     EXPECT_EQ(verify(token, {"--now", "1700000200"}).err.rfind("error: aud_mismatch:", 0), 0u);
-    EXPECT_EQ(verify(token, {"--aud", "api", "--now", "1700000200", "--typ", "at+jwt"}).err.rfind("error: typ_mismatch:", 0), 0u);
-    EXPECT_EQ(verify(token, {"--aud", "api", "--now", "1700000200", "--typ", "application/jwt"}).code, 0);
-    EXPECT_EQ(verify(token, {"--aud", "api", "--now", "1700000200", "--max-size", "20"}).err.rfind("error: token_too_large:", 0), 0u);
+    EXPECT_EQ(verify(token, {"--aud", "api", "--now", "1700000200", "--typ", "at+jwt"})
+                  .err.rfind("error: typ_mismatch:", 0),
+              0u);
+    EXPECT_EQ(
+        verify(token, {"--aud", "api", "--now", "1700000200", "--typ", "application/jwt"}).code, 0);
+    EXPECT_EQ(verify(token, {"--aud", "api", "--now", "1700000200", "--max-size", "20"})
+                  .err.rfind("error: token_too_large:", 0),
+              0u);
     EXPECT_EQ(verify(token, {"--aud", "api", "--now", "1700000200", "--alg", "HS256"}).code, 0);
 }
 
@@ -150,7 +161,8 @@ TEST_F(Cli, UsageErrorsExitTwo) {
     EXPECT_EQ(verify(token, {"--alg", "HS512"}).code, 2);
     EXPECT_EQ(verify(token, {"--alg", "RS256"}).code, 2);
     EXPECT_EQ(verify(token, {"--revoked-jti", "x"}).code, 2);
-    EXPECT_EQ(run({"verify", "--secret-file", path("secret"), "--key-file", "k.pem", token}).code, 2);
+    EXPECT_EQ(run({"verify", "--secret-file", path("secret"), "--key-file", "k.pem", token}).code,
+              2);
     EXPECT_EQ(run({"verify", "--secret-file", path("secret"), token, token}).code, 2);
     EXPECT_EQ(run({"sign", "--secret-file", path("secret"), "--claims", "{}"}).code, 2);
     const Outcome usage = run({"verify", "--secret-file", path("secret"), "--leeway"});
@@ -166,23 +178,25 @@ TEST_F(Cli, UnusableKeyExitsTwo) {
     const Outcome short_key = run({"verify", "--secret-file", path("short"), token});
     EXPECT_EQ(short_key.code, 2);
     EXPECT_EQ(short_key.err.rfind("error: key_too_short: ", 0), 0u) << short_key.err;
-    EXPECT_EQ(run({"sign", "--alg", "HS256", "--secret-file", path("short"), "--claims", "{}"}).code, 2);
+    EXPECT_EQ(
+        run({"sign", "--alg", "HS256", "--secret-file", path("short"), "--claims", "{}"}).code, 2);
 }
 
 TEST_F(Cli, SecretFileIsRawBytes) {
     const std::string token = sign(claims);
     write("secret_nl", read(path("secret")) + "\n");
-    EXPECT_EQ(run({"verify", "--secret-file", path("secret_nl"), "--now", "1700000000", token}).code, 1);
+    EXPECT_EQ(
+        run({"verify", "--secret-file", path("secret_nl"), "--now", "1700000000", token}).code, 1);
 }
 
 TEST_F(Cli, SignRefusesBadClaims) {
     const Outcome dup = run({"sign", "--alg", "HS256", "--secret-file", path("secret"), "--claims",
-                         R"({"a":1,"a":2})"});
+                             R"({"a":1,"a":2})"});
     EXPECT_EQ(dup.code, 1);
     EXPECT_EQ(dup.err.rfind("error: payload_duplicate_member: ", 0), 0u) << dup.err;
     write("claims.json", "{\"sub\":\"bob\",\"exp\":1700000600}\n");
-    const Outcome from_file =
-        run({"sign", "--alg", "HS256", "--secret-file", path("secret"), "--claims-file", path("claims.json")});
+    const Outcome from_file = run({"sign", "--alg", "HS256", "--secret-file", path("secret"),
+                                   "--claims-file", path("claims.json")});
     EXPECT_EQ(from_file.code, 0) << from_file.err;
     EXPECT_EQ(verify(from_file.out.substr(0, from_file.out.size() - 1)).out,
               "{\"sub\":\"bob\",\"exp\":1700000600}\n");
@@ -192,9 +206,10 @@ TEST_F(Cli, DecodeMarksItsOutputUnverified) {
     const std::string token = sign(claims, {"--kid", "k1"});
     const Outcome r = run({"decode", token});
     EXPECT_EQ(r.code, 0) << r.err;
-    EXPECT_EQ(r.out,
-              R"({"UNVERIFIED":"the signature was not checked","header":{"alg":"HS256","typ":"JWT","kid":"k1"},"payload":{"sub":"alice","exp":1700000600,"roles":["a"]}})"
-              "\n");
+    EXPECT_EQ(
+        r.out,
+        R"({"UNVERIFIED":"the signature was not checked","header":{"alg":"HS256","typ":"JWT","kid":"k1"},"payload":{"sub":"alice","exp":1700000600,"roles":["a"]}})"
+        "\n");
     EXPECT_EQ(run({"decode", "-"}, token + "\n").out, r.out);
     const Outcome bad = run({"decode", "eyJhbGciOiJIUzI1NiJ9.e30=.x"});
     EXPECT_EQ(bad.code, 1);

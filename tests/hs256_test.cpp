@@ -21,7 +21,9 @@ std::string from_hex(std::string_view hex) {
     return out;
 }
 
-std::string hmac_of(const Hs256Key& key, std::string_view message) { return key.sign(message); }
+std::string hmac_of(const Hs256Key& key, std::string_view message) {
+    return key.sign(message);
+}
 
 bool verify(const Hs256Key& key, std::string_view message, std::string_view tag) {
     return key.verify(message, reinterpret_cast<const unsigned char*>(tag.data()), tag.size());
@@ -58,8 +60,10 @@ TEST(Hs256, MatchesOpenSslOneShotHmac) {
     for (std::size_t key_size : {32u, 33u, 63u, 64u, 65u, 100u, 200u}) {
         for (std::size_t size : {0u, 1u, 55u, 56u, 63u, 64u, 65u, 119u, 120u, 400u, 1000u}) {
             std::string key_bytes(key_size, '\0'), message(size, '\0');
-            for (auto& c : key_bytes) c = static_cast<char>(rng());
-            for (auto& c : message) c = static_cast<char>(rng());
+            for (auto& c : key_bytes)
+                c = static_cast<char>(rng());
+            for (auto& c : message)
+                c = static_cast<char>(rng());
             unsigned char expected[32];
             unsigned int expected_size = 0;
             HMAC(EVP_sha256(), key_bytes.data(), static_cast<int>(key_bytes.size()),
@@ -93,8 +97,7 @@ TEST(Hs256, EveryBitOfTheTagMatters) {
 TEST(Hs256, WycheproofVectors) {
     const std::filesystem::path file =
         std::filesystem::path(JWTGUARD_WYCHEPROOF_DIR) / "hmac_sha256_test.json";
-    if (!std::filesystem::exists(file))
-        GTEST_SKIP() << "Wycheproof vectors not found at " << file;
+    if (!std::filesystem::exists(file)) GTEST_SKIP() << "Wycheproof vectors not found at " << file;
     std::ifstream in(file);
     std::stringstream text;
     text << in.rdbuf();

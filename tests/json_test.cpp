@@ -12,10 +12,9 @@ namespace {
 using namespace std::literals;
 
 Error parse_payload(std::string_view json, Claims& claims) {
-    std::string text(json);
-    static std::string keep;  // views in `claims` point into the parsed text
-    keep = text;
-    return detail::parse_claims(keep.data(), keep.size(), claims);
+    static std::unique_ptr<detail::JsonBuffer> keep;  // views in `claims` point into it
+    keep = std::make_unique<detail::JsonBuffer>(json);
+    return detail::parse_claims(keep->data(), keep->size(), claims);
 }
 
 Error payload_error(std::string_view json) {
@@ -24,7 +23,7 @@ Error payload_error(std::string_view json) {
 }
 
 Error header_error(std::string_view json) {
-    std::string text(json);
+    detail::JsonBuffer text(json);
     Header header;
     return detail::parse_header(text.data(), text.size(), header);
 }
@@ -32,15 +31,18 @@ Error header_error(std::string_view json) {
 std::string nested(int depth) {
     // depth 1 is the top-level object itself
     std::string s = "{\"a\":";
-    for (int i = 1; i < depth; ++i) s += (i % 2 ? "[" : "{\"b\":");
+    for (int i = 1; i < depth; ++i)
+        s += (i % 2 ? "[" : "{\"b\":");
     s += "0";
-    for (int i = depth - 1; i >= 1; --i) s += (i % 2 ? "]" : "}");
+    for (int i = depth - 1; i >= 1; --i)
+        s += (i % 2 ? "]" : "}");
     return s + "}";
 }
 
 std::string members(std::size_t count) {
     std::string s = "{";
-    for (std::size_t i = 0; i < count; ++i) s.append(i ? ",\"m" : "\"m").append(std::to_string(i)).append("\":1");
+    for (std::size_t i = 0; i < count; ++i)
+        s.append(i ? ",\"m" : "\"m").append(std::to_string(i)).append("\":1");
     return s + "}";
 }
 
@@ -124,7 +126,8 @@ TEST(Json, InvalidUtf8) {
         "{\"a\":\"\xe2\x82\"}",          // truncated
         "{\"a\":1}\xff",                 // after the document
     };
-    for (std::string_view b : bad) EXPECT_EQ(payload_error(b), Error::payload_invalid_utf8) << b;
+    for (std::string_view b : bad)
+        EXPECT_EQ(payload_error(b), Error::payload_invalid_utf8) << b;
     EXPECT_EQ(header_error(bad[0]), Error::header_invalid_utf8);
     EXPECT_EQ(payload_error("{\"a\":\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xf4\x8f\xbf\xbf\"}"),
               Error::ok);
@@ -189,7 +192,8 @@ TEST(Json, Audience) {
     EXPECT_EQ(payload_error(R"({"aud":null})"), Error::aud_invalid);
 
     std::string many = R"({"aud":[)";
-    for (std::size_t i = 0; i <= max_audiences; ++i) many.append(i ? ",\"a" : "\"a").append(std::to_string(i)).append("\"");
+    for (std::size_t i = 0; i <= max_audiences; ++i)
+        many.append(i ? ",\"a" : "\"a").append(std::to_string(i)).append("\"");
     EXPECT_EQ(payload_error(many + "]}"), Error::aud_too_many);
 }
 
@@ -199,7 +203,8 @@ TEST(Json, SyntaxErrorWinsOverAnEarlierTypeError) {
 }
 
 TEST(Json, HeaderParameters) {
-    std::string text = R"({"alg":"HS256","kid":"k\u0031","typ":"at+jwt","cty":"x","jwk":{"kty":"oct"},"x5c":["a"]})";
+    detail::JsonBuffer text(
+        R"({"alg":"HS256","kid":"k\u0031","typ":"at+jwt","cty":"x","jwk":{"kty":"oct"},"x5c":["a"]})");
     Header header;
     ASSERT_EQ(detail::parse_header(text.data(), text.size(), header), Error::ok);
     EXPECT_EQ(header.alg, "HS256");

@@ -13,7 +13,9 @@
 
 namespace jwtguard {
 /// GoogleTest prints an Error by its name.
-inline void PrintTo(Error e, std::ostream* os) { *os << to_string(e); }
+inline void PrintTo(Error e, std::ostream* os) {
+    *os << to_string(e);
+}
 }  // namespace jwtguard
 
 namespace jwtguard::test {
@@ -42,6 +44,8 @@ inline constexpr std::string_view good_payload =
     R"({"iss":"https://issuer.example","sub":"alice","exp":1700000600,"iat":1699999900,"jti":"id-1"})";
 
 /// Claims live in a 12 KiB object: keep them off the test's stack frame.
-inline std::unique_ptr<Claims> new_claims() { return std::make_unique<Claims>(); }
+inline std::unique_ptr<Claims> new_claims() {
+    return std::make_unique<Claims>();
+}
 
 }  // namespace jwtguard::test

@@ -23,7 +23,7 @@ std::string decode_b64(std::string_view text) {
 }
 
 class ValidatorTest : public ::testing::Test {
-protected:
+  protected:
     Hs256Key key{test::secret};
     Validator validator{key};
     std::unique_ptr<Claims> claims = test::new_claims();
@@ -46,7 +46,8 @@ TEST(Rfc7515, AppendixA1VerifiesWithItsOwnKey) {
         "AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow"));
     const std::string token =
         "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9"
-        ".eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ"
+        ".eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0c"
+        "nVlfQ"
         ".dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
     const Validator validator(key);
     auto claims = test::new_claims();
@@ -57,14 +58,15 @@ TEST(Rfc7515, AppendixA1VerifiesWithItsOwnKey) {
     EXPECT_EQ(claims->payload_json(),
               "{\"iss\":\"joe\",\r\n \"exp\":1300819380,\r\n \"http://example.com/is_root\":true}");
     EXPECT_EQ(validator.validate(token, 1300819380, *claims), Error::expired);
-    const Validator other(Hs256Key(test::secret));
+    const Validator other{Hs256Key(test::secret)};
     EXPECT_EQ(other.validate(token, 1300819379, *claims), Error::signature_invalid);
 }
 
 TEST_F(ValidatorTest, AcceptsAGoodTokenAndFillsClaims) {
-    const std::string token = make_token(R"({"alg":"HS256","typ":"JWT","kid":"k1"})",
-                                         R"({"iss":"i","sub":"s","aud":["x","api"],"exp":1700000600,"nbf":1699999000,"iat":1699999900,"jti":"j","roles":["r"]})",
-                                         key);
+    const std::string token = make_token(
+        R"({"alg":"HS256","typ":"JWT","kid":"k1"})",
+        R"({"iss":"i","sub":"s","aud":["x","api"],"exp":1700000600,"nbf":1699999000,"iat":1699999900,"jti":"j","roles":["r"]})",
+        key);
     Validator::Options options;
     options.audiences = {"api"};
     const Validator v(key, options);
@@ -146,7 +148,8 @@ TEST_F(ValidatorTest, StrictBase64urlInEverySegment) {
     EXPECT_EQ(validate(sign_segments(h2_bad, p, key)), Error::header_base64_non_canonical);
 
     EXPECT_EQ(validate(sign_segments(h, p + "=", key)), Error::payload_base64_invalid);
-    EXPECT_EQ(validate(sign_segments(h, std::string("+") + p.substr(1), key)), Error::payload_base64_invalid);
+    EXPECT_EQ(validate(sign_segments(h, std::string("+") + p.substr(1), key)),
+              Error::payload_base64_invalid);
     const std::string p2 = base64url_encode(std::string(test::good_payload) + " ");
     std::string p2_bad = p2;
     p2_bad.back() = static_cast<char>(p2_bad.back() + 1);
@@ -189,11 +192,13 @@ TEST_F(ValidatorTest, HeaderJsonFaults) {
 TEST_F(ValidatorTest, PayloadJsonFaults) {
     EXPECT_EQ(validate_payload("{"), Error::payload_json_invalid);
     EXPECT_EQ(validate_payload("[]"), Error::payload_not_object);
-    EXPECT_EQ(validate_payload("{\"exp\":1700000600,\"x\":\"\xc0\x80\"}"), Error::payload_invalid_utf8);
+    EXPECT_EQ(validate_payload("{\"exp\":1700000600,\"x\":\"\xc0\x80\"}"),
+              Error::payload_invalid_utf8);
     EXPECT_EQ(validate_payload(R"({"exp":1700000600,"exp":1})"), Error::payload_duplicate_member);
     EXPECT_EQ(validate_payload(R"({"exp":1700000600,"x":"\udc00"})"), Error::payload_invalid_utf8);
     EXPECT_EQ(validate_payload(R"({"exp":1700000600} {})"), Error::payload_json_invalid);
-    std::string deep = R"({"exp":1700000600,"x":)" + std::string(40, '[') + std::string(40, ']') + "}";
+    std::string deep =
+        R"({"exp":1700000600,"x":)" + std::string(40, '[') + std::string(40, ']') + "}";
     EXPECT_EQ(validate_payload(deep), Error::payload_too_deep);
 }
 
@@ -262,7 +267,7 @@ TEST_F(ValidatorTest, SignatureLengthAndValue) {
     const std::string sig = good.substr(good.rfind('.') + 1);
     EXPECT_EQ(validate(input), Error::signature_length);
     EXPECT_EQ(validate(input + sig.substr(0, 40)), Error::signature_length);  // 30 bytes
-    EXPECT_EQ(validate(input + sig + "A"), Error::signature_length);           // 33 bytes
+    EXPECT_EQ(validate(input + sig + "A"), Error::signature_length);          // 33 bytes
     EXPECT_EQ(validate(input + std::string(4000, 'A')), Error::signature_length);
     std::string flipped = sig;
     flipped[10] = flipped[10] == 'A' ? 'B' : 'A';
@@ -295,17 +300,18 @@ TEST_F(ValidatorTest, KeySelectionByKid) {
     keys.add(other, "two");
     const Validator v(std::move(keys));
     auto token_for = [&](std::string_view kid, const Hs256Key& signer) {
-        return make_token(R"({"alg":"HS256","kid":")" + std::string(kid) + "\"}", test::good_payload,
-                          signer);
+        return make_token(R"({"alg":"HS256","kid":")" + std::string(kid) + "\"}",
+                          test::good_payload, signer);
     };
     EXPECT_EQ(v.validate(token_for("one", key), test::now, *claims), Error::ok);
     EXPECT_EQ(v.validate(token_for("two", other), test::now, *claims), Error::ok);
     EXPECT_EQ(v.validate(token_for("two", key), test::now, *claims), Error::signature_invalid);
     EXPECT_EQ(v.validate(token_for("three", key), test::now, *claims), Error::kid_unknown);
-    EXPECT_EQ(v.validate(make_token(test::hs256_header, test::good_payload, key), test::now, *claims),
-              Error::kid_missing);
-    EXPECT_EQ(v.validate(make_token(R"({"alg":"HS256","kid":1})", test::good_payload, key), test::now,
-                         *claims),
+    EXPECT_EQ(
+        v.validate(make_token(test::hs256_header, test::good_payload, key), test::now, *claims),
+        Error::kid_missing);
+    EXPECT_EQ(v.validate(make_token(R"({"alg":"HS256","kid":1})", test::good_payload, key),
+                         test::now, *claims),
               Error::kid_invalid);
 }
 

@@ -40,7 +40,9 @@ struct UsageError {
     std::string what;
 };
 
-[[noreturn]] void usage(std::string what) { throw UsageError{std::move(what)}; }
+[[noreturn]] void usage(std::string what) {
+    throw UsageError{std::move(what)};
+}
 
 std::string read_file(const std::string& path, const char* what) {
     std::ifstream in(path, std::ios::binary);
@@ -70,7 +72,7 @@ std::int64_t parse_integer(std::string_view text, const char* option, std::int64
 
 /// Walks argv: options with a value, flags and at most one positional.
 class Arguments {
-public:
+  public:
     Arguments(int argc, char** argv, int first) : m_args(argv + first, argv + argc) {}
 
     [[nodiscard]] bool done() const { return m_next >= m_args.size(); }
@@ -81,7 +83,7 @@ public:
         return take();
     }
 
-private:
+  private:
     std::vector<std::string> m_args;
     std::size_t m_next = 0;
 };
@@ -98,30 +100,47 @@ int verify(Arguments args) {
     std::optional<std::string> journal;
     while (!args.done()) {
         const std::string arg = args.take();
-        if (arg == "--alg") alg = args.value(arg);
-        else if (arg == "--secret-file") secret_file = args.value(arg);
-        else if (arg == "--key-file") key_file = args.value(arg);
-        else if (arg == "--jwks-file") jwks_file = args.value(arg);
-        else if (arg == "--iss") options.issuers.push_back(args.value(arg));
-        else if (arg == "--aud") options.audiences.push_back(args.value(arg));
-        else if (arg == "--typ") options.typ = args.value(arg);
-        else if (arg == "--leeway") options.leeway = parse_integer(args.value(arg), "--leeway", 0, std::int64_t{1} << 31);
-        else if (arg == "--now") now = parse_integer(args.value(arg), "--now", INT64_MIN, INT64_MAX);
+        if (arg == "--alg")
+            alg = args.value(arg);
+        else if (arg == "--secret-file")
+            secret_file = args.value(arg);
+        else if (arg == "--key-file")
+            key_file = args.value(arg);
+        else if (arg == "--jwks-file")
+            jwks_file = args.value(arg);
+        else if (arg == "--iss")
+            options.issuers.push_back(args.value(arg));
+        else if (arg == "--aud")
+            options.audiences.push_back(args.value(arg));
+        else if (arg == "--typ")
+            options.typ = args.value(arg);
+        else if (arg == "--leeway")
+            options.leeway = parse_integer(args.value(arg), "--leeway", 0, std::int64_t{1} << 31);
+        else if (arg == "--now")
+            now = parse_integer(args.value(arg), "--now", INT64_MIN, INT64_MAX);
         else if (arg == "--max-size")
-            options.max_token_size = static_cast<std::size_t>(parse_integer(
-                args.value(arg), "--max-size", 1, static_cast<std::int64_t>(jwtguard::max_token_size_limit)));
-        else if (arg == "--revoked-jti") revoked.push_back(args.value(arg));
-        else if (arg == "--journal") journal = args.value(arg);
-        else if (arg.size() > 1 && arg[0] == '-') usage("unknown option '" + arg + "'");
-        else if (token_arg) usage("more than one token given");
-        else token_arg = arg;
+            options.max_token_size = static_cast<std::size_t>(
+                parse_integer(args.value(arg), "--max-size", 1,
+                              static_cast<std::int64_t>(jwtguard::max_token_size_limit)));
+        else if (arg == "--revoked-jti")
+            revoked.push_back(args.value(arg));
+        else if (arg == "--journal")
+            journal = args.value(arg);
+        else if (arg.size() > 1 && arg[0] == '-')
+            usage("unknown option '" + arg + "'");
+        else if (token_arg)
+            usage("more than one token given");
+        else
+            token_arg = arg;
     }
     const int key_sources = !!secret_file + !!key_file + !!jwks_file;
     if (key_sources != 1) usage("give exactly one of --secret-file, --key-file, --jwks-file");
     if (alg && *alg != "HS256" && *alg != "RS256")
         usage("--alg must be HS256 or RS256, got '" + *alg + "'");
     if (key_file || jwks_file || (alg && *alg == "RS256"))
-        usage("RS256 keys (--key-file, --jwks-file, --alg RS256) are not supported by this build yet");
+        usage(
+            "RS256 keys (--key-file, --jwks-file, --alg RS256) are not supported by this build "
+            "yet");
     if (!revoked.empty() || journal)
         usage("--revoked-jti and --journal need the denylist, not supported by this build yet");
 
@@ -130,7 +149,8 @@ int verify(Arguments args) {
     const std::string token = read_token(token_arg);
     const std::int64_t at = now ? *now : static_cast<std::int64_t>(std::time(nullptr));
     auto claims = std::make_unique<jwtguard::Claims>();
-    if (const jwtguard::Error e = validator.validate(token, at, *claims); e != jwtguard::Error::ok) {
+    if (const jwtguard::Error e = validator.validate(token, at, *claims);
+        e != jwtguard::Error::ok) {
         print_error(e);
         return exit_invalid;
     }
@@ -143,13 +163,20 @@ int sign(Arguments args) {
     jwtguard::SignOptions options;
     while (!args.done()) {
         const std::string arg = args.take();
-        if (arg == "--alg") alg = args.value(arg);
-        else if (arg == "--secret-file") secret_file = args.value(arg);
-        else if (arg == "--key-file") usage("RS256 signing (--key-file) is not supported by this build yet");
-        else if (arg == "--kid") options.kid = args.value(arg);
-        else if (arg == "--claims") claims = args.value(arg);
-        else if (arg == "--claims-file") claims_file = args.value(arg);
-        else usage("unexpected argument '" + arg + "'");
+        if (arg == "--alg")
+            alg = args.value(arg);
+        else if (arg == "--secret-file")
+            secret_file = args.value(arg);
+        else if (arg == "--key-file")
+            usage("RS256 signing (--key-file) is not supported by this build yet");
+        else if (arg == "--kid")
+            options.kid = args.value(arg);
+        else if (arg == "--claims")
+            claims = args.value(arg);
+        else if (arg == "--claims-file")
+            claims_file = args.value(arg);
+        else
+            usage("unexpected argument '" + arg + "'");
     }
     if (!alg) usage("sign needs --alg");
     if (*alg != "HS256") usage("--alg must be HS256 in this build, got '" + *alg + "'");
@@ -172,12 +199,12 @@ int sign(Arguments args) {
 jwtguard::Error decode_segment(std::string_view segment, bool payload, std::string& json) {
     json.resize(jwtguard::base64url_decoded_size(segment.size()) + 1);
     std::size_t size = 0;
-    const auto status = jwtguard::base64url_decode(
-        segment, reinterpret_cast<unsigned char*>(json.data()), size);
+    const auto status =
+        jwtguard::base64url_decode(segment, reinterpret_cast<unsigned char*>(json.data()), size);
     if (status != jwtguard::Base64Status::ok)
         return jwtguard::detail::base64_error(status, payload ? 1 : 0);
     json.resize(size);
-    std::string scratch = json;  // the structure check unescapes in place
+    jwtguard::detail::JsonBuffer scratch(json);  // the structure check unescapes in place
     return jwtguard::detail::check_json_structure(scratch.data(), scratch.size(), payload);
 }
 

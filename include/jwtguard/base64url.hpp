@@ -47,7 +47,8 @@ struct Base64urlTables {
 consteval Base64urlTables make_base64url_tables() {
     Base64urlTables t{};
     for (int position = 0; position < 4; ++position) {
-        for (auto& v : t.at[position]) v = base64url_bad;
+        for (auto& v : t.at[position])
+            v = base64url_bad;
         for (int i = 0; i < 64; ++i)
             t.at[position][static_cast<unsigned char>(base64url_alphabet[i])] =
                 static_cast<std::uint32_t>(i) << (18 - 6 * position);

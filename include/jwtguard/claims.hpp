@@ -40,7 +40,7 @@ struct Header {
 /// The registered claims of a token (RFC 7519 section 4.1) plus access to the
 /// whole decoded payload for application claims.
 class Claims {
-public:
+  public:
     Claims() = default;
     Claims(const Claims&) = delete;
     Claims& operator=(const Claims&) = delete;
@@ -65,7 +65,7 @@ public:
     /// application claims (roles, email) without decoding the token again.
     [[nodiscard]] std::string_view payload_json() const noexcept { return m_payload_json; }
 
-private:
+  private:
     friend class Validator;
     friend class detail::ClaimsHandler;
 
@@ -83,7 +83,11 @@ private:
     // Header (unescaped in place by the parser), payload as signed, payload
     // unescaped in place; each region ends with the NUL the in-situ parser
     // needs. Header and payload together decode to at most 3/4 of the token.
-    static constexpr std::size_t scratch_size = (max_token_size_limit * 3 / 4 + 8) * 2;
+    // A multiple of 16 and aligned: the parser's aligned 16-byte reads past a
+    // region's NUL stay inside the array.
+    static constexpr std::size_t scratch_size =
+        (max_token_size_limit * 3 / 4 + 8) * 2 / 16 * 16 + 16;
+    static_assert(scratch_size % 16 == 0);
 
     std::array<std::string_view, max_audiences> m_aud{};
     std::size_t m_aud_count = 0;

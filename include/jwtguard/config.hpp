@@ -71,7 +71,8 @@ static_assert(max_token_size_limit >= 64 && max_token_size_limit <= (1u << 24),
               "JWTGUARD_MAX_TOKEN_SIZE must lie in [64, 16 MiB]");
 static_assert(max_json_depth >= 1 && max_json_depth <= 256,
               "JWTGUARD_MAX_JSON_DEPTH must lie in [1, 256]");
-static_assert(max_members >= 8 && max_members <= 4096, "JWTGUARD_MAX_MEMBERS must lie in [8, 4096]");
+static_assert(max_members >= 8 && max_members <= 4096,
+              "JWTGUARD_MAX_MEMBERS must lie in [8, 4096]");
 static_assert(max_audiences >= 1 && max_audiences <= 1024,
               "JWTGUARD_MAX_AUDIENCES must lie in [1, 1024]");
 }  // namespace jwtguard

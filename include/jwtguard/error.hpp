@@ -15,71 +15,71 @@
 #include <type_traits>
 
 // X(value, message). Names are the value names; never rename one.
-#define JWTGUARD_ERRORS(X)                                                                        \
-    X(ok, "the token is valid")                                                                   \
-    /* setup: keys and options */                                                                  \
-    X(key_too_short, "the key is shorter than its algorithm allows")                              \
-    X(key_invalid, "the key cannot be used")                                                      \
-    X(option_invalid, "a validator option is out of range")                                       \
-    /* size and shape */                                                                           \
-    X(token_too_large, "the token is longer than the size limit")                                 \
-    X(token_malformed, "the token does not have exactly three dot-separated segments")            \
-    X(header_base64_invalid, "the header segment is not strict unpadded base64url")               \
-    X(header_base64_non_canonical, "the header segment has non-zero trailing bits")               \
-    X(payload_base64_invalid, "the payload segment is not strict unpadded base64url")             \
-    X(payload_base64_non_canonical, "the payload segment has non-zero trailing bits")             \
-    X(signature_base64_invalid, "the signature segment is not strict unpadded base64url")         \
-    X(signature_base64_non_canonical, "the signature segment has non-zero trailing bits")         \
-    /* header JSON */                                                                              \
-    X(header_json_invalid, "the header is not valid JSON")                                        \
-    X(header_not_object, "the header is not a JSON object")                                       \
-    X(header_invalid_utf8, "the header is not valid UTF-8 (or escapes a lone surrogate)")         \
-    X(header_too_deep, "the header nests deeper than the depth limit")                            \
-    X(header_too_many_members, "the header has more members than the limit")                     \
-    X(header_duplicate_member, "the header has a duplicate member name")                          \
-    /* header parameters */                                                                        \
-    X(alg_missing, "the header has no alg")                                                       \
-    X(alg_invalid, "the header alg is not a string")                                              \
-    X(alg_none, "the header alg is none")                                                         \
-    X(alg_mismatch, "the header alg is not the algorithm of the selected key")                    \
-    X(kid_invalid, "the header kid is not a string")                                              \
-    X(kid_unknown, "no key has the header kid")                                                   \
-    X(kid_missing, "the header has no kid and the key set holds several keys for its alg")        \
-    X(typ_invalid, "the header typ is not a string")                                              \
-    X(typ_missing, "the header has no typ and a type is required")                                \
-    X(typ_mismatch, "the header typ is not the required type")                                    \
-    X(cty_invalid, "the header cty is not a string")                                              \
-    X(cty_nested_jwt, "the header cty announces a nested JWT, which is not supported")            \
-    X(crit_unsupported, "the header has crit: no extension is understood")                        \
-    /* signature */                                                                                \
-    X(signature_length, "the signature has the wrong length for the algorithm")                   \
-    X(signature_invalid, "the signature does not match")                                          \
-    /* payload JSON */                                                                             \
-    X(payload_json_invalid, "the payload is not valid JSON")                                      \
-    X(payload_not_object, "the payload is not a JSON object")                                     \
-    X(payload_invalid_utf8, "the payload is not valid UTF-8 (or escapes a lone surrogate)")       \
-    X(payload_too_deep, "the payload nests deeper than the depth limit")                          \
-    X(payload_too_many_members, "the payload has more members than the limit")                    \
-    X(payload_duplicate_member, "the payload has a duplicate member name")                        \
-    /* claim types */                                                                              \
-    X(exp_invalid, "exp is not a NumericDate in [0, 2^53]")                                       \
-    X(nbf_invalid, "nbf is not a NumericDate in [0, 2^53]")                                       \
-    X(iat_invalid, "iat is not a NumericDate in [0, 2^53]")                                       \
-    X(iss_invalid, "iss is not a string")                                                         \
-    X(sub_invalid, "sub is not a string")                                                         \
-    X(jti_invalid, "jti is not a string")                                                         \
-    X(aud_invalid, "aud is neither a string nor a non-empty array of strings")                    \
-    X(aud_too_many, "aud has more entries than the limit")                                        \
-    /* claim checks */                                                                             \
-    X(exp_missing, "the token has no exp and one is required")                                    \
-    X(expired, "the token has expired")                                                           \
-    X(not_yet_valid, "the token is not valid yet (nbf)")                                          \
-    X(iat_in_future, "the token was issued in the future (iat)")                                  \
-    X(iat_missing, "the token has no iat and a maximum lifetime is set")                          \
-    X(lifetime_exceeded, "the token lives longer than the maximum lifetime (exp - iat)")          \
-    X(iss_missing, "the token has no iss and an issuer is required")                              \
-    X(iss_mismatch, "the token iss is not an accepted issuer")                                    \
-    X(aud_missing, "the token has no aud and an audience is required")                            \
+#define JWTGUARD_ERRORS(X)                                                                  \
+    X(ok, "the token is valid")                                                             \
+    /* setup: keys and options */                                                           \
+    X(key_too_short, "the key is shorter than its algorithm allows")                        \
+    X(key_invalid, "the key cannot be used")                                                \
+    X(option_invalid, "a validator option is out of range")                                 \
+    /* size and shape */                                                                    \
+    X(token_too_large, "the token is longer than the size limit")                           \
+    X(token_malformed, "the token does not have exactly three dot-separated segments")      \
+    X(header_base64_invalid, "the header segment is not strict unpadded base64url")         \
+    X(header_base64_non_canonical, "the header segment has non-zero trailing bits")         \
+    X(payload_base64_invalid, "the payload segment is not strict unpadded base64url")       \
+    X(payload_base64_non_canonical, "the payload segment has non-zero trailing bits")       \
+    X(signature_base64_invalid, "the signature segment is not strict unpadded base64url")   \
+    X(signature_base64_non_canonical, "the signature segment has non-zero trailing bits")   \
+    /* header JSON */                                                                       \
+    X(header_json_invalid, "the header is not valid JSON")                                  \
+    X(header_not_object, "the header is not a JSON object")                                 \
+    X(header_invalid_utf8, "the header is not valid UTF-8 (or escapes a lone surrogate)")   \
+    X(header_too_deep, "the header nests deeper than the depth limit")                      \
+    X(header_too_many_members, "the header has more members than the limit")                \
+    X(header_duplicate_member, "the header has a duplicate member name")                    \
+    /* header parameters */                                                                 \
+    X(alg_missing, "the header has no alg")                                                 \
+    X(alg_invalid, "the header alg is not a string")                                        \
+    X(alg_none, "the header alg is none")                                                   \
+    X(alg_mismatch, "the header alg is not the algorithm of the selected key")              \
+    X(kid_invalid, "the header kid is not a string")                                        \
+    X(kid_unknown, "no key has the header kid")                                             \
+    X(kid_missing, "the header has no kid and the key set holds several keys for its alg")  \
+    X(typ_invalid, "the header typ is not a string")                                        \
+    X(typ_missing, "the header has no typ and a type is required")                          \
+    X(typ_mismatch, "the header typ is not the required type")                              \
+    X(cty_invalid, "the header cty is not a string")                                        \
+    X(cty_nested_jwt, "the header cty announces a nested JWT, which is not supported")      \
+    X(crit_unsupported, "the header has crit: no extension is understood")                  \
+    /* signature */                                                                         \
+    X(signature_length, "the signature has the wrong length for the algorithm")             \
+    X(signature_invalid, "the signature does not match")                                    \
+    /* payload JSON */                                                                      \
+    X(payload_json_invalid, "the payload is not valid JSON")                                \
+    X(payload_not_object, "the payload is not a JSON object")                               \
+    X(payload_invalid_utf8, "the payload is not valid UTF-8 (or escapes a lone surrogate)") \
+    X(payload_too_deep, "the payload nests deeper than the depth limit")                    \
+    X(payload_too_many_members, "the payload has more members than the limit")              \
+    X(payload_duplicate_member, "the payload has a duplicate member name")                  \
+    /* claim types */                                                                       \
+    X(exp_invalid, "exp is not a NumericDate in [0, 2^53]")                                 \
+    X(nbf_invalid, "nbf is not a NumericDate in [0, 2^53]")                                 \
+    X(iat_invalid, "iat is not a NumericDate in [0, 2^53]")                                 \
+    X(iss_invalid, "iss is not a string")                                                   \
+    X(sub_invalid, "sub is not a string")                                                   \
+    X(jti_invalid, "jti is not a string")                                                   \
+    X(aud_invalid, "aud is neither a string nor a non-empty array of strings")              \
+    X(aud_too_many, "aud has more entries than the limit")                                  \
+    /* claim checks */                                                                      \
+    X(exp_missing, "the token has no exp and one is required")                              \
+    X(expired, "the token has expired")                                                     \
+    X(not_yet_valid, "the token is not valid yet (nbf)")                                    \
+    X(iat_in_future, "the token was issued in the future (iat)")                            \
+    X(iat_missing, "the token has no iat and a maximum lifetime is set")                    \
+    X(lifetime_exceeded, "the token lives longer than the maximum lifetime (exp - iat)")    \
+    X(iss_missing, "the token has no iss and an issuer is required")                        \
+    X(iss_mismatch, "the token iss is not an accepted issuer")                              \
+    X(aud_missing, "the token has no aud and an audience is required")                      \
     X(aud_mismatch, "no aud entry is an accepted audience")
 
 namespace jwtguard {
@@ -126,7 +126,7 @@ inline constexpr std::size_t error_count = detail::error_count;
 
 namespace detail {
 class ErrorCategory final : public std::error_category {
-public:
+  public:
     const char* name() const noexcept override { return "jwtguard"; }
     std::string message(int value) const override {
         return std::string(jwtguard::message(static_cast<Error>(value)));
@@ -146,11 +146,11 @@ public:
 
 /// Thrown by setup (loading keys, building a Validator), never by validation.
 class SetupError : public std::invalid_argument {
-public:
+  public:
     SetupError(Error code, const std::string& what) : std::invalid_argument(what), m_code(code) {}
     [[nodiscard]] Error code() const noexcept { return m_code; }
 
-private:
+  private:
     Error m_code;
 };
 

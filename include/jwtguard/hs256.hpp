@@ -32,7 +32,7 @@ namespace jwtguard {
 
 /// An HMAC-SHA256 key. Copyable; holds derived state only, never the secret.
 class Hs256Key {
-public:
+  public:
     /// RFC 7518 section 3.2: a key of the same size as the hash output or larger.
     static constexpr std::size_t min_secret_size = 32;
     static constexpr std::size_t mac_size = 32;
@@ -53,10 +53,12 @@ public:
             std::memcpy(block, secret.data(), secret.size());
         }
         unsigned char pad[SHA256_CBLOCK];
-        for (std::size_t i = 0; i < SHA256_CBLOCK; ++i) pad[i] = block[i] ^ 0x36;
+        for (std::size_t i = 0; i < SHA256_CBLOCK; ++i)
+            pad[i] = block[i] ^ 0x36;
         SHA256_Init(&m_inner);
         SHA256_Update(&m_inner, pad, sizeof pad);
-        for (std::size_t i = 0; i < SHA256_CBLOCK; ++i) pad[i] = block[i] ^ 0x5c;
+        for (std::size_t i = 0; i < SHA256_CBLOCK; ++i)
+            pad[i] = block[i] ^ 0x5c;
         SHA256_Init(&m_outer);
         SHA256_Update(&m_outer, pad, sizeof pad);
         OPENSSL_cleanse(block, sizeof block);
@@ -97,7 +99,7 @@ public:
         return std::string(reinterpret_cast<const char*>(out), mac_size);
     }
 
-private:
+  private:
     SHA256_CTX m_inner;  // state after key ^ ipad
     SHA256_CTX m_outer;  // state after key ^ opad
 };

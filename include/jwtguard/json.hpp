@@ -28,6 +28,7 @@
 #include <cstring>
 #include <optional>
 #include <string_view>
+#include <vector>
 
 #include "jwtguard/config.hpp"  // JWTGUARD_RAPIDJSON_SIMD selects rapidjson's SIMD scanning
 
@@ -67,14 +68,14 @@ namespace jwtguard::detail {
             length = 2;
         } else if (c >= 0xe0 && c <= 0xef) {
             length = 3;
-            if (c == 0xe0) lo = 0xa0;         // no overlong forms
-            if (c == 0xed) hi = 0x9f;         // no UTF-16 surrogates
+            if (c == 0xe0) lo = 0xa0;  // no overlong forms
+            if (c == 0xed) hi = 0x9f;  // no UTF-16 surrogates
         } else if (c >= 0xf0 && c <= 0xf4) {
             length = 4;
-            if (c == 0xf0) lo = 0x90;         // no overlong forms
-            if (c == 0xf4) hi = 0x8f;         // nothing above U+10FFFF
+            if (c == 0xf0) lo = 0x90;  // no overlong forms
+            if (c == 0xf4) hi = 0x8f;  // nothing above U+10FFFF
         } else {
-            return false;                     // continuation byte, C0, C1, F5..FF
+            return false;  // continuation byte, C0, C1, F5..FF
         }
         if (size - i < length) return false;
         if (data[i + 1] < lo || data[i + 1] > hi) return false;
@@ -100,7 +101,8 @@ namespace jwtguard::detail {
     const char* const end = json + size;
     bool after_high = false;  // the previous escape was a high surrogate
     while (true) {
-        const auto* slash = static_cast<const char*>(std::memchr(p, '\\', static_cast<std::size_t>(end - p)));
+        const auto* slash =
+            static_cast<const char*>(std::memchr(p, '\\', static_cast<std::size_t>(end - p)));
         if (slash == nullptr) return false;
         if (slash != p) after_high = false;
         if (end - slash < 2) return false;
@@ -211,7 +213,7 @@ enum class JsonFault : std::uint8_t {
 /// nothing: an attacker who makes names collide gains at most
 /// max_members^2 / 2 short comparisons per document.
 class MemberSet {
-public:
+  public:
     /// Adds `name`; false if it was already there.
     [[nodiscard]] bool insert(std::string_view name) noexcept {
         const std::uint64_t hash = XXH3_64bits(name.data(), name.size());
@@ -226,7 +228,7 @@ public:
         return true;
     }
 
-private:
+  private:
     // Trivial on purpose: only the slot table is zeroed per document.
     struct Name {
         const char* data;
@@ -256,7 +258,7 @@ enum class ValueKind : std::uint8_t { string, number, other, array, object };
 /// them through `on_key`, `on_value(depth, kind, text)` and `on_end_array`.
 template <class Derived>
 class TopLevelHandler {
-public:
+  public:
     using Ch = char;
 
     bool Null() { return value(ValueKind::other, {}); }
@@ -300,24 +302,26 @@ public:
 
     [[nodiscard]] JsonFault fault() const noexcept { return m_fault; }
 
-    /// Parses the `size` bytes at `json` (followed by a NUL) in place.
+    /// Parses the `size` bytes at `json` in place. `json[size]` must be NUL and
+    /// the aligned 16-byte block holding it readable (see `json_padding`).
     [[nodiscard]] JsonFault parse(char* json, std::size_t size) noexcept {
         if (!is_valid_utf8(reinterpret_cast<const unsigned char*>(json), size) ||
             has_lone_low_surrogate(json, size))
             return JsonFault::invalid_utf8;
         rapidjson::InsituStringStream stream(json);
         rapidjson::Reader reader;
-        constexpr unsigned flags = rapidjson::kParseInsituFlag | rapidjson::kParseNumbersAsStringsFlag;
+        constexpr unsigned flags =
+            rapidjson::kParseInsituFlag | rapidjson::kParseNumbersAsStringsFlag;
         const rapidjson::ParseResult result = reader.Parse<flags>(stream, *this);
         if (m_fault != JsonFault::none) return m_fault;
         if (result.IsError() || stream.Tell() != size) return JsonFault::syntax;
         return JsonFault::none;
     }
 
-protected:
+  protected:
     Derived& derived() noexcept { return static_cast<Derived&>(*this); }
 
-private:
+  private:
     bool stop(JsonFault fault) {
         m_fault = fault;
         return false;
@@ -341,11 +345,32 @@ private:
     MemberSet m_names;
 };
 
+/// Bytes the parser may read past a document's terminating NUL: rapidjson's
+/// SIMD scanning loads whole aligned 16-byte blocks.
+inline constexpr std::size_t json_padding = 16;
+
+/// A writable, NUL-terminated and padded copy of a JSON text, for the in-situ
+/// parsers outside the request path (signing, tools, tests); the validator
+/// parses inside `Claims`' scratch, which is laid out for the same reads.
+class JsonBuffer {
+  public:
+    explicit JsonBuffer(std::string_view text)
+        : m_bytes(text.begin(), text.end()), m_size(text.size()) {
+        m_bytes.resize(m_size + 1 + json_padding, '\0');
+    }
+    [[nodiscard]] char* data() noexcept { return m_bytes.data(); }
+    [[nodiscard]] std::size_t size() const noexcept { return m_size; }
+
+  private:
+    std::vector<char> m_bytes;
+    std::size_t m_size;
+};
+
 /// Reads the JOSE header parameters jwtguard acts on. A wrong type is
 /// recorded as the first semantic error; parsing goes on so a syntax error
 /// later in the document still wins.
 class HeaderHandler final : public TopLevelHandler<HeaderHandler> {
-public:
+  public:
     explicit HeaderHandler(Header& header) noexcept : m_header(header) { m_header = Header{}; }
 
     void on_key(std::string_view name) noexcept {
@@ -355,11 +380,20 @@ public:
             return;
         }
         switch (three_letters(name)) {
-            case three_letters("alg"): m_member = Member::alg; break;
-            case three_letters("kid"): m_member = Member::kid; break;
-            case three_letters("typ"): m_member = Member::typ; break;
-            case three_letters("cty"): m_member = Member::cty; break;
-            default: break;
+            case three_letters("alg"):
+                m_member = Member::alg;
+                break;
+            case three_letters("kid"):
+                m_member = Member::kid;
+                break;
+            case three_letters("typ"):
+                m_member = Member::typ;
+                break;
+            case three_letters("cty"):
+                m_member = Member::cty;
+                break;
+            default:
+                break;
         }
     }
     void on_value(int depth, ValueKind kind, std::string_view text) noexcept {
@@ -386,7 +420,7 @@ public:
 
     [[nodiscard]] Error error() const noexcept { return m_error; }
 
-private:
+  private:
     enum class Member : std::uint8_t { other, alg, kid, typ, cty };
     void fail(Error e) noexcept {
         if (m_error == Error::ok) m_error = e;
@@ -398,21 +432,37 @@ private:
 
 /// Reads the registered claims into a `Claims`.
 class ClaimsHandler final : public TopLevelHandler<ClaimsHandler> {
-public:
+  public:
     explicit ClaimsHandler(Claims& claims) noexcept : m_claims(claims) {
         m_claims.reset_registered();
     }
 
     void on_key(std::string_view name) noexcept {
         switch (three_letters(name)) {
-            case three_letters("exp"): m_member = Member::exp; break;
-            case three_letters("iss"): m_member = Member::iss; break;
-            case three_letters("aud"): m_member = Member::aud; break;
-            case three_letters("sub"): m_member = Member::sub; break;
-            case three_letters("jti"): m_member = Member::jti; break;
-            case three_letters("iat"): m_member = Member::iat; break;
-            case three_letters("nbf"): m_member = Member::nbf; break;
-            default: m_member = Member::other; break;
+            case three_letters("exp"):
+                m_member = Member::exp;
+                break;
+            case three_letters("iss"):
+                m_member = Member::iss;
+                break;
+            case three_letters("aud"):
+                m_member = Member::aud;
+                break;
+            case three_letters("sub"):
+                m_member = Member::sub;
+                break;
+            case three_letters("jti"):
+                m_member = Member::jti;
+                break;
+            case three_letters("iat"):
+                m_member = Member::iat;
+                break;
+            case three_letters("nbf"):
+                m_member = Member::nbf;
+                break;
+            default:
+                m_member = Member::other;
+                break;
         }
     }
     void on_value(int depth, ValueKind kind, std::string_view text) noexcept {
@@ -440,8 +490,10 @@ public:
                 break;
             case Member::aud:
                 m_claims.m_has_aud = true;
-                if (kind == ValueKind::array) m_in_aud = true;
-                else audience(kind, text);
+                if (kind == ValueKind::array)
+                    m_in_aud = true;
+                else
+                    audience(kind, text);
                 break;
             case Member::other:
                 break;
@@ -456,7 +508,7 @@ public:
 
     [[nodiscard]] Error error() const noexcept { return m_error; }
 
-private:
+  private:
     enum class Member : std::uint8_t { other, iss, sub, aud, exp, nbf, iat, jti };
     void fail(Error e) noexcept {
         if (m_error == Error::ok) m_error = e;
@@ -464,8 +516,10 @@ private:
     void date(ValueKind kind, std::string_view text, std::optional<std::int64_t>& out,
               Error invalid) noexcept {
         std::int64_t value;
-        if (kind == ValueKind::number && parse_numeric_date(text, value)) out = value;
-        else fail(invalid);
+        if (kind == ValueKind::number && parse_numeric_date(text, value))
+            out = value;
+        else
+            fail(invalid);
     }
     void audience(ValueKind kind, std::string_view text) noexcept {
         if (kind != ValueKind::string) return fail(Error::aud_invalid);
@@ -482,7 +536,7 @@ private:
 /// Reads nothing: checks only what every header and payload must be (strict
 /// JSON, an object, depth, member count, no duplicate names).
 class StructureHandler final : public TopLevelHandler<StructureHandler> {
-public:
+  public:
     void on_key(std::string_view) noexcept {}
     void on_value(int, ValueKind, std::string_view) noexcept {}
     void on_end_array(int) noexcept {}
@@ -491,11 +545,16 @@ public:
 /// The Error for a JSON fault in the header (first) or payload (second).
 [[nodiscard]] constexpr Error json_fault_error(JsonFault fault, bool payload) noexcept {
     switch (fault) {
-        case JsonFault::none: return Error::ok;
-        case JsonFault::syntax: return payload ? Error::payload_json_invalid : Error::header_json_invalid;
-        case JsonFault::not_object: return payload ? Error::payload_not_object : Error::header_not_object;
-        case JsonFault::invalid_utf8: return payload ? Error::payload_invalid_utf8 : Error::header_invalid_utf8;
-        case JsonFault::too_deep: return payload ? Error::payload_too_deep : Error::header_too_deep;
+        case JsonFault::none:
+            return Error::ok;
+        case JsonFault::syntax:
+            return payload ? Error::payload_json_invalid : Error::header_json_invalid;
+        case JsonFault::not_object:
+            return payload ? Error::payload_not_object : Error::header_not_object;
+        case JsonFault::invalid_utf8:
+            return payload ? Error::payload_invalid_utf8 : Error::header_invalid_utf8;
+        case JsonFault::too_deep:
+            return payload ? Error::payload_too_deep : Error::header_too_deep;
         case JsonFault::too_many_members:
             return payload ? Error::payload_too_many_members : Error::header_too_many_members;
         case JsonFault::duplicate_member:
@@ -504,7 +563,8 @@ public:
     return payload ? Error::payload_json_invalid : Error::header_json_invalid;
 }
 
-/// Parses a decoded header in place (`json[size]` must be NUL).
+/// Parses a decoded header in place (`json[size]` must be NUL, followed by
+/// `json_padding` readable bytes).
 [[nodiscard]] inline Error parse_header(char* json, std::size_t size, Header& header) noexcept {
     HeaderHandler handler(header);
     const JsonFault fault = handler.parse(json, size);
@@ -513,13 +573,16 @@ public:
 }
 
 /// Checks the structure of a decoded header or payload in place (`json[size]`
-/// must be NUL), without reading any member.
-[[nodiscard]] inline Error check_json_structure(char* json, std::size_t size, bool payload) noexcept {
+/// must be NUL, followed by `json_padding` readable bytes), without reading
+/// any member.
+[[nodiscard]] inline Error check_json_structure(char* json, std::size_t size,
+                                                bool payload) noexcept {
     StructureHandler handler;
     return json_fault_error(handler.parse(json, size), payload);
 }
 
-/// Parses a decoded payload in place (`json[size]` must be NUL).
+/// Parses a decoded payload in place (`json[size]` must be NUL, followed by
+/// `json_padding` readable bytes).
 [[nodiscard]] inline Error parse_claims(char* json, std::size_t size, Claims& claims) noexcept {
     ClaimsHandler handler(claims);
     const JsonFault fault = handler.parse(json, size);

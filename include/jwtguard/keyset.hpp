@@ -33,7 +33,7 @@ using Key = std::variant<Hs256Key>;
 
 /// A set of verification keys, immutable once a Validator holds it.
 class KeySet {
-public:
+  public:
     /// Result of a lookup: the key, or why there is none.
     struct Lookup {
         const Key* key;
@@ -79,7 +79,7 @@ public:
         return {match, Error::ok};
     }
 
-private:
+  private:
     struct Entry {
         std::optional<std::string> kid;
         Key key;

@@ -32,7 +32,7 @@ namespace detail {
 /// A rapidjson Writer that copies number text verbatim (rapidjson 1.1's own
 /// RawNumber would quote it).
 class CompactWriter : public rapidjson::Writer<rapidjson::StringBuffer> {
-public:
+  public:
     using Writer::Writer;
     bool RawNumber(const Ch* text, rapidjson::SizeType length, bool) {
         return RawValue(text, length, rapidjson::kNumberType);
@@ -43,11 +43,11 @@ public:
 /// `json` must already have passed one of the strict parsers, so it holds no
 /// raw NUL and parses.
 [[nodiscard]] inline std::string compact_json(std::string_view json) {
-    const std::string text(json);  // NUL-terminated for rapidjson
+    JsonBuffer text(json);  // NUL-terminated and padded for rapidjson
     rapidjson::StringBuffer buffer;
     CompactWriter writer(buffer);
     rapidjson::Reader reader;
-    rapidjson::StringStream stream(text.c_str());
+    rapidjson::StringStream stream(text.data());
     if (reader.Parse<rapidjson::kParseNumbersAsStringsFlag>(stream, writer).IsError())
         throw SetupError(Error::payload_json_invalid, "cannot re-serialize JSON");
     return std::string(buffer.GetString(), buffer.GetSize());
@@ -55,11 +55,11 @@ public:
 
 /// `claims_json` checked as the validator checks a payload, then compacted.
 [[nodiscard]] inline std::string compact_claims(std::string_view claims_json) {
-    std::string text(claims_json);  // unescaped in place by the check
+    JsonBuffer text(claims_json);  // unescaped in place by the check
     auto claims = std::make_unique<Claims>();
     if (const Error e = detail::parse_claims(text.data(), text.size(), *claims); e != Error::ok)
-        throw SetupError(e, "claims: " + std::string(to_string(e)) + ": " +
-                                std::string(message(e)));
+        throw SetupError(e,
+                         "claims: " + std::string(to_string(e)) + ": " + std::string(message(e)));
     return compact_json(claims_json);
 }
 

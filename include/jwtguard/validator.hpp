@@ -73,7 +73,7 @@ struct ValidatorOptions : ClaimPolicy {
 
 /// Validates bearer tokens against a key set and a claim policy.
 class Validator {
-public:
+  public:
     using Options = ValidatorOptions;
 
     /// Throws SetupError(option_invalid) for out-of-range options and
@@ -139,15 +139,16 @@ public:
         if (const auto s = base64url_decode(parts.signature, signature, signature_size);
             s != Base64Status::ok)
             return detail::base64_error(s, 2);
-        if (const Error e = verify_signature(*found.key, parts.signing_input, signature, signature_size);
+        if (const Error e =
+                verify_signature(*found.key, parts.signing_input, signature, signature_size);
             e != Error::ok)
             return e;
 
         // Payload: keep the bytes as signed for the caller, parse a copy.
         char* const payload = scratch + header_size + 1;
         std::size_t payload_size;
-        if (const auto s = base64url_decode(parts.payload, reinterpret_cast<unsigned char*>(payload),
-                                            payload_size);
+        if (const auto s = base64url_decode(
+                parts.payload, reinterpret_cast<unsigned char*>(payload), payload_size);
             s != Base64Status::ok)
             return detail::base64_error(s, 1);
         payload[payload_size] = '\0';
@@ -160,12 +161,12 @@ public:
         return check_claims(claims, m_options, now);
     }
 
-private:
+  private:
     static constexpr std::int64_t max_leeway = std::int64_t{1} << 31;
 
     [[nodiscard]] static Error verify_signature(const Key& key, std::string_view input,
-                                               const unsigned char* signature,
-                                               std::size_t size) noexcept {
+                                                const unsigned char* signature,
+                                                std::size_t size) noexcept {
         return std::visit(
             [&](const auto& k) {
                 if (size != k.mac_size) return Error::signature_length;
