@@ -10,14 +10,7 @@
 namespace jwtguard {
 namespace {
 
-std::string decoded(std::string_view segment) {
-    std::string out(base64url_decoded_size(segment.size()), '\0');
-    std::size_t size = 0;
-    EXPECT_EQ(base64url_decode(segment, reinterpret_cast<unsigned char*>(out.data()), size),
-              Base64Status::ok);
-    out.resize(size);
-    return out;
-}
+using test::decoded;
 
 TEST(Sign, RoundTripsThroughTheValidator) {
     const Hs256Key key(test::secret);

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <ostream>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -30,6 +31,17 @@ inline std::string sign_segments(std::string_view header_b64, std::string_view p
     std::string token = std::string(header_b64) + "." + std::string(payload_b64);
     const std::string mac = key.sign(token);
     return token + "." + base64url_encode(mac);
+}
+
+/// The bytes of a base64url text the test knows to be valid.
+inline std::string decoded(std::string_view text) {
+    std::string out(base64url_decoded_size(text.size()), '\0');
+    std::size_t size = 0;
+    if (base64url_decode(text, reinterpret_cast<unsigned char*>(out.data()), size) !=
+        Base64Status::ok)
+        throw std::invalid_argument("test data is not base64url: " + std::string(text));
+    out.resize(size);
+    return out;
 }
 
 /// A token whose header and payload are exactly these bytes.

@@ -13,14 +13,7 @@ namespace {
 using test::make_token;
 using test::sign_segments;
 
-std::string decode_b64(std::string_view text) {
-    std::string out(base64url_decoded_size(text.size()), '\0');
-    std::size_t size = 0;
-    EXPECT_EQ(base64url_decode(text, reinterpret_cast<unsigned char*>(out.data()), size),
-              Base64Status::ok);
-    out.resize(size);
-    return out;
-}
+using test::decoded;
 
 class ValidatorTest : public ::testing::Test {
   protected:
@@ -42,7 +35,7 @@ class ValidatorTest : public ::testing::Test {
 static_assert(noexcept(std::declval<const Validator&>().validate({}, 0, std::declval<Claims&>())));
 
 TEST(Rfc7515, AppendixA1VerifiesWithItsOwnKey) {
-    const Hs256Key key(decode_b64(
+    const Hs256Key key(decoded(
         "AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow"));
     const std::string token =
         "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9"
