@@ -10,6 +10,19 @@
 namespace jwtguard {
 namespace {
 
+// sign.hpp is this file's first include: it must still configure rapidjson
+// (config.hpp before any rapidjson header), or this translation unit would
+// compile rapidjson's scalar scanning next to the others' SIMD one.
+#if JWTGUARD_RAPIDJSON_SIMD && defined(__SSE2__)
+static_assert(
+#if defined(RAPIDJSON_SSE2) || defined(RAPIDJSON_SSE42)
+    true,
+#else
+    false,
+#endif
+    "a jwtguard header included rapidjson before config.hpp");
+#endif
+
 using test::decoded;
 
 TEST(Sign, RoundTripsThroughTheValidator) {

@@ -40,7 +40,6 @@
 #include <xxhash.h>
 
 #include "jwtguard/claims.hpp"
-#include "jwtguard/config.hpp"
 #include "jwtguard/error.hpp"
 
 namespace jwtguard::detail {

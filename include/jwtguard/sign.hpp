@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include "jwtguard/config.hpp"  // before rapidjson: JWTGUARD_RAPIDJSON_SIMD
+
 #include <rapidjson/reader.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
