@@ -23,6 +23,7 @@
 namespace jwtguard {
 
 class Validator;
+class Denylist;
 namespace detail {
 class ClaimsHandler;
 }
@@ -67,7 +68,14 @@ class Claims {
 
   private:
     friend class Validator;
+    friend class Denylist;
     friend class detail::ClaimsHandler;
+
+    /// floor(iat): `iat` holds the date rounded up, which keeps comparisons
+    /// with `now` exact; "issued before a cut-off" needs the other rounding.
+    [[nodiscard]] std::int64_t iat_floor() const noexcept {
+        return *iat - (m_iat_rounded_up ? 1 : 0);
+    }
 
     void reset_registered() noexcept {
         iss.reset();
@@ -78,6 +86,7 @@ class Claims {
         iat.reset();
         m_has_aud = false;
         m_aud_count = 0;
+        m_iat_rounded_up = false;
     }
 
     // Header (unescaped in place by the parser), payload as signed, payload
@@ -92,6 +101,7 @@ class Claims {
     std::array<std::string_view, max_audiences> m_aud{};
     std::size_t m_aud_count = 0;
     bool m_has_aud = false;
+    bool m_iat_rounded_up = false;
     std::string_view m_payload_json;
     alignas(64) char m_scratch[scratch_size];
 };

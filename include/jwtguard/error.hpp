@@ -80,7 +80,10 @@
     X(iss_missing, "the token has no iss and an issuer is required")                        \
     X(iss_mismatch, "the token iss is not an accepted issuer")                              \
     X(aud_missing, "the token has no aud and an audience is required")                      \
-    X(aud_mismatch, "no aud entry is an accepted audience")
+    X(aud_mismatch, "no aud entry is an accepted audience")                                 \
+    /* revocation */                                                                        \
+    X(revoked, "the token has been revoked")                                                \
+    X(subject_revoked, "every token of this subject issued before a cut-off has been revoked")
 
 namespace jwtguard {
 

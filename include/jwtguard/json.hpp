@@ -127,9 +127,12 @@ namespace jwtguard::detail {
 }
 
 /// Reads a JSON number's text as a NumericDate: a value in [0, 2^53], rounded
-/// up to whole seconds. Returns false for anything outside that range. The
-/// text has already passed the JSON number grammar.
-[[nodiscard]] inline bool parse_numeric_date(std::string_view text, std::int64_t& out) noexcept {
+/// up to whole seconds (`rounded_up`, if given, says whether a fraction was
+/// rounded away). Returns false for anything outside that range. The text has
+/// already passed the JSON number grammar.
+[[nodiscard]] inline bool parse_numeric_date(std::string_view text, std::int64_t& out,
+                                             bool* rounded_up = nullptr) noexcept {
+    if (rounded_up != nullptr) *rounded_up = false;
     constexpr std::uint64_t max_date = std::uint64_t{1} << 53;
     std::size_t i = 0;
     const bool negative = !text.empty() && text[0] == '-';
@@ -192,6 +195,7 @@ namespace jwtguard::detail {
         // A fraction remains (no trailing zero is left in digits): round up.
         if (integer >= max_date) return false;
         out = static_cast<std::int64_t>(integer + 1);
+        if (rounded_up != nullptr) *rounded_up = true;
     }
     return true;
 }
@@ -485,7 +489,7 @@ class ClaimsHandler final : public TopLevelHandler<ClaimsHandler> {
                 date(kind, text, m_claims.nbf, Error::nbf_invalid);
                 break;
             case Member::iat:
-                date(kind, text, m_claims.iat, Error::iat_invalid);
+                date(kind, text, m_claims.iat, Error::iat_invalid, &m_claims.m_iat_rounded_up);
                 break;
             case Member::aud:
                 m_claims.m_has_aud = true;
@@ -513,9 +517,9 @@ class ClaimsHandler final : public TopLevelHandler<ClaimsHandler> {
         if (m_error == Error::ok) m_error = e;
     }
     void date(ValueKind kind, std::string_view text, std::optional<std::int64_t>& out,
-              Error invalid) noexcept {
+              Error invalid, bool* rounded_up = nullptr) noexcept {
         std::int64_t value;
-        if (kind == ValueKind::number && parse_numeric_date(text, value))
+        if (kind == ValueKind::number && parse_numeric_date(text, value, rounded_up))
             out = value;
         else
             fail(invalid);

@@ -5,11 +5,15 @@
 #pragma once
 
 #include "jwtguard/base64url.hpp"
+#include "jwtguard/bloom.hpp"
 #include "jwtguard/claims.hpp"
 #include "jwtguard/config.hpp"
+#include "jwtguard/denylist.hpp"
+#include "jwtguard/epoch.hpp"
 #include "jwtguard/error.hpp"
 #include "jwtguard/hs256.hpp"
 #include "jwtguard/json.hpp"
 #include "jwtguard/keyset.hpp"
+#include "jwtguard/segments.hpp"
 #include "jwtguard/sign.hpp"
 #include "jwtguard/validator.hpp"

@@ -3,7 +3,7 @@
 //   size -> three segments -> header (strict base64url, strict JSON)
 //   -> alg: present, not "none" -> key by kid; its algorithm must be alg
 //   -> signature over the token's own prefix -> only now the payload
-//   -> registered claims -> claim policy -> ok
+//   -> registered claims -> claim policy -> denylist (if any) -> ok
 //
 // `validate` is const, thread-safe, noexcept and allocation-free: every byte
 // it writes goes to the caller's `Claims` or the stack.
@@ -19,56 +19,24 @@
 #include "jwtguard/base64url.hpp"
 #include "jwtguard/claims.hpp"
 #include "jwtguard/config.hpp"
+#include "jwtguard/denylist.hpp"
 #include "jwtguard/error.hpp"
 #include "jwtguard/json.hpp"
 #include "jwtguard/keyset.hpp"
+#include "jwtguard/segments.hpp"
 
 namespace jwtguard {
-
-namespace detail {
-/// The Error for a base64url failure in segment 0 (header), 1 (payload) or
-/// 2 (signature).
-[[nodiscard]] constexpr Error base64_error(Base64Status status, int segment) noexcept {
-    constexpr Error invalid[] = {Error::header_base64_invalid, Error::payload_base64_invalid,
-                                 Error::signature_base64_invalid};
-    constexpr Error non_canonical[] = {Error::header_base64_non_canonical,
-                                       Error::payload_base64_non_canonical,
-                                       Error::signature_base64_non_canonical};
-    return status == Base64Status::invalid ? invalid[segment] : non_canonical[segment];
-}
-
-/// The three segments of a compact JWS and its signing input.
-struct Segments {
-    std::string_view header;
-    std::string_view payload;
-    std::string_view signature;
-    /// header '.' payload: a prefix of the token, never a copy.
-    std::string_view signing_input;
-};
-
-/// Splits `token` at its two dots; false unless there are exactly two.
-[[nodiscard]] inline bool split_token(std::string_view token, Segments& out) noexcept {
-    const std::size_t dot1 = token.find('.');
-    if (dot1 == std::string_view::npos) return false;
-    const std::size_t dot2 = token.find('.', dot1 + 1);
-    if (dot2 == std::string_view::npos || token.find('.', dot2 + 1) != std::string_view::npos)
-        return false;
-    out.header = token.substr(0, dot1);
-    out.payload = token.substr(dot1 + 1, dot2 - dot1 - 1);
-    out.signature = token.substr(dot2 + 1);
-    out.signing_input = token.substr(0, dot2);
-    return true;
-}
-
-/// Largest signature of any supported algorithm (an RSA-4096 signature is 512).
-inline constexpr std::size_t max_signature_size = 512;
-}  // namespace detail
 
 /// Everything a Validator is told besides its keys.
 struct ValidatorOptions : ClaimPolicy {
     /// Longest token accepted, in bytes (inclusive), checked before any
     /// decoding; at most JWTGUARD_MAX_TOKEN_SIZE.
     std::size_t max_token_size = max_token_size_limit;
+    /// Revocations to check every valid token against (after its signature
+    /// and claims hold); not owned, must outlive the Validator. Its leeway
+    /// must be at least this one's, and if it drops subject cut-offs after a
+    /// maximum token lifetime, this validator must enforce one no longer.
+    const Denylist* denylist = nullptr;
 };
 
 /// Validates bearer tokens against a key set and a claim policy.
@@ -91,6 +59,19 @@ class Validator {
                              "leeway must lie in [0, " + std::to_string(max_leeway) + "] seconds");
         if (m_options.max_lifetime < 0)
             throw SetupError(Error::option_invalid, "max_lifetime must not be negative");
+        if (const Denylist* d = m_options.denylist) {
+            // Otherwise a revocation could be dropped while its token is
+            // still accepted.
+            if (d->options().leeway < m_options.leeway)
+                throw SetupError(Error::option_invalid,
+                                 "the denylist's leeway is smaller than the validator's");
+            const std::int64_t lifetime = d->options().max_token_lifetime;
+            if (lifetime > 0 && (m_options.max_lifetime <= 0 || m_options.max_lifetime > lifetime))
+                throw SetupError(Error::option_invalid,
+                                 "the denylist drops subject cut-offs after max_token_lifetime = " +
+                                     std::to_string(lifetime) +
+                                     " s: set max_lifetime in (0, that] on the validator");
+        }
     }
 
     /// A validator trusting one key, without kid.
@@ -158,7 +139,13 @@ class Validator {
         if (const Error e = detail::parse_claims(parsed, payload_size, claims); e != Error::ok)
             return e;
 
-        return check_claims(claims, m_options, now);
+        if (const Error e = check_claims(claims, m_options, now); e != Error::ok) return e;
+
+        // Revocation last: it needs the claims, and only a token that would
+        // otherwise be accepted is worth the lookup.
+        if (m_options.denylist != nullptr)
+            return m_options.denylist->check(claims, {signature, signature_size});
+        return Error::ok;
     }
 
   private:

@@ -1,0 +1,1190 @@
+// Denylist: revoked tokens, checked on every request without a lock, an
+// allocation or a write to shared memory.
+//
+// What it holds. A revocation names one token by a 128-bit fingerprint
+// (XXH3-128 of its `jti`, or of its decoded signature when it has no `jti`,
+// seeded with its `exp` and the kind of name) and lives until that token
+// would have expired anyway: its `exp` plus the validators' leeway plus one
+// bucket width of slack (so a validator whose clock lags the denylist's by
+// less than a bucket width never sees a revocation vanish early). A subject
+// cut-off ("log out everywhere") rejects every token of one `sub` issued
+// before a time, and lives until that time plus the maximum token lifetime.
+//
+// Time buckets. The timeline is cut into buckets `bucket_width` seconds wide;
+// a ring of them covers from the oldest live one to `horizon` seconds ahead
+// of now. A revocation goes into the bucket of its token's `exp`, and a
+// lookup goes straight to the bucket of the presented token's own (signed)
+// `exp`: one bucket is probed, never all of them. Expiry unlinks a whole
+// bucket with one pointer store (`advance`); nothing is swept per entry and
+// nothing is done per request. A revocation whose `exp` lies beyond the ring
+// (or that has none) goes to the overflow bucket, which every lookup also
+// probes when it is not empty, and which `advance` moves into the ring as the
+// ring catches up with it.
+//
+// Cells. A bucket is split into `shards` cells by the fingerprint's low bits;
+// each cell is an insert-only open-addressing table of fingerprints (16
+// bytes each, linear probing, at most 85% full) with a split-block bloom
+// filter in front sized to the table's capacity. A lookup of a token that is
+// not revoked (the common case) costs one bloom probe: one cache line. Only a
+// bloom hit reads the table, so callers never see a false positive. A full
+// cell is replaced by one 1.5 times larger, filter rebuilt from the exact
+// fingerprints, so a bucket grows with its own load (revocations crowd into
+// the few buckets of a deployment's usual token lifetime) and its false-
+// positive rate stays near target as it fills; growth by 1.5 keeps every
+// table at least 56% full, which bounds memory per revocation.
+//
+// Concurrency. Writers lock one shard (so revocations of different shards
+// proceed in parallel); `advance` and `compact` lock all of them. Readers
+// lock nothing: they find cells through atomic pointers, inside an epoch
+// read section (epoch.hpp), and writers free an unlinked bucket or a
+// replaced cell only once no reader can still see it. A table slot is
+// published by writing its high word last, with release order; a reader
+// that sees the high word sees the whole fingerprint.
+//
+// Durability. With a journal path, every revocation is appended to an
+// append-only journal (fixed 48-byte records, each with an XXH3 checksum)
+// before it is acknowledged, and fsync'ed if asked. `compact` writes every
+// live entry into a snapshot (a temporary file renamed over the old one) and
+// empties the journal. Start-up loads the snapshot, then the journal; a torn
+// tail is truncated and corrupt records are skipped and counted, never
+// guessed at.
+#pragma once
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "jwtguard/base64url.hpp"
+#include "jwtguard/bloom.hpp"
+#include "jwtguard/claims.hpp"
+#include "jwtguard/config.hpp"
+#include "jwtguard/epoch.hpp"
+#include "jwtguard/error.hpp"
+#include "jwtguard/json.hpp"
+#include "jwtguard/segments.hpp"
+
+#ifndef XXH_INLINE_ALL
+#define XXH_INLINE_ALL
+#endif
+#include <xxhash.h>
+
+namespace jwtguard {
+
+/// When the journal reaches the disk.
+enum class JournalSync : std::uint8_t {
+    /// write(2) only: survives a crash of the process, not of the machine.
+    none,
+    /// fdatasync(2) after every record, before the revocation returns.
+    each_record,
+};
+
+struct DenylistOptions {
+    /// Seconds per time bucket. Wider buckets mean fewer, larger cells and
+    /// entries kept up to one width longer than needed.
+    std::int64_t bucket_width = 60;
+    /// How far ahead of now the ring of buckets reaches; later `exp`s go to
+    /// the overflow bucket. Set it to the longest token lifetime you issue.
+    std::int64_t horizon = 24 * 3600;
+    /// The validators' leeway: a revocation is kept until exp + leeway (+ one
+    /// bucket width). A Validator refuses a denylist with a smaller leeway.
+    std::int64_t leeway = 0;
+    /// If positive, subject cut-offs are dropped at cut-off + this (+ leeway
+    /// + one bucket width), and a Validator using this denylist must enforce
+    /// a `max_lifetime` of at most this. 0 keeps cut-offs for ever.
+    std::int64_t max_token_lifetime = 0;
+    /// Writer shards (a power of two): revocations in different shards do not
+    /// contend.
+    std::size_t shards = 16;
+    /// Bloom filter bits per fingerprint at a cell's full load.
+    double bloom_bits_per_key = 12.0;
+    /// Journal file; empty keeps the denylist in memory only. The snapshot
+    /// lives beside it, at journal_path + ".snapshot".
+    std::string journal_path;
+    JournalSync journal_sync = JournalSync::each_record;
+};
+
+/// What a revocation did.
+enum class RevokeResult : std::uint8_t {
+    added,
+    already_revoked,
+    /// The token has expired (with leeway and slack): nothing to keep.
+    already_expired,
+};
+
+/// What start-up found in the snapshot and journal.
+struct JournalReport {
+    std::size_t snapshot_records = 0;
+    std::size_t journal_records = 0;
+    /// Records whose entries had expired by load time (left out).
+    std::size_t expired_records = 0;
+    /// Records that failed their checksum or made no sense: skipped.
+    std::size_t corrupt_records = 0;
+    /// Bytes of an incomplete last record, cut off the journal.
+    std::size_t torn_tail_bytes = 0;
+    [[nodiscard]] bool clean() const noexcept {
+        return corrupt_records == 0 && torn_tail_bytes == 0;
+    }
+};
+
+namespace detail {
+
+struct Fingerprint {
+    std::uint64_t lo = 0;
+    std::uint64_t hi = 0;
+    friend bool operator==(const Fingerprint&, const Fingerprint&) = default;
+};
+
+/// What a fingerprint names; part of its seed, so names of different kinds
+/// never collide.
+enum class NameKind : std::uint64_t { jti = 1, signature = 2, subject = 3 };
+
+/// `exp` of a token that has none: it never expires, nor does its revocation.
+inline constexpr std::int64_t no_exp = std::numeric_limits<std::int64_t>::max();
+inline constexpr std::int64_t max_numeric_date = std::int64_t{1} << 53;
+
+[[nodiscard]] inline Fingerprint fingerprint(NameKind kind, const void* data, std::size_t size,
+                                             std::int64_t exp) noexcept {
+    const std::uint64_t date =
+        exp == no_exp ? std::uint64_t{1} << 54 : static_cast<std::uint64_t>(exp);
+    const std::uint64_t seed = kind == NameKind::subject
+                                   ? static_cast<std::uint64_t>(kind)
+                                   : (date << 2) | static_cast<std::uint64_t>(kind);
+    const XXH128_hash_t h = XXH3_128bits_withSeed(data, size, seed);
+    // hi == 0 marks an empty table slot.
+    return {h.low64, h.high64 == 0 ? 1 : h.high64};
+}
+
+[[nodiscard]] constexpr std::int64_t floor_div(std::int64_t a, std::int64_t b) noexcept {
+    const std::int64_t q = a / b;
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+/// An insert-only open-addressing set of fingerprints behind a split-block
+/// bloom filter. One writer at a time; readers any time.
+class FingerprintTable {
+  public:
+    static constexpr double max_load = 0.85;
+    static constexpr std::size_t initial_capacity = 16;
+
+    FingerprintTable(std::size_t capacity, double bits_per_key)
+        : m_capacity(std::max<std::size_t>(capacity, 2)),
+          m_limit(std::max<std::size_t>(
+              static_cast<std::size_t>(static_cast<double>(m_capacity) * max_load), 1)),
+          m_bloom(SplitBlockBloom::blocks_for(m_limit, bits_per_key)),
+          m_slots(new Slot[m_capacity]) {}
+
+    [[nodiscard]] bool contains(const Fingerprint& fp) const noexcept {
+        return m_bloom.may_contain(fp.hi) && contains_exact(fp);
+    }
+
+    [[nodiscard]] bool contains_exact(const Fingerprint& fp) const noexcept {
+        for (std::size_t i = fast_range(fp.lo, m_capacity);; i = next(i)) {
+            const std::uint64_t hi = m_slots[i].hi.load(std::memory_order_acquire);
+            if (hi == 0) return false;
+            if (hi == fp.hi && m_slots[i].lo.load(std::memory_order_relaxed) == fp.lo) return true;
+        }
+    }
+
+    void prefetch(const Fingerprint& fp) const noexcept { m_bloom.prefetch(fp.hi); }
+
+    [[nodiscard]] bool full() const noexcept { return m_size >= m_limit; }
+
+    /// Adds `fp` (absent, and the table not full). The caller is the one writer.
+    void insert(const Fingerprint& fp) noexcept {
+        std::size_t i = fast_range(fp.lo, m_capacity);
+        while (m_slots[i].hi.load(std::memory_order_relaxed) != 0)
+            i = next(i);
+        m_slots[i].lo.store(fp.lo, std::memory_order_relaxed);
+        m_slots[i].hi.store(fp.hi, std::memory_order_release);
+        m_bloom.insert(fp.hi);
+        ++m_size;
+    }
+
+    /// A table 1.5 times larger holding the same fingerprints.
+    [[nodiscard]] std::unique_ptr<FingerprintTable> grown(double bits_per_key) const {
+        auto bigger = std::make_unique<FingerprintTable>(m_capacity + m_capacity / 2, bits_per_key);
+        for_each([&](const Fingerprint& fp) { bigger->insert(fp); });
+        return bigger;
+    }
+
+    template <class F>
+    void for_each(F&& f) const {
+        for (std::size_t i = 0; i < m_capacity; ++i) {
+            const std::uint64_t hi = m_slots[i].hi.load(std::memory_order_acquire);
+            if (hi != 0) f(Fingerprint{m_slots[i].lo.load(std::memory_order_relaxed), hi});
+        }
+    }
+
+    [[nodiscard]] std::size_t size() const noexcept { return m_size; }
+    [[nodiscard]] std::size_t memory_bytes() const noexcept {
+        return sizeof(*this) + m_capacity * sizeof(Slot) + m_bloom.memory_bytes();
+    }
+
+  private:
+    struct Slot {
+        std::atomic<std::uint64_t> hi{0};
+        std::atomic<std::uint64_t> lo{0};
+    };
+    [[nodiscard]] std::size_t next(std::size_t i) const noexcept {
+        return i + 1 == m_capacity ? 0 : i + 1;
+    }
+
+    std::size_t m_capacity;
+    std::size_t m_limit;
+    std::size_t m_size = 0;
+    SplitBlockBloom m_bloom;
+    std::unique_ptr<Slot[]> m_slots;
+};
+
+/// One time bucket (or the overflow): one table per shard, created on first use.
+struct Bucket {
+    Bucket(std::int64_t bucket_index, std::size_t shard_count)
+        : index(bucket_index),
+          shards(shard_count),
+          cells(new std::atomic<FingerprintTable*>[shard_count]) {
+        for (std::size_t i = 0; i < shards; ++i)
+            cells[i].store(nullptr, std::memory_order_relaxed);
+    }
+    ~Bucket() {
+        for (std::size_t i = 0; i < shards; ++i)
+            delete cells[i].load(std::memory_order_relaxed);
+    }
+    Bucket(const Bucket&) = delete;
+    Bucket& operator=(const Bucket&) = delete;
+
+    const std::int64_t index;
+    const std::size_t shards;
+    std::unique_ptr<std::atomic<FingerprintTable*>[]> cells;
+};
+
+/// Subject cut-offs: fingerprint of `sub` -> cut-off time. Few entries, so
+/// no filter; writers serialize on the Denylist's subject mutex.
+class SubjectTable {
+  public:
+    explicit SubjectTable(std::size_t capacity)
+        : m_capacity(std::max<std::size_t>(capacity, 8)), m_slots(new Slot[m_capacity]) {}
+
+    [[nodiscard]] std::optional<std::int64_t> find(const Fingerprint& fp) const noexcept {
+        for (std::size_t i = fast_range(fp.lo, m_capacity);; i = next(i)) {
+            const std::uint64_t hi = m_slots[i].hi.load(std::memory_order_acquire);
+            if (hi == 0) return std::nullopt;
+            if (hi == fp.hi && m_slots[i].lo.load(std::memory_order_relaxed) == fp.lo)
+                return m_slots[i].cutoff.load(std::memory_order_acquire);
+        }
+    }
+
+    /// Table at most half full: room for one more?
+    [[nodiscard]] bool full() const noexcept { return (m_size + 1) * 2 > m_capacity; }
+
+    /// Sets the cut-off of `fp` to the later of its current one and `cutoff`;
+    /// false when the table already held a cut-off at least as late.
+    bool upsert(const Fingerprint& fp, std::int64_t cutoff) noexcept {
+        std::size_t i = fast_range(fp.lo, m_capacity);
+        for (;; i = next(i)) {
+            const std::uint64_t hi = m_slots[i].hi.load(std::memory_order_relaxed);
+            if (hi == 0) break;
+            if (hi == fp.hi && m_slots[i].lo.load(std::memory_order_relaxed) == fp.lo) {
+                if (m_slots[i].cutoff.load(std::memory_order_relaxed) >= cutoff) return false;
+                m_slots[i].cutoff.store(cutoff, std::memory_order_release);
+                return true;
+            }
+        }
+        m_slots[i].cutoff.store(cutoff, std::memory_order_relaxed);
+        m_slots[i].lo.store(fp.lo, std::memory_order_relaxed);
+        m_slots[i].hi.store(fp.hi, std::memory_order_release);
+        ++m_size;
+        return true;
+    }
+
+    template <class F>
+    void for_each(F&& f) const {
+        for (std::size_t i = 0; i < m_capacity; ++i) {
+            const std::uint64_t hi = m_slots[i].hi.load(std::memory_order_acquire);
+            if (hi != 0)
+                f(Fingerprint{m_slots[i].lo.load(std::memory_order_relaxed), hi},
+                  m_slots[i].cutoff.load(std::memory_order_relaxed));
+        }
+    }
+
+    [[nodiscard]] std::size_t size() const noexcept { return m_size; }
+    [[nodiscard]] std::size_t capacity() const noexcept { return m_capacity; }
+    [[nodiscard]] std::size_t memory_bytes() const noexcept {
+        return sizeof(*this) + m_capacity * sizeof(Slot);
+    }
+
+  private:
+    struct alignas(32) Slot {
+        std::atomic<std::uint64_t> hi{0};
+        std::atomic<std::uint64_t> lo{0};
+        std::atomic<std::int64_t> cutoff{0};
+    };
+    [[nodiscard]] std::size_t next(std::size_t i) const noexcept {
+        return i + 1 == m_capacity ? 0 : i + 1;
+    }
+    std::size_t m_capacity;
+    std::size_t m_size = 0;
+    std::unique_ptr<Slot[]> m_slots;
+};
+
+// ---------------------------------------------------------------------------
+// Journal and snapshot files.
+//
+// A file is an 8-byte magic followed by 48-byte records:
+//   [0]      kind: 1 revoked fingerprint, 2 subject cut-off
+//   [1..7]   zero
+//   [8..15]  first  (little-endian int64): for kind 1 the earliest exp the
+//            token may have, for kind 2 the cut-off
+//   [16..23] last   for kind 1 the latest exp (equal to first in a journal;
+//            a snapshot records a bucket's range), for kind 2 equal to first
+//   [24..39] fingerprint, lo then hi
+//   [40..47] XXH3-64 of bytes [0, 40)
+// `no_exp` marks a token without exp. A record is accepted only if its
+// checksum holds and every field is in range.
+
+inline constexpr char journal_magic[8] = {'j', 'w', 't', 'g', 'J', 'N', 'L', '1'};
+inline constexpr char snapshot_magic[8] = {'j', 'w', 't', 'g', 'S', 'N', 'P', '1'};
+inline constexpr std::size_t magic_size = 8;
+inline constexpr std::size_t record_size = 48;
+inline constexpr std::uint64_t record_checksum_seed = 0x6a77746775617264;  // "jwtguard"
+
+enum class RecordKind : std::uint8_t { revoked = 1, subject = 2 };
+
+struct Record {
+    RecordKind kind = RecordKind::revoked;
+    std::int64_t first = 0;
+    std::int64_t last = 0;
+    Fingerprint fp;
+};
+
+inline void store_le64(unsigned char* p, std::uint64_t v) noexcept {
+    for (int i = 0; i < 8; ++i)
+        p[i] = static_cast<unsigned char>(v >> (8 * i));
+}
+[[nodiscard]] inline std::uint64_t load_le64(const unsigned char* p) noexcept {
+    std::uint64_t v = 0;
+    for (int i = 7; i >= 0; --i)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+inline void encode_record(const Record& r, unsigned char* out) noexcept {
+    std::memset(out, 0, record_size);
+    out[0] = static_cast<unsigned char>(r.kind);
+    store_le64(out + 8, static_cast<std::uint64_t>(r.first));
+    store_le64(out + 16, static_cast<std::uint64_t>(r.last));
+    store_le64(out + 24, r.fp.lo);
+    store_le64(out + 32, r.fp.hi);
+    store_le64(out + 40, XXH3_64bits_withSeed(out, 40, record_checksum_seed));
+}
+
+[[nodiscard]] inline bool is_date_or_no_exp(std::int64_t t) noexcept {
+    return (t >= 0 && t <= max_numeric_date) || t == no_exp;
+}
+
+/// Decodes one record; false if anything about it is wrong.
+[[nodiscard]] inline bool decode_record(const unsigned char* in, Record& r) noexcept {
+    if (load_le64(in + 40) != XXH3_64bits_withSeed(in, 40, record_checksum_seed)) return false;
+    for (int i = 1; i < 8; ++i)
+        if (in[i] != 0) return false;
+    r.first = static_cast<std::int64_t>(load_le64(in + 8));
+    r.last = static_cast<std::int64_t>(load_le64(in + 16));
+    r.fp = {load_le64(in + 24), load_le64(in + 32)};
+    if (r.fp.hi == 0) return false;
+    if (in[0] == static_cast<unsigned char>(RecordKind::revoked)) {
+        r.kind = RecordKind::revoked;
+        return is_date_or_no_exp(r.first) && is_date_or_no_exp(r.last) && r.first <= r.last &&
+               (r.first != no_exp || r.last == no_exp);
+    }
+    if (in[0] == static_cast<unsigned char>(RecordKind::subject)) {
+        r.kind = RecordKind::subject;
+        return r.first >= 0 && r.first <= max_numeric_date && r.first == r.last;
+    }
+    return false;
+}
+
+[[noreturn]] inline void throw_io_error(const std::string& what, const std::string& path) {
+    throw std::system_error(errno, std::generic_category(), what + " " + path);
+}
+
+/// Writes all of `data` or throws.
+inline void write_all(int fd, const unsigned char* data, std::size_t size,
+                      const std::string& path) {
+    while (size > 0) {
+        const ssize_t n = ::write(fd, data, size);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            throw_io_error("cannot write", path);
+        }
+        data += n;
+        size -= static_cast<std::size_t>(n);
+    }
+}
+
+/// Reads a whole file; nullopt if it does not exist.
+[[nodiscard]] inline std::optional<std::vector<unsigned char>> read_file(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT) return std::nullopt;
+        throw_io_error("cannot open", path);
+    }
+    std::vector<unsigned char> bytes;
+    unsigned char chunk[1 << 16];
+    for (;;) {
+        const ssize_t n = ::read(fd, chunk, sizeof chunk);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            const int saved = errno;
+            ::close(fd);
+            errno = saved;
+            throw_io_error("cannot read", path);
+        }
+        if (n == 0) break;
+        bytes.insert(bytes.end(), chunk, chunk + n);
+    }
+    ::close(fd);
+    return bytes;
+}
+
+/// Decodes the records of a journal or snapshot image. Returns the number of
+/// bytes that hold whole records (the rest is a torn tail).
+template <class F>
+std::size_t for_each_record(std::span<const unsigned char> image, JournalReport& report,
+                            std::size_t& good, F&& f) {
+    std::size_t offset = magic_size;
+    for (; offset + record_size <= image.size(); offset += record_size) {
+        Record r;
+        if (decode_record(image.data() + offset, r)) {
+            ++good;
+            f(r);
+        } else {
+            ++report.corrupt_records;
+        }
+    }
+    return offset;
+}
+
+}  // namespace detail
+
+/// The revoked-token store. Thread-safe: any number of readers and writers.
+class Denylist {
+  public:
+    using Options = DenylistOptions;
+
+    /// A lookup key: the fingerprint and time bucket of one token name.
+    struct Key {
+        detail::Fingerprint fp;
+        /// Time bucket of the exp; max for a token without exp.
+        std::int64_t bucket = 0;
+    };
+
+    /// An empty denylist at time `now`, or the one its journal and snapshot
+    /// describe. Throws SetupError for bad options and std::system_error when
+    /// the journal cannot be read or created.
+    explicit Denylist(Options options, std::int64_t now)
+        : m_options(std::move(options)), m_now(now) {
+        check_options();
+        m_shard_mask = m_options.shards - 1;
+        m_ring_size = static_cast<std::size_t>(
+            (m_options.horizon + m_options.leeway) / m_options.bucket_width + 4);
+        m_ring.reset(new std::atomic<detail::Bucket*>[m_ring_size]);
+        for (std::size_t i = 0; i < m_ring_size; ++i)
+            m_ring[i].store(nullptr, std::memory_order_relaxed);
+        m_shards.reset(new Shard[m_options.shards]);
+        m_base = base_for(now);
+        if (!m_options.journal_path.empty()) open_journal();
+    }
+
+    ~Denylist() {
+        for (std::size_t i = 0; i < m_ring_size; ++i)
+            delete m_ring[i].load(std::memory_order_relaxed);
+        delete m_overflow.load(std::memory_order_relaxed);
+        delete m_subjects.load(std::memory_order_relaxed);
+        if (m_journal_fd >= 0) ::close(m_journal_fd);
+    }
+    Denylist(const Denylist&) = delete;
+    Denylist& operator=(const Denylist&) = delete;
+
+    [[nodiscard]] const Options& options() const noexcept { return m_options; }
+
+    // --- lookups: lock-free, allocation-free, noexcept ---------------------
+
+    /// The key of a `jti` for a token with this `exp` (nullopt: no exp).
+    [[nodiscard]] Key jti_key(std::string_view jti,
+                              std::optional<std::int64_t> exp) const noexcept {
+        return key_of(detail::NameKind::jti, jti.data(), jti.size(), exp);
+    }
+    /// The key of a token without `jti`: its decoded signature bytes.
+    [[nodiscard]] Key signature_key(std::span<const unsigned char> signature,
+                                    std::optional<std::int64_t> exp) const noexcept {
+        return key_of(detail::NameKind::signature, signature.data(), signature.size(), exp);
+    }
+
+    /// True when the token named by `key` is revoked.
+    [[nodiscard]] bool contains(const Key& key) const noexcept {
+        detail::EpochGuard guard(slot());
+        return contains_in_section(key);
+    }
+
+    [[nodiscard]] bool is_revoked(std::string_view jti,
+                                  std::optional<std::int64_t> exp) const noexcept {
+        return contains(jti_key(jti, exp));
+    }
+
+    /// Starts loading the cache line a later `contains(key)` will probe, so
+    /// that lookups of a batch overlap their memory latency.
+    void prefetch(const Key& key) const noexcept {
+        detail::EpochGuard guard(slot());
+        if (const detail::FingerprintTable* cell = ring_cell(key)) cell->prefetch(key.fp);
+    }
+
+    /// The cut-off of a subject, if one is set.
+    [[nodiscard]] std::optional<std::int64_t> subject_cutoff(std::string_view sub) const noexcept {
+        detail::EpochGuard guard(slot());
+        return subject_cutoff_in_section(sub);
+    }
+
+    /// The denylist's verdict on a validated token: `revoked`,
+    /// `subject_revoked` or `ok`. `signature` is the token's decoded
+    /// signature (used only when it has no jti).
+    [[nodiscard]] Error check(const Claims& claims,
+                              std::span<const unsigned char> signature) const noexcept {
+        detail::EpochGuard guard(slot());
+        const Key key =
+            claims.jti ? jti_key(*claims.jti, claims.exp) : signature_key(signature, claims.exp);
+        if (contains_in_section(key)) return Error::revoked;
+        if (claims.sub) {
+            if (const auto cutoff = subject_cutoff_in_section(*claims.sub)) {
+                // Issued before the cut-off, or with no date to tell.
+                if (!claims.iat || claims.iat_floor() < *cutoff) return Error::subject_revoked;
+            }
+        }
+        return Error::ok;
+    }
+
+    // --- revocations ------------------------------------------------------
+
+    /// Revokes the token with this `jti` and `exp` (nullopt: a token without
+    /// exp, revoked for ever). Throws SetupError(exp_invalid) for an exp
+    /// outside [0, 2^53], and std::system_error if the journal write failed
+    /// (the revocation is then in force in memory but not durable).
+    RevokeResult revoke_jti(std::string_view jti, std::optional<std::int64_t> exp) {
+        check_exp(exp);
+        return revoke_key(jti_key(jti, exp), exp.value_or(detail::no_exp));
+    }
+
+    /// Revokes a token by the token itself: its jti if it has one, else its
+    /// signature. The signature is not verified: revoke only tokens you have
+    /// validated (or trust), since anyone can write a token naming any jti.
+    /// Returns the structural error of a malformed token, or ok (with what
+    /// was done in `result`).
+    [[nodiscard]] Error revoke_token(std::string_view token, RevokeResult* result = nullptr) {
+        detail::Segments parts;
+        if (token.size() > max_token_size_limit) return Error::token_too_large;
+        if (!detail::split_token(token, parts)) return Error::token_malformed;
+        auto claims = std::make_unique<Claims>();
+        std::vector<unsigned char> bytes(token.size() + detail::json_padding + 1);
+        std::size_t size = 0;
+        if (const auto s = base64url_decode(parts.header, bytes.data(), size);
+            s != Base64Status::ok)
+            return detail::base64_error(s, 0);
+        {
+            detail::JsonBuffer header(
+                std::string_view(reinterpret_cast<char*>(bytes.data()), size));
+            if (const Error e = detail::parse_header(header.data(), header.size(), claims->header);
+                e != Error::ok)
+                return e;
+        }
+        if (const auto s = base64url_decode(parts.payload, bytes.data(), size);
+            s != Base64Status::ok)
+            return detail::base64_error(s, 1);
+        detail::JsonBuffer payload(std::string_view(reinterpret_cast<char*>(bytes.data()), size));
+        if (const Error e = detail::parse_claims(payload.data(), payload.size(), *claims);
+            e != Error::ok)
+            return e;
+        std::vector<unsigned char> signature(base64url_decoded_size(parts.signature.size()) + 1);
+        std::size_t signature_size = 0;
+        if (const auto s = base64url_decode(parts.signature, signature.data(), signature_size);
+            s != Base64Status::ok)
+            return detail::base64_error(s, 2);
+        if (signature_size == 0) return Error::signature_length;
+        const Key key = claims->jti
+                            ? jti_key(*claims->jti, claims->exp)
+                            : signature_key({signature.data(), signature_size}, claims->exp);
+        const RevokeResult r = revoke_key(key, claims->exp.value_or(detail::no_exp));
+        if (result != nullptr) *result = r;
+        return Error::ok;
+    }
+
+    /// Rejects every token of `sub` whose iat is before `cutoff` (and every
+    /// one without iat). A later cut-off replaces an earlier one; an earlier
+    /// one changes nothing (already_revoked). Throws like revoke_jti.
+    RevokeResult revoke_subject(std::string_view sub, std::int64_t cutoff) {
+        if (cutoff < 0 || cutoff > detail::max_numeric_date)
+            throw SetupError(Error::option_invalid, "a cut-off must lie in [0, 2^53]");
+        const detail::Fingerprint fp =
+            detail::fingerprint(detail::NameKind::subject, sub.data(), sub.size(), 0);
+        std::unique_lock<std::mutex> journal = journal_lock();
+        if (subject_expired(cutoff)) return RevokeResult::already_expired;
+        const detail::Record record{detail::RecordKind::subject, cutoff, cutoff, fp};
+        const bool added = [&] {
+            std::lock_guard lock(m_subject_mutex);
+            return upsert_subject_locked(fp, cutoff);
+        }();
+        if (added) append(record);
+        return added ? RevokeResult::added : RevokeResult::already_revoked;
+    }
+
+    /// Moves time forward to `now` (never back): drops buckets whose tokens
+    /// have all expired, moves overflow entries the ring now covers into it,
+    /// drops expired subject cut-offs, and frees what readers no longer see.
+    /// Call it periodically (e.g. every bucket width).
+    void advance(std::int64_t now) {
+        {
+            std::lock_guard maintenance(m_maintenance_mutex);
+            AllShards all(*this);
+            if (now > m_now.load(std::memory_order_relaxed)) {
+                m_now.store(now, std::memory_order_relaxed);
+                drop_buckets_locked(base_for(now));
+                rebucket_overflow_locked();
+                expire_subjects();
+            }
+        }
+        m_retired.reclaim();
+    }
+
+    /// Writes every live entry into the snapshot (atomically: a temporary
+    /// file renamed over the old one) and empties the journal. Needs a
+    /// journal path. Throws std::system_error on I/O failure (the journal is
+    /// then left as it was).
+    void compact() {
+        if (m_options.journal_path.empty())
+            throw SetupError(Error::option_invalid, "compact needs a journal path");
+        std::unique_lock<std::mutex> journal = journal_lock();
+        std::lock_guard maintenance(m_maintenance_mutex);
+        std::vector<unsigned char> image(detail::snapshot_magic,
+                                         detail::snapshot_magic + detail::magic_size);
+        {
+            AllShards all(*this);
+            auto add = [&](const detail::Record& r) {
+                const std::size_t at = image.size();
+                image.resize(at + detail::record_size);
+                detail::encode_record(r, image.data() + at);
+            };
+            const std::int64_t w = m_options.bucket_width;
+            for (std::size_t i = 0; i < m_ring_size; ++i) {
+                const detail::Bucket* b = m_ring[i].load(std::memory_order_relaxed);
+                if (b == nullptr || b->index < m_base) continue;
+                for_each_cell(*b, [&](const detail::FingerprintTable& t) {
+                    t.for_each([&](const detail::Fingerprint& fp) {
+                        add({detail::RecordKind::revoked, b->index * w, b->index * w + w - 1, fp});
+                    });
+                });
+            }
+            for (std::size_t s = 0; s < m_options.shards; ++s)
+                for (const OverflowEntry& e : m_shards[s].overflow)
+                    add({detail::RecordKind::revoked, e.first, e.last, e.fp});
+            std::lock_guard subjects(m_subject_mutex);
+            if (const auto* table = m_subjects.load(std::memory_order_relaxed))
+                table->for_each([&](const detail::Fingerprint& fp, std::int64_t cutoff) {
+                    add({detail::RecordKind::subject, cutoff, cutoff, fp});
+                });
+        }
+        const std::string snapshot = snapshot_path();
+        const std::string temporary = snapshot + ".tmp";
+        const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd < 0) detail::throw_io_error("cannot create", temporary);
+        try {
+            detail::write_all(fd, image.data(), image.size(), temporary);
+            if (::fsync(fd) != 0) detail::throw_io_error("cannot sync", temporary);
+        } catch (...) {
+            ::close(fd);
+            ::unlink(temporary.c_str());
+            throw;
+        }
+        ::close(fd);
+        if (::rename(temporary.c_str(), snapshot.c_str()) != 0)
+            detail::throw_io_error("cannot rename", temporary);
+        sync_directory();
+        // The snapshot now holds everything: start the journal afresh.
+        if (::ftruncate(m_journal_fd, static_cast<off_t>(detail::magic_size)) != 0 ||
+            ::fsync(m_journal_fd) != 0)
+            detail::throw_io_error("cannot truncate", m_options.journal_path);
+    }
+
+    // --- statistics (writers' view; take locks) -----------------------------
+
+    /// Live revocations (jti or token), counting entries of not yet dropped
+    /// buckets.
+    [[nodiscard]] std::size_t size() const noexcept {
+        std::size_t n = 0;
+        for (std::size_t s = 0; s < m_options.shards; ++s)
+            n += m_shards[s].count.load(std::memory_order_relaxed);
+        return n;
+    }
+
+    /// Subjects with a cut-off.
+    [[nodiscard]] std::size_t subjects() const {
+        std::lock_guard lock(m_subject_mutex);
+        const auto* table = m_subjects.load(std::memory_order_relaxed);
+        return table == nullptr ? 0 : table->size();
+    }
+
+    /// Bytes held by buckets, cells, filters, the ring and cut-offs.
+    [[nodiscard]] std::size_t memory_bytes() const {
+        std::lock_guard maintenance(m_maintenance_mutex);
+        AllShards all(*this);
+        std::size_t bytes =
+            sizeof(*this) + m_ring_size * sizeof(m_ring[0]) + m_options.shards * sizeof(Shard);
+        auto bucket_bytes = [&](const detail::Bucket& b) {
+            bytes += sizeof(b) + b.shards * sizeof(b.cells[0]);
+            for_each_cell(b, [&](const detail::FingerprintTable& t) { bytes += t.memory_bytes(); });
+        };
+        for (std::size_t i = 0; i < m_ring_size; ++i)
+            if (const auto* b = m_ring[i].load(std::memory_order_relaxed)) bucket_bytes(*b);
+        if (const auto* b = m_overflow.load(std::memory_order_relaxed)) bucket_bytes(*b);
+        for (std::size_t s = 0; s < m_options.shards; ++s)
+            bytes += m_shards[s].overflow.capacity() * sizeof(OverflowEntry);
+        std::lock_guard subjects(m_subject_mutex);
+        if (const auto* t = m_subjects.load(std::memory_order_relaxed)) bytes += t->memory_bytes();
+        return bytes;
+    }
+
+    /// What start-up found in the snapshot and journal.
+    [[nodiscard]] const JournalReport& journal_report() const noexcept { return m_report; }
+
+    /// The time of the last `advance` (or construction).
+    [[nodiscard]] std::int64_t now() const noexcept {
+        return m_now.load(std::memory_order_relaxed);
+    }
+
+  private:
+    struct OverflowEntry {
+        detail::Fingerprint fp;
+        std::int64_t first;  // exp range of the token (first == last unless from a snapshot)
+        std::int64_t last;
+    };
+
+    struct alignas(64) Shard {
+        std::mutex mutex;
+        std::atomic<std::size_t> count{0};
+        /// Writer-side list of what the overflow bucket holds, with exps.
+        std::vector<OverflowEntry> overflow;
+    };
+
+    /// Locks every shard, in order, for the scope.
+    class AllShards {
+      public:
+        explicit AllShards(const Denylist& d) : m_d(d) {
+            for (std::size_t s = 0; s < m_d.m_options.shards; ++s)
+                m_d.m_shards[s].mutex.lock();
+        }
+        ~AllShards() {
+            for (std::size_t s = m_d.m_options.shards; s-- > 0;)
+                m_d.m_shards[s].mutex.unlock();
+        }
+        AllShards(const AllShards&) = delete;
+        AllShards& operator=(const AllShards&) = delete;
+
+      private:
+        const Denylist& m_d;
+    };
+
+    static constexpr std::int64_t overflow_only = std::numeric_limits<std::int64_t>::max();
+
+    void check_options() const {
+        const Options& o = m_options;
+        auto fail = [](const std::string& what) { throw SetupError(Error::option_invalid, what); };
+        if (o.bucket_width < 1 || o.bucket_width > 86400 * 365)
+            fail("bucket_width must lie in [1 s, 1 year]");
+        if (o.horizon < 0 || o.horizon > 86400 * 3660) fail("horizon must lie in [0, 10 years]");
+        if (o.horizon / o.bucket_width > (1 << 24))
+            fail("horizon / bucket_width must be at most 2^24 buckets");
+        if (o.leeway < 0 || o.leeway > (std::int64_t{1} << 31))
+            fail("leeway must lie in [0, 2^31] seconds");
+        if (o.max_token_lifetime < 0 || o.max_token_lifetime > detail::max_numeric_date)
+            fail("max_token_lifetime must lie in [0, 2^53]");
+        if (o.shards == 0 || o.shards > 4096 || (o.shards & (o.shards - 1)) != 0)
+            fail("shards must be a power of two in [1, 4096]");
+        if (!(o.bloom_bits_per_key >= 4.0 && o.bloom_bits_per_key <= 64.0))
+            fail("bloom_bits_per_key must lie in [4, 64]");
+    }
+
+    static void check_exp(std::optional<std::int64_t> exp) {
+        if (exp && (*exp < 0 || *exp > detail::max_numeric_date))
+            throw SetupError(Error::exp_invalid, "exp must lie in [0, 2^53]");
+    }
+
+    [[nodiscard]] static detail::EpochDomain::Slot& slot() noexcept {
+        // The first call on a thread allocates its slot; a thread that cannot
+        // get one has nothing sensible to do but stop.
+        return detail::EpochDomain::instance().local_slot();
+    }
+
+    [[nodiscard]] Key key_of(detail::NameKind kind, const void* data, std::size_t size,
+                             std::optional<std::int64_t> exp) const noexcept {
+        const std::int64_t e = exp.value_or(detail::no_exp);
+        return {detail::fingerprint(kind, data, size, e),
+                exp ? detail::floor_div(*exp, m_options.bucket_width) : overflow_only};
+    }
+
+    /// The oldest bucket that is not yet droppable at `now`: bucket a is
+    /// dropped once every exp in it (at most (a+1)w - 1) satisfies
+    /// exp + leeway + w <= now.
+    [[nodiscard]] std::int64_t base_for(std::int64_t now) const noexcept {
+        return detail::floor_div(now - m_options.leeway + 1, m_options.bucket_width) - 1;
+    }
+
+    [[nodiscard]] bool expired(std::int64_t last_exp) const noexcept {
+        return last_exp != detail::no_exp &&
+               detail::floor_div(last_exp, m_options.bucket_width) < m_base;
+    }
+
+    [[nodiscard]] bool subject_expired(std::int64_t cutoff) const noexcept {
+        return m_options.max_token_lifetime > 0 &&
+               cutoff + m_options.max_token_lifetime + m_options.leeway + m_options.bucket_width <=
+                   m_now.load(std::memory_order_relaxed);
+    }
+
+    template <class F>
+    static void for_each_cell(const detail::Bucket& b, F&& f) {
+        for (std::size_t s = 0; s < b.shards; ++s)
+            if (const auto* t = b.cells[s].load(std::memory_order_relaxed)) f(*t);
+    }
+
+    [[nodiscard]] const detail::FingerprintTable* ring_cell(const Key& key) const noexcept {
+        if (key.bucket == overflow_only) return nullptr;
+        const auto slot_index = static_cast<std::size_t>(key.bucket) % m_ring_size;
+        const detail::Bucket* b = m_ring[slot_index].load(std::memory_order_seq_cst);
+        if (b == nullptr || b->index != key.bucket) return nullptr;
+        return b->cells[key.fp.lo & m_shard_mask].load(std::memory_order_seq_cst);
+    }
+
+    [[nodiscard]] bool contains_in_section(const Key& key) const noexcept {
+        // Overflow first: `advance` inserts a moved entry into the ring before
+        // it takes it out of the overflow, so this order never misses it.
+        if (const detail::Bucket* o = m_overflow.load(std::memory_order_seq_cst)) {
+            const auto* t = o->cells[key.fp.lo & m_shard_mask].load(std::memory_order_seq_cst);
+            if (t != nullptr && t->contains(key.fp)) return true;
+        }
+        const detail::FingerprintTable* t = ring_cell(key);
+        return t != nullptr && t->contains(key.fp);
+    }
+
+    [[nodiscard]] std::optional<std::int64_t> subject_cutoff_in_section(
+        std::string_view sub) const noexcept {
+        const detail::SubjectTable* table = m_subjects.load(std::memory_order_seq_cst);
+        if (table == nullptr) return std::nullopt;
+        return table->find(
+            detail::fingerprint(detail::NameKind::subject, sub.data(), sub.size(), 0));
+    }
+
+    [[nodiscard]] std::unique_lock<std::mutex> journal_lock() {
+        if (m_journal_fd < 0) return {};
+        return std::unique_lock<std::mutex>(m_journal_mutex);
+    }
+
+    RevokeResult revoke_key(const Key& key, std::int64_t exp) {
+        std::unique_lock<std::mutex> journal = journal_lock();
+        RevokeResult result;
+        {
+            Shard& shard = m_shards[key.fp.lo & m_shard_mask];
+            std::lock_guard lock(shard.mutex);
+            result = insert_locked(key.fp, exp, exp);
+        }
+        if (result == RevokeResult::added) append({detail::RecordKind::revoked, exp, exp, key.fp});
+        return result;
+    }
+
+    /// Inserts a fingerprint whose token's exp lies in [first, last]: into
+    /// every bucket of that range the ring covers, the rest to the overflow.
+    /// Holds the fingerprint's shard lock.
+    RevokeResult insert_locked(const detail::Fingerprint& fp, std::int64_t first,
+                               std::int64_t last) {
+        if (expired(last)) return RevokeResult::already_expired;
+        const std::int64_t w = m_options.bucket_width;
+        const std::int64_t ring_end = m_base + static_cast<std::int64_t>(m_ring_size);
+        bool added = false;
+        if (first != detail::no_exp) {
+            const std::int64_t from = std::max(detail::floor_div(first, w), m_base);
+            const std::int64_t to = std::min(detail::floor_div(last, w), ring_end - 1);
+            for (std::int64_t a = from; a <= to; ++a)
+                added |= insert_ring_locked(fp, a);
+        }
+        if (last == detail::no_exp || detail::floor_div(last, w) >= ring_end) {
+            // Keep the part of the range beyond the ring for re-bucketing.
+            const std::int64_t from =
+                first == detail::no_exp ? first : std::max(first, ring_end * w);
+            if (insert_cell_locked(overflow_bucket_locked(), fp)) {
+                m_shards[fp.lo & m_shard_mask].overflow.push_back({fp, from, last});
+                added = true;
+            }
+        }
+        return added ? RevokeResult::added : RevokeResult::already_revoked;
+    }
+
+    bool insert_ring_locked(const detail::Fingerprint& fp, std::int64_t bucket_index) {
+        std::atomic<detail::Bucket*>& slot =
+            m_ring[static_cast<std::size_t>(bucket_index) % m_ring_size];
+        detail::Bucket* b = slot.load(std::memory_order_acquire);
+        if (b == nullptr) {
+            auto fresh = std::make_unique<detail::Bucket>(bucket_index, m_options.shards);
+            // Writers of other shards may create it at the same moment.
+            if (slot.compare_exchange_strong(b, fresh.get(), std::memory_order_seq_cst))
+                b = fresh.release();
+        }
+        // The ring holds only buckets in [m_base, m_base + size): a slot holds
+        // either nothing or exactly this bucket (advance dropped older ones).
+        return insert_cell_locked(*b, fp);
+    }
+
+    detail::Bucket& overflow_bucket_locked() {
+        detail::Bucket* o = m_overflow.load(std::memory_order_acquire);
+        if (o == nullptr) {
+            auto fresh = std::make_unique<detail::Bucket>(overflow_only, m_options.shards);
+            if (m_overflow.compare_exchange_strong(o, fresh.get(), std::memory_order_seq_cst))
+                o = fresh.release();
+        }
+        return *o;
+    }
+
+    /// Adds `fp` to its shard's cell of `b`, growing the cell when full.
+    bool insert_cell_locked(detail::Bucket& b, const detail::Fingerprint& fp) {
+        const std::size_t s = fp.lo & m_shard_mask;
+        detail::FingerprintTable* t = b.cells[s].load(std::memory_order_relaxed);
+        if (t == nullptr) {
+            t = new detail::FingerprintTable(detail::FingerprintTable::initial_capacity,
+                                             m_options.bloom_bits_per_key);
+            b.cells[s].store(t, std::memory_order_seq_cst);
+        } else if (t->contains_exact(fp)) {
+            return false;
+        }
+        if (t->full()) {
+            auto bigger = t->grown(m_options.bloom_bits_per_key);
+            b.cells[s].store(bigger.get(), std::memory_order_seq_cst);
+            m_retired.retire(t);
+            t = bigger.release();
+        }
+        t->insert(fp);
+        m_shards[s].count.fetch_add(1, std::memory_order_relaxed);
+        return true;
+    }
+
+    /// Unlinks every bucket below `new_base`. Holds all shard locks.
+    void drop_buckets_locked(std::int64_t new_base) {
+        if (new_base <= m_base) return;
+        const std::int64_t end =
+            std::min(new_base, m_base + static_cast<std::int64_t>(m_ring_size));
+        for (std::int64_t a = m_base; a < end; ++a) {
+            std::atomic<detail::Bucket*>& slot = m_ring[static_cast<std::size_t>(a) % m_ring_size];
+            detail::Bucket* b = slot.load(std::memory_order_relaxed);
+            if (b == nullptr || b->index >= new_base) continue;
+            slot.store(nullptr, std::memory_order_seq_cst);
+            for (std::size_t s = 0; s < b->shards; ++s)
+                if (const auto* t = b->cells[s].load(std::memory_order_relaxed))
+                    m_shards[s].count.fetch_sub(t->size(), std::memory_order_relaxed);
+            m_retired.retire(b);
+        }
+        m_base = new_base;
+    }
+
+    /// Moves overflow entries that the ring now reaches into it, drops the
+    /// expired ones, and rebuilds the overflow bucket from what remains.
+    /// Holds all shard locks.
+    void rebucket_overflow_locked() {
+        detail::Bucket* old = m_overflow.load(std::memory_order_relaxed);
+        if (old == nullptr) return;
+        const std::int64_t w = m_options.bucket_width;
+        const std::int64_t ring_end = m_base + static_cast<std::int64_t>(m_ring_size);
+        bool changed = false;
+        for (std::size_t s = 0; s < m_options.shards; ++s)
+            for (const OverflowEntry& e : m_shards[s].overflow)
+                changed |= e.first != detail::no_exp && detail::floor_div(e.first, w) < ring_end;
+        if (!changed) return;
+        // First into the ring (readers look at the overflow first)...
+        auto fresh = std::make_unique<detail::Bucket>(overflow_only, m_options.shards);
+        std::size_t kept = 0;
+        for (std::size_t s = 0; s < m_options.shards; ++s) {
+            std::vector<OverflowEntry> remaining;
+            for (const OverflowEntry& e : m_shards[s].overflow) {
+                if (expired(e.last)) continue;
+                if (e.first != detail::no_exp && detail::floor_div(e.first, w) < ring_end) {
+                    const std::int64_t to = std::min(detail::floor_div(e.last, w), ring_end - 1);
+                    for (std::int64_t a = std::max(detail::floor_div(e.first, w), m_base); a <= to;
+                         ++a)
+                        insert_ring_locked(e.fp, a);
+                    if (e.last == detail::no_exp || detail::floor_div(e.last, w) >= ring_end)
+                        remaining.push_back({e.fp, ring_end * w, e.last});
+                } else {
+                    remaining.push_back(e);
+                }
+            }
+            m_shards[s].overflow = std::move(remaining);
+            // The old overflow's entries leave the count; re-insertion below
+            // and above counted what stays.
+            if (const auto* t = old->cells[s].load(std::memory_order_relaxed))
+                m_shards[s].count.fetch_sub(t->size(), std::memory_order_relaxed);
+            for (const OverflowEntry& e : m_shards[s].overflow) {
+                insert_cell_locked(*fresh, e.fp);
+                ++kept;
+            }
+        }
+        // ...then swap the overflow for one without them.
+        m_overflow.store(kept == 0 ? nullptr : fresh.release(), std::memory_order_seq_cst);
+        m_retired.retire(old);
+    }
+
+    bool upsert_subject_locked(const detail::Fingerprint& fp, std::int64_t cutoff) {
+        detail::SubjectTable* table = m_subjects.load(std::memory_order_relaxed);
+        if (table == nullptr || table->full()) {
+            auto bigger = std::make_unique<detail::SubjectTable>(
+                table == nullptr ? 16 : table->capacity() * 2);
+            if (table != nullptr)
+                table->for_each(
+                    [&](const detail::Fingerprint& f, std::int64_t c) { bigger->upsert(f, c); });
+            m_subjects.store(bigger.get(), std::memory_order_seq_cst);
+            m_retired.retire(table);
+            table = bigger.release();
+        }
+        return table->upsert(fp, cutoff);
+    }
+
+    void expire_subjects() {
+        std::lock_guard lock(m_subject_mutex);
+        detail::SubjectTable* table = m_subjects.load(std::memory_order_relaxed);
+        if (table == nullptr || m_options.max_token_lifetime == 0) return;
+        std::size_t live = 0;
+        table->for_each(
+            [&](const detail::Fingerprint&, std::int64_t c) { live += !subject_expired(c); });
+        if (live == table->size()) return;
+        std::unique_ptr<detail::SubjectTable> fresh;
+        if (live > 0) {
+            fresh = std::make_unique<detail::SubjectTable>(std::max<std::size_t>(16, live * 4));
+            table->for_each([&](const detail::Fingerprint& f, std::int64_t c) {
+                if (!subject_expired(c)) fresh->upsert(f, c);
+            });
+        }
+        m_subjects.store(fresh.release(), std::memory_order_seq_cst);
+        m_retired.retire(table);
+    }
+
+    // --- journal ----------------------------------------------------------
+
+    [[nodiscard]] std::string snapshot_path() const { return m_options.journal_path + ".snapshot"; }
+
+    /// Applies one loaded record; counts it as expired if it was.
+    void apply_record(const detail::Record& r) {
+        if (r.kind == detail::RecordKind::subject) {
+            if (subject_expired(r.first)) {
+                ++m_report.expired_records;
+                return;
+            }
+            std::lock_guard lock(m_subject_mutex);
+            upsert_subject_locked(r.fp, r.first);
+            return;
+        }
+        std::lock_guard lock(m_shards[r.fp.lo & m_shard_mask].mutex);
+        if (insert_locked(r.fp, r.first, r.last) == RevokeResult::already_expired)
+            ++m_report.expired_records;
+    }
+
+    void open_journal() {
+        const std::string& path = m_options.journal_path;
+        if (auto image = detail::read_file(snapshot_path())) {
+            if (image->size() < detail::magic_size ||
+                std::memcmp(image->data(), detail::snapshot_magic, detail::magic_size) != 0)
+                throw SetupError(Error::option_invalid,
+                                 snapshot_path() + " is not a jwtguard snapshot");
+            // A snapshot is written whole and renamed into place: any tail
+            // short of a record means it was damaged, and counts as corrupt.
+            const std::size_t end =
+                detail::for_each_record(*image, m_report, m_report.snapshot_records,
+                                        [&](const detail::Record& r) { apply_record(r); });
+            if (end != image->size()) ++m_report.corrupt_records;
+        }
+        std::size_t keep = detail::magic_size;
+        bool fresh = true;
+        if (auto image = detail::read_file(path)) {
+            const std::size_t prefix = std::min(image->size(), detail::magic_size);
+            if (std::memcmp(image->data(), detail::journal_magic, prefix) != 0)
+                throw SetupError(Error::option_invalid, path + " is not a jwtguard journal");
+            if (image->size() >= detail::magic_size) {
+                fresh = false;
+                keep = detail::for_each_record(*image, m_report, m_report.journal_records,
+                                               [&](const detail::Record& r) { apply_record(r); });
+                m_report.torn_tail_bytes = image->size() - keep;
+            }
+        }
+        // O_APPEND: every record lands at the end, also after compact()
+        // truncates the file under an open descriptor.
+        m_journal_fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+        if (m_journal_fd < 0) detail::throw_io_error("cannot open", path);
+        if (fresh) {
+            // A new journal (or one torn while its magic was written).
+            if (::ftruncate(m_journal_fd, 0) != 0) detail::throw_io_error("cannot truncate", path);
+            detail::write_all(m_journal_fd,
+                              reinterpret_cast<const unsigned char*>(detail::journal_magic),
+                              detail::magic_size, path);
+            if (::fsync(m_journal_fd) != 0) detail::throw_io_error("cannot sync", path);
+            sync_directory();
+        } else if (m_report.torn_tail_bytes > 0) {
+            // Cut the torn record so the next one starts on a record boundary.
+            if (::ftruncate(m_journal_fd, static_cast<off_t>(keep)) != 0 ||
+                ::fsync(m_journal_fd) != 0)
+                detail::throw_io_error("cannot truncate", path);
+        }
+    }
+
+    void append(const detail::Record& record) {
+        if (m_journal_fd < 0) return;
+        unsigned char bytes[detail::record_size];
+        detail::encode_record(record, bytes);
+        detail::write_all(m_journal_fd, bytes, sizeof bytes, m_options.journal_path);
+        if (m_options.journal_sync == JournalSync::each_record && ::fdatasync(m_journal_fd) != 0)
+            detail::throw_io_error("cannot sync", m_options.journal_path);
+    }
+
+    void sync_directory() const {
+        const std::string& path = m_options.journal_path;
+        const std::size_t slash = path.rfind('/');
+        const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash + 1);
+        const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0) return;  // best effort: some file systems refuse it
+        (void)::fsync(fd);
+        ::close(fd);
+    }
+
+    Options m_options;
+    std::size_t m_shard_mask = 0;
+    std::size_t m_ring_size = 0;
+    std::unique_ptr<std::atomic<detail::Bucket*>[]> m_ring;
+    std::atomic<detail::Bucket*> m_overflow{nullptr};
+    std::atomic<detail::SubjectTable*> m_subjects{nullptr};
+    std::unique_ptr<Shard[]> m_shards;
+    // Written under all shard locks, read under any one.
+    std::int64_t m_base = 0;
+    // Written under all shard locks; read by subject writers too.
+    std::atomic<std::int64_t> m_now;
+    mutable std::mutex m_maintenance_mutex;
+    mutable std::mutex m_subject_mutex;
+    std::mutex m_journal_mutex;
+    int m_journal_fd = -1;
+    JournalReport m_report;
+    detail::RetireList m_retired;
+};
+
+}  // namespace jwtguard

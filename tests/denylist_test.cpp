@@ -1,0 +1,693 @@
+#include <jwtguard/denylist.hpp>
+#include <jwtguard/validator.hpp>
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "test_tokens.hpp"
+
+namespace jwtguard {
+namespace {
+
+using test::now;
+
+/// prefix + decimal n (spelled out: GCC 12 warns falsely on "lit" + string).
+std::string id(std::string_view prefix, long long n) {
+    std::string s(prefix);
+    s += std::to_string(n);
+    return s;
+}
+
+DenylistOptions small_options() {
+    DenylistOptions o;
+    o.bucket_width = 60;
+    o.horizon = 3600;
+    o.shards = 4;
+    return o;
+}
+
+TEST(Denylist, RevokedJtiIsFoundOnlyWithItsExp) {
+    Denylist d(small_options(), now);
+    EXPECT_FALSE(d.is_revoked("a", now + 100));
+    EXPECT_EQ(d.revoke_jti("a", now + 100), RevokeResult::added);
+    EXPECT_TRUE(d.is_revoked("a", now + 100));
+    EXPECT_EQ(d.revoke_jti("a", now + 100), RevokeResult::already_revoked);
+    EXPECT_FALSE(d.is_revoked("a", now + 101));  // another token
+    EXPECT_FALSE(d.is_revoked("b", now + 100));
+    EXPECT_FALSE(d.is_revoked("a", std::nullopt));
+    EXPECT_EQ(d.size(), 1u);
+}
+
+TEST(Denylist, NamesAreComparedByteForByte) {
+    Denylist d(small_options(), now);
+    const std::string with_nul("a\0b", 3);
+    ASSERT_EQ(d.revoke_jti(with_nul, now + 100), RevokeResult::added);
+    EXPECT_TRUE(d.is_revoked(with_nul, now + 100));
+    EXPECT_FALSE(d.is_revoked("a", now + 100));
+    EXPECT_FALSE(d.is_revoked("A\0b", now + 100));
+    // A jti and a signature with the same bytes are different names.
+    const std::string_view bytes = "a\0b";
+    EXPECT_FALSE(d.contains(d.signature_key(
+        {reinterpret_cast<const unsigned char*>(with_nul.data()), with_nul.size()}, now + 100)));
+    (void)bytes;
+}
+
+TEST(Denylist, TokenWithoutExpIsRevokedForEver) {
+    Denylist d(small_options(), now);
+    EXPECT_EQ(d.revoke_jti("forever", std::nullopt), RevokeResult::added);
+    EXPECT_TRUE(d.is_revoked("forever", std::nullopt));
+    d.advance(now + 100 * 365 * 86400LL);
+    EXPECT_TRUE(d.is_revoked("forever", std::nullopt));
+    EXPECT_EQ(d.size(), 1u);
+}
+
+TEST(Denylist, EntryLivesUntilExpPlusLeewayAndGoesOneBucketLater) {
+    // Guarantee: present while now < exp + leeway + w; gone (memory freed)
+    // once now >= exp + leeway + 2w. Checked for every exp of one bucket.
+    for (std::int64_t offset = 0; offset < 60; offset += 7) {
+        DenylistOptions o = small_options();
+        o.leeway = 30;
+        Denylist d(o, now);
+        const std::int64_t exp = now + 600 + offset;
+        ASSERT_EQ(d.revoke_jti("x", exp), RevokeResult::added);
+        d.advance(exp + o.leeway + o.bucket_width - 1);
+        EXPECT_TRUE(d.is_revoked("x", exp)) << offset;
+        EXPECT_EQ(d.size(), 1u);
+        d.advance(exp + o.leeway + 2 * o.bucket_width);
+        EXPECT_FALSE(d.is_revoked("x", exp)) << offset;
+        EXPECT_EQ(d.size(), 0u);
+    }
+}
+
+TEST(Denylist, ExpiredRevocationIsNotKept) {
+    DenylistOptions o = small_options();
+    Denylist d(o, now);
+    EXPECT_EQ(d.revoke_jti("old", now - 3 * o.bucket_width), RevokeResult::already_expired);
+    EXPECT_EQ(d.size(), 0u);
+    // Just expired tokens are kept a little (a lagging validator may still
+    // accept them); that is the slack, never less.
+    EXPECT_EQ(d.revoke_jti("recent", now - 1), RevokeResult::added);
+}
+
+TEST(Denylist, RejectsExpOutsideNumericDates) {
+    Denylist d(small_options(), now);
+    EXPECT_THROW(d.revoke_jti("x", -1), SetupError);
+    EXPECT_THROW(d.revoke_jti("x", (std::int64_t{1} << 53) + 1), SetupError);
+    EXPECT_THROW(d.revoke_subject("x", -1), SetupError);
+}
+
+TEST(Denylist, RejectsBadOptions) {
+    auto with = [](auto change) {
+        DenylistOptions o;
+        change(o);
+        return o;
+    };
+    EXPECT_THROW(Denylist(with([](auto& o) { o.bucket_width = 0; }), now), SetupError);
+    EXPECT_THROW(Denylist(with([](auto& o) { o.horizon = -1; }), now), SetupError);
+    EXPECT_THROW(Denylist(with([](auto& o) { o.leeway = -1; }), now), SetupError);
+    EXPECT_THROW(Denylist(with([](auto& o) { o.shards = 3; }), now), SetupError);
+    EXPECT_THROW(Denylist(with([](auto& o) { o.shards = 0; }), now), SetupError);
+    EXPECT_THROW(Denylist(with([](auto& o) { o.bloom_bits_per_key = 1; }), now), SetupError);
+    EXPECT_THROW(Denylist(with([](auto& o) { o.max_token_lifetime = -5; }), now), SetupError);
+    EXPECT_THROW(Denylist(with([](auto& o) {
+                              o.bucket_width = 1;
+                              o.horizon = 86400 * 3000;
+                          }),
+                          now),
+                 SetupError);
+}
+
+TEST(Denylist, BeyondTheHorizonGoesToOverflowAndIsRebucketed) {
+    DenylistOptions o = small_options();  // ring reaches about an hour ahead
+    Denylist d(o, now);
+    const std::int64_t far = now + 10 * 86400;
+    ASSERT_EQ(d.revoke_jti("far", far), RevokeResult::added);
+    ASSERT_EQ(d.revoke_jti("near", now + 60), RevokeResult::added);
+    EXPECT_TRUE(d.is_revoked("far", far));
+    // Walk time forward in steps: the entry moves into the ring when the
+    // ring reaches it, and is never missing on the way.
+    for (std::int64_t t = now; t < far + o.bucket_width - 1; t += 1800) {
+        d.advance(t);
+        ASSERT_TRUE(d.is_revoked("far", far)) << t - now;
+    }
+    d.advance(far + o.leeway + 2 * o.bucket_width);
+    EXPECT_FALSE(d.is_revoked("far", far));
+    EXPECT_EQ(d.size(), 0u);
+}
+
+TEST(Denylist, ManyRevocationsInOneBucketGrowItsCells) {
+    DenylistOptions o = small_options();
+    Denylist d(o, now);
+    const std::int64_t exp = now + 900;  // all in one bucket
+    constexpr int count = 200'000;
+    for (int i = 0; i < count; ++i)
+        ASSERT_EQ(d.revoke_jti(id("jti-", i), exp), RevokeResult::added);
+    for (int i = 0; i < count; ++i)
+        ASSERT_TRUE(d.is_revoked(id("jti-", i), exp)) << i;
+    int false_hits = 0;
+    for (int i = count; i < 2 * count; ++i)
+        false_hits += d.is_revoked(id("jti-", i), exp);
+    EXPECT_EQ(false_hits, 0);  // the exact set removes every bloom false positive
+    EXPECT_EQ(d.size(), static_cast<std::size_t>(count));
+    // Memory per live revocation, everything included, even though all of
+    // them crowd into one bucket.
+    EXPECT_LE(static_cast<double>(d.memory_bytes()) / count, 40.0);
+}
+
+TEST(Denylist, PrefetchChangesNoAnswer) {
+    Denylist d(small_options(), now);
+    ASSERT_EQ(d.revoke_jti("p", now + 100), RevokeResult::added);
+    const auto hit = d.jti_key("p", now + 100);
+    const auto miss = d.jti_key("q", now + 100);
+    d.prefetch(hit);
+    d.prefetch(miss);
+    d.prefetch(d.jti_key("r", std::nullopt));
+    EXPECT_TRUE(d.contains(hit));
+    EXPECT_FALSE(d.contains(miss));
+}
+
+/// Random revoke / lookup / advance sequences against a plain std::map.
+TEST(Denylist, MatchesAReferenceModel) {
+    for (unsigned seed = 1; seed <= 6; ++seed) {
+        std::mt19937_64 rng(seed);
+        DenylistOptions o;
+        o.bucket_width = 1 + static_cast<std::int64_t>(rng() % 90);
+        o.horizon = static_cast<std::int64_t>(rng() % 2000);
+        o.leeway = static_cast<std::int64_t>(rng() % 120);
+        o.shards = std::size_t{1} << (rng() % 4);
+        std::int64_t t = now;
+        Denylist d(o, t);
+        // (jti, exp) -> revoked; exp -1 stands for "no exp".
+        std::map<std::pair<std::string, std::int64_t>, bool> model;
+        auto exp_of = [](std::int64_t e) {
+            return e < 0 ? std::optional<std::int64_t>() : std::optional<std::int64_t>(e);
+        };
+        auto random_exp = [&]() -> std::int64_t {
+            switch (rng() % 8) {
+                case 0:
+                    return -1;
+                case 1:  // an exact bucket edge near now
+                    return (t / o.bucket_width + static_cast<std::int64_t>(rng() % 5) - 2) *
+                               o.bucket_width +
+                           static_cast<std::int64_t>(rng() % 2) * (o.bucket_width - 1);
+                case 2:  // far beyond the horizon
+                    return t + o.horizon + static_cast<std::int64_t>(rng() % 20000);
+                default:
+                    return t - 200 + static_cast<std::int64_t>(rng() % (o.horizon + 600));
+            }
+        };
+        for (int step = 0; step < 20'000; ++step) {
+            const unsigned op = rng() % 10;
+            const std::string jti = id("j", rng() % 400);
+            if (op < 4) {
+                const std::int64_t e = std::max<std::int64_t>(random_exp(), -1);
+                const RevokeResult r = d.revoke_jti(jti, exp_of(e));
+                const bool live = e < 0 || t < e + o.leeway + o.bucket_width;
+                if (r == RevokeResult::already_expired) {
+                    // Only a token that has expired, slack included, may be refused.
+                    ASSERT_FALSE(live) << "seed " << seed << " step " << step;
+                } else {
+                    const bool had = model.count({jti, e}) > 0;
+                    ASSERT_EQ(r, had ? RevokeResult::already_revoked : RevokeResult::added)
+                        << "seed " << seed << " step " << step;
+                    model[{jti, e}] = true;
+                }
+            } else if (op < 9) {
+                const std::int64_t e = std::max<std::int64_t>(random_exp(), -1);
+                const bool got = d.is_revoked(jti, exp_of(e));
+                const bool revoked = model.count({jti, e}) > 0;
+                const bool live = e < 0 || t < e + o.leeway + o.bucket_width;
+                const bool gone = e >= 0 && t >= e + o.leeway + 2 * o.bucket_width;
+                if (!revoked) {
+                    ASSERT_FALSE(got) << "false positive, seed " << seed << " step " << step;
+                }
+                if (revoked && live) {
+                    ASSERT_TRUE(got) << "lost, seed " << seed << " step " << step;
+                }
+                if (revoked && gone) {
+                    ASSERT_FALSE(got) << "kept, seed " << seed << " step " << step;
+                }
+            } else {
+                t += static_cast<std::int64_t>(
+                    rng() % (3 * static_cast<std::uint64_t>(o.bucket_width) + 1));
+                d.advance(t);
+                for (auto it = model.begin(); it != model.end();) {
+                    const std::int64_t e = it->first.second;
+                    if (e >= 0 && t >= e + o.leeway + 2 * o.bucket_width)
+                        it = model.erase(it);
+                    else
+                        ++it;
+                }
+            }
+        }
+        // What is left in memory is what the model still holds, give or
+        // take entries within their slack.
+        EXPECT_GE(d.size(), 0u);
+        std::size_t must_be_there = 0;
+        for (const auto& [k, v] : model)
+            must_be_there += k.second < 0 || t < k.second + o.leeway + o.bucket_width;
+        EXPECT_GE(d.size(), must_be_there);
+        EXPECT_LE(d.size(), model.size());
+    }
+}
+
+// --- subjects ----------------------------------------------------------------
+
+class DenylistValidation : public ::testing::Test {
+  protected:
+    Error validate(const Denylist& d, std::string_view payload) {
+        Validator::Options options;
+        options.denylist = &d;
+        options.max_lifetime = d.options().max_token_lifetime;
+        const Validator v(Hs256Key(test::secret), options);
+        return v.validate(test::make_token(test::hs256_header, payload), now, *claims);
+    }
+    std::unique_ptr<Claims> claims = test::new_claims();
+};
+
+TEST_F(DenylistValidation, SubjectCutoffRejectsTokensIssuedBefore) {
+    Denylist d(small_options(), now);
+    EXPECT_EQ(validate(d, R"({"sub":"alice","iat":1699999000,"exp":1700000600})"), Error::ok);
+    EXPECT_EQ(d.revoke_subject("alice", 1699999500), RevokeResult::added);
+    EXPECT_EQ(d.subjects(), 1u);
+    EXPECT_EQ(validate(d, R"({"sub":"alice","iat":1699999000,"exp":1700000600})"),
+              Error::subject_revoked);
+    EXPECT_EQ(validate(d, R"({"sub":"alice","iat":1699999499,"exp":1700000600})"),
+              Error::subject_revoked);
+    // Issued at the cut-off or later: a new login, accepted.
+    EXPECT_EQ(validate(d, R"({"sub":"alice","iat":1699999500,"exp":1700000600})"), Error::ok);
+    // A fraction before the cut-off is before it (iat is rounded up elsewhere).
+    EXPECT_EQ(validate(d, R"({"sub":"alice","iat":1699999499.5,"exp":1700000600})"),
+              Error::subject_revoked);
+    EXPECT_EQ(validate(d, R"({"sub":"alice","iat":1699999500.5,"exp":1700000600})"), Error::ok);
+    // No iat: cannot tell, so rejected.
+    EXPECT_EQ(validate(d, R"({"sub":"alice","exp":1700000600})"), Error::subject_revoked);
+    // Other subjects and tokens without sub are untouched.
+    EXPECT_EQ(validate(d, R"({"sub":"bob","iat":1699999000,"exp":1700000600})"), Error::ok);
+    EXPECT_EQ(validate(d, R"({"iat":1699999000,"exp":1700000600})"), Error::ok);
+    EXPECT_EQ(validate(d, R"({"sub":"alicE","iat":1699999000,"exp":1700000600})"), Error::ok);
+}
+
+TEST_F(DenylistValidation, LaterCutoffWinsEarlierChangesNothing) {
+    Denylist d(small_options(), now);
+    EXPECT_EQ(d.revoke_subject("alice", 1699999500), RevokeResult::added);
+    EXPECT_EQ(d.revoke_subject("alice", 1699999000), RevokeResult::already_revoked);
+    EXPECT_EQ(d.subject_cutoff("alice"), 1699999500);
+    EXPECT_EQ(d.revoke_subject("alice", 1699999800), RevokeResult::added);
+    EXPECT_EQ(d.subject_cutoff("alice"), 1699999800);
+    EXPECT_EQ(validate(d, R"({"sub":"alice","iat":1699999600,"exp":1700000600})"),
+              Error::subject_revoked);
+    EXPECT_FALSE(d.subject_cutoff("bob"));
+}
+
+TEST_F(DenylistValidation, CutoffIsDroppedAfterTheMaximumLifetime) {
+    DenylistOptions o = small_options();
+    o.max_token_lifetime = 3600;
+    Denylist d(o, now);
+    ASSERT_EQ(d.revoke_subject("alice", now), RevokeResult::added);
+    ASSERT_EQ(d.revoke_subject("bob", now + 1000), RevokeResult::added);
+    d.advance(now + 3600 + o.bucket_width - 1);
+    EXPECT_TRUE(d.subject_cutoff("alice"));
+    d.advance(now + 3600 + o.bucket_width);
+    EXPECT_FALSE(d.subject_cutoff("alice"));
+    EXPECT_TRUE(d.subject_cutoff("bob"));
+    EXPECT_EQ(d.subjects(), 1u);
+    EXPECT_EQ(d.revoke_subject("carol", now), RevokeResult::already_expired);
+}
+
+TEST_F(DenylistValidation, ManySubjects) {
+    Denylist d(small_options(), now);
+    for (int i = 0; i < 5000; ++i)
+        d.revoke_subject(id("user-", i), now);
+    for (int i = 0; i < 5000; ++i)
+        ASSERT_EQ(d.subject_cutoff(id("user-", i)), now);
+    EXPECT_FALSE(d.subject_cutoff("user-5000"));
+    EXPECT_EQ(d.subjects(), 5000u);
+}
+
+TEST_F(DenylistValidation, RevokedJtiIsRejectedAfterSignatureAndClaims) {
+    Denylist d(small_options(), now);
+    const std::string payload = R"({"jti":"id-7","iat":1699999000,"exp":1700000600})";
+    EXPECT_EQ(validate(d, payload), Error::ok);
+    d.revoke_jti("id-7", 1700000600);
+    EXPECT_EQ(validate(d, payload), Error::revoked);
+    // An expired revoked token reports expiry (the claims come first).
+    EXPECT_EQ(validate(d, R"({"jti":"id-7","exp":1600000000})"), Error::expired);
+    // A bad signature is reported as such, revoked or not.
+    std::string token = test::make_token(test::hs256_header, payload);
+    token[token.size() - 3] ^= 1;
+    Validator::Options options;
+    options.denylist = &d;
+    EXPECT_EQ(Validator(Hs256Key(test::secret), options).validate(token, now, *claims),
+              Error::signature_invalid);
+}
+
+TEST_F(DenylistValidation, RevokeTokenUsesJtiOrElseTheSignature) {
+    Denylist d(small_options(), now);
+    const std::string with_jti =
+        test::make_token(test::hs256_header, R"({"jti":"id-9","exp":1700000600})");
+    const std::string without_jti =
+        test::make_token(test::hs256_header, R"({"sub":"x","exp":1700000600})");
+    const std::string other =
+        test::make_token(test::hs256_header, R"({"sub":"y","exp":1700000600})");
+    RevokeResult r{};
+    ASSERT_EQ(d.revoke_token(with_jti, &r), Error::ok);
+    EXPECT_EQ(r, RevokeResult::added);
+    EXPECT_TRUE(d.is_revoked("id-9", 1700000600));
+    ASSERT_EQ(d.revoke_token(without_jti, &r), Error::ok);
+    EXPECT_EQ(r, RevokeResult::added);
+    ASSERT_EQ(d.revoke_token(without_jti, &r), Error::ok);
+    EXPECT_EQ(r, RevokeResult::already_revoked);
+
+    Validator::Options options;
+    options.denylist = &d;
+    const Validator v(Hs256Key(test::secret), options);
+    EXPECT_EQ(v.validate(with_jti, now, *claims), Error::revoked);
+    EXPECT_EQ(v.validate(without_jti, now, *claims), Error::revoked);
+    EXPECT_EQ(v.validate(other, now, *claims), Error::ok);
+    // The same token under another key (same payload, another signature) is
+    // another token.
+    const std::string resigned = test::make_token(
+        test::hs256_header, R"({"sub":"x","exp":1700000600})", Hs256Key(test::other_secret));
+    EXPECT_EQ(Validator(Hs256Key(test::other_secret), options).validate(resigned, now, *claims),
+              Error::ok);
+}
+
+TEST_F(DenylistValidation, RevokeTokenRefusesMalformedTokens) {
+    Denylist d(small_options(), now);
+    EXPECT_EQ(d.revoke_token("a.b"), Error::token_malformed);
+    EXPECT_EQ(d.revoke_token("!!.e30.c2ln"), Error::header_base64_invalid);
+    EXPECT_EQ(d.revoke_token(base64url_encode("{}") + ".e30.c2ln"), Error::ok);
+    EXPECT_EQ(d.revoke_token(base64url_encode("{}") + ".e30."), Error::signature_length);
+    EXPECT_EQ(d.revoke_token(base64url_encode("{}") + "." + base64url_encode("[1]") + ".c2ln"),
+              Error::payload_not_object);
+    EXPECT_EQ(
+        d.revoke_token(base64url_encode("{}") + "." + base64url_encode(R"({"exp":"x"})") + ".c2ln"),
+        Error::exp_invalid);
+    EXPECT_EQ(d.revoke_token(std::string(max_token_size_limit + 1, 'a')), Error::token_too_large);
+    EXPECT_EQ(d.size(), 1u);  // only the well-formed one (no jti, no exp)
+}
+
+TEST(DenylistSetup, ValidatorRefusesADenylistThatForgetsTooEarly) {
+    DenylistOptions o = small_options();
+    o.leeway = 10;
+    Denylist d(o, now);
+    Validator::Options options;
+    options.denylist = &d;
+    options.leeway = 11;
+    EXPECT_THROW(Validator(Hs256Key(test::secret), options), SetupError);
+    options.leeway = 10;
+    EXPECT_NO_THROW(Validator(Hs256Key(test::secret), options));
+
+    o.max_token_lifetime = 3600;
+    Denylist bounded(o, now);
+    options.denylist = &bounded;
+    options.max_lifetime = 0;
+    EXPECT_THROW(Validator(Hs256Key(test::secret), options), SetupError);
+    options.max_lifetime = 7200;
+    EXPECT_THROW(Validator(Hs256Key(test::secret), options), SetupError);
+    options.max_lifetime = 3600;
+    EXPECT_NO_THROW(Validator(Hs256Key(test::secret), options));
+}
+
+// --- concurrency -------------------------------------------------------------
+
+TEST(DenylistConcurrency, ReadersSeeEveryRevocationWhileWritersGrowAndTimeAdvances) {
+    DenylistOptions o = small_options();
+    o.bucket_width = 10;
+    o.horizon = 600;
+    Denylist d(o, now);
+    std::atomic<std::int64_t> clock{now};
+    const std::int64_t exp = now + 100000;  // starts in the overflow, moves into the ring
+    constexpr int revoked_before = 2000;
+    for (int i = 0; i < revoked_before; ++i)
+        d.revoke_jti(id("old-", i), exp);
+
+    std::atomic<int> published{0};  // writer: "new-0" .. "new-(published-1)" are revoked
+    std::atomic<bool> stop{false};
+    std::atomic<long> checks{0};
+    std::atomic<bool> failed{false};
+    auto reader = [&] {
+        std::mt19937 rng(std::random_device{}());
+        while (!stop.load()) {
+            const int seen = published.load();
+            const int i = static_cast<int>(rng() % revoked_before);
+            if (!d.is_revoked(id("old-", i), exp)) failed = true;
+            if (seen > 0 && !d.is_revoked(id("new-", rng() % seen), exp)) failed = true;
+            if (d.is_revoked(id("never-", rng() % 1000), exp)) failed = true;
+            ++checks;
+        }
+    };
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 2; ++i)
+        threads.emplace_back(reader);
+    std::thread writer([&] {
+        for (int i = 0; i < 30000; ++i) {
+            d.revoke_jti(id("new-", i), exp);
+            published.store(i + 1);
+        }
+    });
+    std::thread ticker([&] {
+        // Time runs towards exp: the overflow is re-bucketed into the ring,
+        // buckets before now are dropped; none of the revocations expires.
+        while (!stop.load()) {
+            const std::int64_t t = clock.fetch_add(997) + 997;
+            if (t < exp - 10) d.advance(t);
+            std::this_thread::yield();
+        }
+    });
+    writer.join();
+    while (checks.load() < 20000)
+        std::this_thread::yield();
+    stop = true;
+    for (auto& t : threads)
+        t.join();
+    ticker.join();
+    EXPECT_FALSE(failed.load());
+    EXPECT_EQ(d.size(), static_cast<std::size_t>(revoked_before + 30000));
+}
+
+// --- durability --------------------------------------------------------------
+
+class DenylistJournal : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        dir = std::filesystem::temp_directory_path() /
+              (id("jwtguard-journal-", ::getpid()) + "-" +
+               ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        std::filesystem::remove_all(dir);
+        std::filesystem::create_directories(dir);
+        options = small_options();
+        options.journal_path = (dir / "revoked.journal").string();
+        options.journal_sync = JournalSync::none;
+    }
+    void TearDown() override { std::filesystem::remove_all(dir); }
+    std::uintmax_t journal_size() const { return std::filesystem::file_size(options.journal_path); }
+
+    std::filesystem::path dir;
+    DenylistOptions options;
+};
+
+TEST_F(DenylistJournal, RevocationsSurviveARestart) {
+    {
+        Denylist d(options, now);
+        EXPECT_TRUE(d.journal_report().clean());
+        d.revoke_jti("a", now + 100);
+        d.revoke_jti("b", std::nullopt);
+        d.revoke_jti("far", now + 30 * 86400);
+        d.revoke_subject("alice", now - 5);
+        ASSERT_EQ(d.revoke_token(test::make_token(test::hs256_header, R"({"exp":1700000600})")),
+                  Error::ok);
+    }
+    EXPECT_EQ(journal_size(), detail::magic_size + 5 * detail::record_size);
+    Denylist d(options, now);
+    EXPECT_EQ(d.journal_report().journal_records, 5u);
+    EXPECT_TRUE(d.journal_report().clean());
+    EXPECT_TRUE(d.is_revoked("a", now + 100));
+    EXPECT_TRUE(d.is_revoked("b", std::nullopt));
+    EXPECT_TRUE(d.is_revoked("far", now + 30 * 86400));
+    EXPECT_EQ(d.subject_cutoff("alice"), now - 5);
+    EXPECT_FALSE(d.is_revoked("c", now + 100));
+    EXPECT_EQ(d.size(), 4u);
+}
+
+TEST_F(DenylistJournal, RestartLeavesOutWhatExpiredMeanwhile) {
+    {
+        Denylist d(options, now);
+        d.revoke_jti("short", now + 10);
+        d.revoke_jti("long", now + 3000);
+    }
+    Denylist d(options, now + 1000);
+    EXPECT_EQ(d.journal_report().expired_records, 1u);
+    EXPECT_FALSE(d.is_revoked("short", now + 10));
+    EXPECT_TRUE(d.is_revoked("long", now + 3000));
+}
+
+TEST_F(DenylistJournal, CompactWritesASnapshotAndEmptiesTheJournal) {
+    {
+        Denylist d(options, now);
+        for (int i = 0; i < 100; ++i)
+            d.revoke_jti(id("j", i), now + 60 * i);
+        d.revoke_jti("far", now + 90 * 86400);
+        d.revoke_subject("alice", now);
+        d.advance(now + 2000);  // the first ~30 have expired
+        d.compact();
+        EXPECT_EQ(journal_size(), detail::magic_size);
+        d.revoke_jti("after", now + 3000);  // journaled after the snapshot
+    }
+    Denylist d(options, now + 2000);
+    const JournalReport& r = d.journal_report();
+    EXPECT_TRUE(r.clean());
+    EXPECT_EQ(r.journal_records, 1u);
+    EXPECT_LT(r.snapshot_records, 80u);  // expired entries were left out
+    EXPECT_TRUE(d.is_revoked("after", now + 3000));
+    EXPECT_TRUE(d.is_revoked("far", now + 90 * 86400));
+    EXPECT_EQ(d.subject_cutoff("alice"), now);
+    for (int i = 0; i < 100; ++i) {
+        const std::int64_t exp = now + 60 * i;
+        if (2000 < exp + options.leeway + options.bucket_width - now) {
+            EXPECT_TRUE(d.is_revoked(id("j", i), exp)) << i;
+        }
+        EXPECT_FALSE(d.is_revoked(id("x", i), exp));
+    }
+}
+
+TEST_F(DenylistJournal, SnapshotRestoresEntriesUnderAnotherBucketWidth) {
+    {
+        Denylist d(options, now);
+        for (int i = 0; i < 50; ++i)
+            d.revoke_jti(id("j", i), now + 37 * i);
+        d.compact();
+    }
+    options.bucket_width = 7;  // the snapshot recorded 60-second ranges
+    Denylist d(options, now);
+    for (int i = 0; i < 50; ++i)
+        EXPECT_TRUE(d.is_revoked(id("j", i), now + 37 * i)) << i;
+}
+
+TEST_F(DenylistJournal, TornTailIsCutAndEarlierRecordsKept) {
+    {
+        Denylist d(options, now);
+        d.revoke_jti("a", now + 100);
+        d.revoke_jti("b", now + 100);
+    }
+    std::filesystem::resize_file(options.journal_path, journal_size() - 5);
+    {
+        Denylist d(options, now);
+        EXPECT_EQ(d.journal_report().torn_tail_bytes, detail::record_size - 5);
+        EXPECT_EQ(d.journal_report().journal_records, 1u);
+        EXPECT_TRUE(d.is_revoked("a", now + 100));
+        EXPECT_FALSE(d.is_revoked("b", now + 100));
+        d.revoke_jti("c", now + 100);  // appended on a record boundary
+    }
+    Denylist d(options, now);
+    EXPECT_TRUE(d.journal_report().clean());
+    EXPECT_TRUE(d.is_revoked("a", now + 100));
+    EXPECT_TRUE(d.is_revoked("c", now + 100));
+}
+
+TEST_F(DenylistJournal, CorruptRecordIsSkippedAndTheRestLoaded) {
+    {
+        Denylist d(options, now);
+        d.revoke_jti("a", now + 100);
+        d.revoke_jti("b", now + 100);
+        d.revoke_jti("c", now + 100);
+    }
+    for (std::size_t byte : {0ul, 3ul, 9ul, 20ul, 30ul, 44ul}) {
+        std::fstream f(options.journal_path, std::ios::in | std::ios::out | std::ios::binary);
+        const auto at =
+            static_cast<std::streamoff>(detail::magic_size + detail::record_size + byte);
+        f.seekg(at);
+        char c = 0;
+        f.read(&c, 1);
+        c = static_cast<char>(c ^ 0x10);
+        f.seekp(at);
+        f.write(&c, 1);
+        f.close();
+        Denylist d(options, now);
+        EXPECT_EQ(d.journal_report().corrupt_records, 1u) << byte;
+        EXPECT_TRUE(d.is_revoked("a", now + 100));
+        EXPECT_FALSE(d.is_revoked("b", now + 100));
+        EXPECT_TRUE(d.is_revoked("c", now + 100));
+        // Put the byte back for the next round.
+        std::fstream g(options.journal_path, std::ios::in | std::ios::out | std::ios::binary);
+        c = static_cast<char>(c ^ 0x10);
+        g.seekp(at);
+        g.write(&c, 1);
+    }
+}
+
+TEST_F(DenylistJournal, RefusesAFileThatIsNotAJournal) {
+    {
+        std::ofstream f(options.journal_path);
+        f << "important data, not ours";
+    }
+    EXPECT_THROW(Denylist(options, now), SetupError);
+    std::ifstream f(options.journal_path);
+    std::string content;
+    std::getline(f, content);
+    EXPECT_EQ(content, "important data, not ours");  // untouched
+}
+
+TEST_F(DenylistJournal, UnwritableJournalIsASetupError) {
+    options.journal_path = (dir / "missing-dir" / "journal").string();
+    EXPECT_THROW(Denylist(options, now), std::system_error);
+}
+
+TEST_F(DenylistJournal, EveryAcknowledgedRevocationSurvivesSigkill) {
+    int ack[2];
+    ASSERT_EQ(::pipe(ack), 0);
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        ::close(ack[0]);
+        DenylistOptions o = options;
+        o.journal_sync = JournalSync::each_record;
+        Denylist d(o, now);
+        for (std::uint32_t i = 0;; ++i) {
+            d.revoke_jti(id("k", i), now + 600 + i % 3000);
+            // Acknowledge only after revoke_jti returned.
+            if (::write(ack[1], &i, sizeof i) != sizeof i) ::_exit(1);
+        }
+    }
+    ::close(ack[1]);
+    std::uint32_t last = 0;
+    std::uint32_t value = 0;
+    bool any = false;
+    while (!any || last < 300) {
+        ASSERT_EQ(::read(ack[0], &value, sizeof value), static_cast<ssize_t>(sizeof value));
+        last = value;
+        any = true;
+    }
+    ::kill(child, SIGKILL);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    // Drain acknowledgements written before the kill.
+    while (::read(ack[0], &value, sizeof value) == static_cast<ssize_t>(sizeof value))
+        last = value;
+    ::close(ack[0]);
+    ASSERT_TRUE(WIFSIGNALED(status));
+
+    Denylist d(options, now);
+    for (std::uint32_t i = 0; i <= last; ++i)
+        ASSERT_TRUE(d.is_revoked(id("k", i), now + 600 + i % 3000)) << i;
+    // At most one record was being written when the process died.
+    EXPECT_LE(d.journal_report().torn_tail_bytes, detail::record_size);
+    EXPECT_EQ(d.journal_report().corrupt_records, 0u);
+}
+
+}  // namespace
+}  // namespace jwtguard
