@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds and runs every test three times: g++ 12 (Release), clang 14
-# (Release), and g++ with AddressSanitizer + UndefinedBehaviorSanitizer; all
-# with -Wall -Wextra -Wpedantic -Werror. The suites include the zero-allocation
+# (Release), and g++ with AddressSanitizer + UndefinedBehaviorSanitizer; then
+# the concurrency-related tests (denylist, epochs) under clang's
+# ThreadSanitizer. All with -Wall -Wextra -Wpedantic -Werror. The suites include the zero-allocation
 # test, the CLI contract and the find_package/add_subdirectory consumer checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,3 +11,4 @@ scripts/deps.sh clang-14
 cmake --workflow --preset test
 cmake --workflow --preset test-clang
 cmake --workflow --preset test-sanitize
+cmake --workflow --preset test-tsan

@@ -158,6 +158,66 @@ TEST(Allocations, ValidateAllocatesNothing) {
     }
 }
 
+TEST(Allocations, DenylistChecksAllocateNothing) {
+    DenylistOptions denylist_options;
+    denylist_options.horizon = 3600;
+    Denylist denylist(denylist_options, test::now);
+    // Enough revocations to have grown cells and an overflow bucket.
+    for (int i = 0; i < 20'000; ++i) {
+        std::string jti = "revoked-";
+        jti += std::to_string(i);
+        denylist.revoke_jti(jti, test::now + 600 + i % 1200);
+    }
+    denylist.revoke_jti("far", test::now + 90 * 86400);
+    denylist.revoke_jti("id-revoked", 1700000600);
+    denylist.revoke_subject("mallory", test::now - 10);
+    const std::string no_jti =
+        test::make_token(test::hs256_header, R"({"sub":"x","exp":1700000600})");
+    ASSERT_EQ(denylist.revoke_token(no_jti), Error::ok);
+
+    Validator::Options options;
+    options.denylist = &denylist;
+    const Validator validator(Hs256Key(test::secret), options);
+    const std::vector<std::pair<std::string, Error>> tokens = {
+        {test::make_token(test::hs256_header, test::good_payload), Error::ok},
+        {test::make_token(test::hs256_header, R"({"jti":"id-revoked","exp":1700000600})"),
+         Error::revoked},
+        {no_jti, Error::revoked},
+        {test::make_token(test::hs256_header, R"({"sub":"y","exp":1700000600})"), Error::ok},
+        {test::make_token(test::hs256_header,
+                          R"({"sub":"mallory","iat":1699999000,"exp":1700000600})"),
+         Error::subject_revoked},
+        {test::make_token(test::hs256_header, R"({"jti":"far","exp":1707776000})"), Error::revoked},
+        {test::make_token(test::hs256_header, R"({"jti":"far","exp":1707776001})"), Error::ok},
+    };
+    auto claims = test::new_claims();
+    for (const auto& [token, expected] : tokens)
+        ASSERT_EQ(validator.validate(token, test::now, *claims), expected);
+
+    for (const auto& entry : tokens) {
+        Error got = Error::ok;
+        const std::size_t count = allocations_during([&] {
+            for (int i = 0; i < 2000; ++i)
+                got = validator.validate(entry.first, test::now, *claims);
+        });
+        EXPECT_EQ(got, entry.second);
+        EXPECT_EQ(count, 0u) << "allocations while validating a token giving "
+                             << to_string(entry.second);
+    }
+    // Direct lookups, prefetch included.
+    bool hit = false;
+    const std::size_t count = allocations_during([&] {
+        for (int i = 0; i < 2000; ++i) {
+            const auto key = denylist.jti_key("id-revoked", 1700000600);
+            denylist.prefetch(key);
+            hit = denylist.contains(key) && !denylist.is_revoked("nope", 1700000600) &&
+                  denylist.subject_cutoff("mallory").has_value();
+        }
+    });
+    EXPECT_TRUE(hit);
+    EXPECT_EQ(count, 0u);
+}
+
 }  // namespace
 }  // namespace jwtguard
 

@@ -160,7 +160,6 @@ TEST_F(Cli, UsageErrorsExitTwo) {
     EXPECT_EQ(verify(token, {"--bogus"}).code, 2);
     EXPECT_EQ(verify(token, {"--alg", "HS512"}).code, 2);
     EXPECT_EQ(verify(token, {"--alg", "RS256"}).code, 2);
-    EXPECT_EQ(verify(token, {"--revoked-jti", "x"}).code, 2);
     EXPECT_EQ(run({"verify", "--secret-file", path("secret"), "--key-file", "k.pem", token}).code,
               2);
     EXPECT_EQ(run({"verify", "--secret-file", path("secret"), token, token}).code, 2);
@@ -215,6 +214,89 @@ TEST_F(Cli, DecodeMarksItsOutputUnverified) {
     EXPECT_EQ(bad.code, 1);
     EXPECT_EQ(bad.err.rfind("error: payload_base64_invalid: ", 0), 0u) << bad.err;
     EXPECT_EQ(run({"decode", "a.b"}).code, 1);
+}
+
+TEST_F(Cli, RevokedJtiOptionRejectsThatJtiOnly) {
+    const std::string token = sign(R"({"jti":"id-1","exp":1700000600})");
+    EXPECT_EQ(verify(token, {"--revoked-jti", "id-2"}).code, 0);
+    const Outcome revoked = verify(token, {"--revoked-jti", "id-2", "--revoked-jti", "id-1"});
+    EXPECT_EQ(revoked.code, 1);
+    EXPECT_EQ(revoked.err, "error: revoked: the token has been revoked\n");
+    // A bad signature stays a bad signature.
+    std::string bad = token;
+    bad[bad.size() - 2] ^= 1;
+    EXPECT_EQ(verify(bad, {"--revoked-jti", "id-1"}).err.rfind("error: signature_invalid", 0), 0u);
+}
+
+TEST_F(Cli, RevokeWritesAJournalThatVerifyReads) {
+    const std::string journal = path("revoked.journal");
+    const std::string a = sign(R"({"jti":"a","exp":1700000600})");
+    const std::string b = sign(R"({"sub":"bob","exp":1700000600})");  // no jti
+    const std::string c = sign(R"({"sub":"carol","iat":1699999000,"exp":1700000600})");
+    const std::string d = sign(R"({"sub":"carol","iat":1699999900,"exp":1700000600})");
+    // verify --journal needs an existing journal and never creates one.
+    EXPECT_EQ(verify(a, {"--journal", journal}).code, 2);
+    EXPECT_FALSE(fs::exists(journal));
+
+    auto revoke = [&](std::vector<std::string> args) {
+        args.insert(args.begin(), {"revoke", "--journal", journal, "--now", "1700000000"});
+        return run(args);
+    };
+    Outcome r = revoke({"--jti", "a", "--exp", "1700000600"});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out, "added\n");
+    EXPECT_EQ(revoke({"--jti", "a", "--exp", "1700000600"}).out, "already_revoked\n");
+    EXPECT_EQ(revoke({"--jti", "old", "--exp", "1600000000"}).out, "already_expired\n");
+    EXPECT_EQ(revoke({"--token", b}).out, "added\n");
+    EXPECT_EQ(
+        run({"revoke", "--journal", journal, "--now", "1700000000", "--token", "-"}, d + "\n").out,
+        "added\n");  // d has no jti: its signature is what is revoked
+    EXPECT_EQ(revoke({"--sub", "carol", "--before", "1699999500"}).out, "added\n");
+
+    EXPECT_EQ(verify(a, {"--journal", journal}).err,
+              "error: revoked: the token has been revoked\n");
+    EXPECT_EQ(verify(b, {"--journal", journal}).code, 1);
+    EXPECT_EQ(verify(d, {"--journal", journal}).code, 1);
+    const Outcome subject = verify(c, {"--journal", journal});
+    EXPECT_EQ(subject.code, 1);
+    EXPECT_EQ(subject.err.rfind("error: subject_revoked: ", 0), 0u) << subject.err;
+    EXPECT_EQ(verify(sign(R"({"jti":"z","exp":1700000600})"), {"--journal", journal}).code, 0);
+}
+
+TEST_F(Cli, RevokeUsageAndBadTokens) {
+    const std::string journal = path("j");
+    EXPECT_EQ(run({"revoke", "--jti", "a", "--exp", "1"}).code, 2);  // no journal
+    EXPECT_EQ(run({"revoke", "--journal", journal, "--jti", "a"}).code, 2);
+    EXPECT_EQ(run({"revoke", "--journal", journal, "--sub", "a"}).code, 2);
+    EXPECT_EQ(run({"revoke", "--journal", journal, "--jti", "a", "--exp", "1", "--sub", "b",
+                   "--before", "1"})
+                  .code,
+              2);
+    EXPECT_EQ(run({"revoke", "--journal", journal, "--jti", "a", "--exp", "-5"}).code, 2);
+    const Outcome bad = run({"revoke", "--journal", journal, "--token", "a.b"});
+    EXPECT_EQ(bad.code, 1);
+    EXPECT_EQ(bad.err.rfind("error: token_malformed: ", 0), 0u) << bad.err;
+    write("not-a-journal", "hello");
+    EXPECT_EQ(run({"revoke", "--journal", path("not-a-journal"), "--jti", "a", "--exp", "1"}).code,
+              2);
+    EXPECT_EQ(read(path("not-a-journal")), "hello");
+}
+
+TEST_F(Cli, DamagedJournalIsReportedAndStillUsed) {
+    const std::string journal = path("j");
+    const std::string a = sign(R"({"jti":"a","exp":1700000600})");
+    ASSERT_EQ(run({"revoke", "--journal", journal, "--now", "1700000000", "--jti", "a", "--exp",
+                   "1700000600"})
+                  .code,
+              0);
+    { std::ofstream(journal, std::ios::binary | std::ios::app) << "torn"; }
+    const Outcome r = verify(a, {"--journal", journal});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find("warning: journal: 4 byte(s) of an incomplete last record"),
+              std::string::npos)
+        << r.err;
+    EXPECT_NE(r.err.find("error: revoked"), std::string::npos);
+    EXPECT_EQ(fs::file_size(journal), 8u + 48u + 4u);  // verify does not repair
 }
 
 }  // namespace

@@ -32,7 +32,9 @@ constexpr const char* usage_text = R"(usage:
                   [--typ TYP] [--revoked-jti JTI]... [--journal PATH] [TOKEN | -]
   jwtguard sign --alg HS256 --secret-file F [--kid K] (--claims JSON | --claims-file F)
   jwtguard decode [TOKEN | -]
-exit: 0 valid, 1 invalid token, 2 usage error or unusable key
+  jwtguard revoke --journal PATH (--jti JTI --exp EPOCH | --token TOKEN | --sub SUB --before EPOCH)
+                  [--now EPOCH]
+exit: 0 valid (revoke: recorded), 1 invalid token, 2 usage error, unusable key or journal
 )";
 
 /// A usage problem: printed as "error: usage: <what>" with exit code 2.
@@ -92,6 +94,37 @@ void print_error(jwtguard::Error e) {
     std::cerr << "error: " << jwtguard::to_string(e) << ": " << jwtguard::message(e) << '\n';
 }
 
+std::int64_t current_time() {
+    return static_cast<std::int64_t>(std::time(nullptr));
+}
+
+/// A denylist loaded from `journal` (if given), warning about damage found.
+std::unique_ptr<jwtguard::Denylist> open_denylist(const std::optional<std::string>& journal,
+                                                  std::int64_t leeway, std::int64_t now,
+                                                  bool read_only) {
+    jwtguard::DenylistOptions options;
+    options.leeway = leeway;
+    if (journal) {
+        options.journal_path = *journal;
+        options.journal_read_only = read_only;
+    }
+    std::unique_ptr<jwtguard::Denylist> denylist;
+    try {
+        denylist = std::make_unique<jwtguard::Denylist>(options, now);
+    } catch (const std::system_error& e) {
+        usage(std::string("journal: ") + e.what());
+    }
+    const jwtguard::JournalReport& report = denylist->journal_report();
+    if (report.corrupt_records > 0)
+        std::cerr << "warning: journal: skipped " << report.corrupt_records
+                  << " corrupt record(s)\n";
+    if (report.torn_tail_bytes > 0)
+        std::cerr << "warning: journal: " << report.torn_tail_bytes
+                  << " byte(s) of an incomplete last record " << (read_only ? "ignored" : "cut off")
+                  << '\n';
+    return denylist;
+}
+
 int verify(Arguments args) {
     std::optional<std::string> alg, secret_file, key_file, jwks_file, token_arg;
     jwtguard::Validator::Options options;
@@ -141,18 +174,31 @@ int verify(Arguments args) {
         usage(
             "RS256 keys (--key-file, --jwks-file, --alg RS256) are not supported by this build "
             "yet");
-    if (!revoked.empty() || journal)
-        usage("--revoked-jti and --journal need the denylist, not supported by this build yet");
 
     const jwtguard::Hs256Key key(read_file(*secret_file, "secret file"));
-    const jwtguard::Validator validator(key, options);
     const std::string token = read_token(token_arg);
-    const std::int64_t at = now ? *now : static_cast<std::int64_t>(std::time(nullptr));
+    const std::int64_t at = now ? *now : current_time();
     auto claims = std::make_unique<jwtguard::Claims>();
-    if (const jwtguard::Error e = validator.validate(token, at, *claims);
+    if (const jwtguard::Error e = jwtguard::Validator(key, options).validate(token, at, *claims);
         e != jwtguard::Error::ok) {
         print_error(e);
         return exit_invalid;
+    }
+    if (journal || !revoked.empty()) {
+        // The token holds without revocations: now ask the denylist (the
+        // journal's, plus the --revoked-jti ones, which name this token's
+        // jti whatever its exp).
+        std::unique_ptr<jwtguard::Denylist> denylist =
+            open_denylist(journal, options.leeway, at, /*read_only=*/true);
+        for (const std::string& jti : revoked)
+            if (claims->jti && *claims->jti == jti) (void)denylist->revoke_jti(jti, claims->exp);
+        options.denylist = denylist.get();
+        if (const jwtguard::Error e =
+                jwtguard::Validator(key, options).validate(token, at, *claims);
+            e != jwtguard::Error::ok) {
+            print_error(e);
+            return exit_invalid;
+        }
     }
     std::cout << jwtguard::detail::compact_claims(claims->payload_json()) << '\n';
     return exit_valid;
@@ -242,6 +288,57 @@ int decode(Arguments args) {
     return exit_valid;
 }
 
+int revoke(Arguments args) {
+    std::optional<std::string> journal, jti, token, sub;
+    std::optional<std::int64_t> exp, before, now;
+    constexpr std::int64_t max_date = std::int64_t{1} << 53;
+    while (!args.done()) {
+        const std::string arg = args.take();
+        if (arg == "--journal")
+            journal = args.value(arg);
+        else if (arg == "--jti")
+            jti = args.value(arg);
+        else if (arg == "--exp")
+            exp = parse_integer(args.value(arg), "--exp", 0, max_date);
+        else if (arg == "--token")
+            token = args.value(arg);
+        else if (arg == "--sub")
+            sub = args.value(arg);
+        else if (arg == "--before")
+            before = parse_integer(args.value(arg), "--before", 0, max_date);
+        else if (arg == "--now")
+            now = parse_integer(args.value(arg), "--now", 0, max_date);
+        else
+            usage("unexpected argument '" + arg + "'");
+    }
+    if (!journal) usage("revoke needs --journal");
+    if (!!jti + !!token + !!sub != 1) usage("give exactly one of --jti, --token, --sub");
+    if (!!jti != !!exp) usage("--jti and --exp go together");
+    if (!!sub != !!before) usage("--sub and --before go together");
+    // The validators that will read the journal may allow some leeway, which
+    // this tool does not know: judge "already expired" generously (a day).
+    // The journal records the exact exp; every reader applies its own leeway.
+    constexpr std::int64_t generous_leeway = 86400;
+    std::unique_ptr<jwtguard::Denylist> denylist =
+        open_denylist(journal, generous_leeway, now ? *now : current_time(), /*read_only=*/false);
+    jwtguard::RevokeResult result{};
+    if (jti) {
+        result = denylist->revoke_jti(*jti, *exp);
+    } else if (sub) {
+        result = denylist->revoke_subject(*sub, *before);
+    } else {
+        const std::string text = read_token(*token == "-" ? std::nullopt : token);
+        if (const jwtguard::Error e = denylist->revoke_token(text, &result);
+            e != jwtguard::Error::ok) {
+            print_error(e);
+            return exit_invalid;
+        }
+    }
+    constexpr const char* names[] = {"added", "already_revoked", "already_expired"};
+    std::cout << names[static_cast<int>(result)] << '\n';
+    return exit_valid;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -252,6 +349,7 @@ int main(int argc, char** argv) {
         if (command == "verify") return verify(std::move(args));
         if (command == "sign") return sign(std::move(args));
         if (command == "decode") return decode(std::move(args));
+        if (command == "revoke") return revoke(std::move(args));
         if (command == "--help" || command == "-h" || command == "help") {
             std::cout << usage_text;
             return exit_valid;

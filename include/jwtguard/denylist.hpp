@@ -116,6 +116,9 @@ struct DenylistOptions {
     /// lives beside it, at journal_path + ".snapshot".
     std::string journal_path;
     JournalSync journal_sync = JournalSync::each_record;
+    /// Load the journal and snapshot but never write either (for tools that
+    /// only look): the journal must exist, and revocations stay in memory.
+    bool journal_read_only = false;
 };
 
 /// What a revocation did.
@@ -672,8 +675,8 @@ class Denylist {
     /// journal path. Throws std::system_error on I/O failure (the journal is
     /// then left as it was).
     void compact() {
-        if (m_options.journal_path.empty())
-            throw SetupError(Error::option_invalid, "compact needs a journal path");
+        if (m_journal_fd < 0)
+            throw SetupError(Error::option_invalid, "compact needs a writable journal");
         std::unique_lock<std::mutex> journal = journal_lock();
         std::lock_guard maintenance(m_maintenance_mutex);
         std::vector<unsigned char> image(detail::snapshot_magic,
@@ -1131,6 +1134,13 @@ class Denylist {
         }
         // O_APPEND: every record lands at the end, also after compact()
         // truncates the file under an open descriptor.
+        if (m_options.journal_read_only) {
+            if (fresh) {
+                errno = ENOENT;
+                detail::throw_io_error("no journal at", path);
+            }
+            return;
+        }
         m_journal_fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
         if (m_journal_fd < 0) detail::throw_io_error("cannot open", path);
         if (fresh) {
