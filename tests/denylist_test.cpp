@@ -691,3 +691,26 @@ TEST_F(DenylistJournal, EveryAcknowledgedRevocationSurvivesSigkill) {
 
 }  // namespace
 }  // namespace jwtguard
+
+namespace jwtguard {
+namespace {
+
+TEST(Divider, EqualsHardwareDivisionOnEveryNumericDate) {
+    std::mt19937_64 rng(7);
+    const std::uint64_t max = std::uint64_t{1} << 53;
+    using u64 = std::uint64_t;
+    for (u64 divisor : std::vector<u64>{1, 2, 3, 7, 59, 60, 61, 3600, 86399, 86400, 31'536'000,
+                                        (u64{1} << 25) - 1}) {
+        const detail::Divider divide(divisor);
+        for (u64 x : std::vector<u64>{0, 1, divisor - 1, divisor, divisor + 1, max - 1, max,
+                                      max / divisor * divisor, max / divisor * divisor - 1})
+            ASSERT_EQ(divide(x), x / divisor) << x << " / " << divisor;
+        for (int i = 0; i < 200'000; ++i) {
+            const std::uint64_t x = rng() % (max + 1);
+            ASSERT_EQ(divide(x), x / divisor) << x << " / " << divisor;
+        }
+    }
+}
+
+}  // namespace
+}  // namespace jwtguard

@@ -22,11 +22,15 @@
 // having looked a moment earlier.
 #pragma once
 
+#include <sys/mman.h>
+
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <new>
+#include <type_traits>
 
 namespace jwtguard {
 
@@ -37,6 +41,41 @@ namespace detail {
     __extension__ using uint128 = unsigned __int128;  // GCC and Clang; -Wpedantic knows it
     return static_cast<std::uint64_t>((static_cast<uint128>(x) * n) >> 64);
 }
+/// Zeroed, cache-line-aligned memory for a big filter or table. From 2 MiB
+/// on it is aligned to 2 MiB and the kernel is asked for transparent huge
+/// pages: a random probe into hundreds of megabytes then costs one memory
+/// access instead of a page walk that misses the cache too.
+class LargeBuffer {
+  public:
+    static constexpr std::size_t huge_page = std::size_t{2} << 20;
+
+    explicit LargeBuffer(std::size_t bytes) {
+        const bool huge = bytes >= huge_page;
+        // The size is not rounded up to whole huge pages: the last partial
+        // one stays in small pages rather than waste up to 2 MiB per table.
+        m_size = (bytes + 63) / 64 * 64;
+        if (::posix_memalign(&m_data, huge ? huge_page : 64, m_size) != 0) throw std::bad_alloc();
+#ifdef MADV_HUGEPAGE
+        if (huge) (void)::madvise(m_data, m_size, MADV_HUGEPAGE);  // advice only
+#endif
+    }
+    ~LargeBuffer() {
+        std::free(m_data);
+    }
+    LargeBuffer(const LargeBuffer&) = delete;
+    LargeBuffer& operator=(const LargeBuffer&) = delete;
+
+    [[nodiscard]] void* data() const noexcept {
+        return m_data;
+    }
+    [[nodiscard]] std::size_t size() const noexcept {
+        return m_size;
+    }
+
+  private:
+    void* m_data = nullptr;
+    std::size_t m_size = 0;
+};
 }  // namespace detail
 
 class SplitBlockBloom {
@@ -46,7 +85,15 @@ class SplitBlockBloom {
 
     /// A filter of `blocks` cache lines (at least 1), all bits clear.
     explicit SplitBlockBloom(std::size_t blocks)
-        : m_blocks(blocks == 0 ? 1 : blocks), m_data(new Block[m_blocks]) {}
+        : m_blocks(blocks == 0 ? 1 : blocks),
+          m_owned(std::make_unique<detail::LargeBuffer>(m_blocks * block_bytes)),
+          m_data(construct(m_owned->data(), m_blocks)) {}
+
+    /// A filter of `blocks` (at least 1) cache lines in caller-owned
+    /// storage, 64-byte aligned and `blocks * block_bytes` long, which must
+    /// outlive it (a table keeps its filter beside its slots this way).
+    SplitBlockBloom(void* storage, std::size_t blocks)
+        : m_blocks(blocks == 0 ? 1 : blocks), m_data(construct(storage, m_blocks)) {}
 
     /// The number of blocks that gives `bits_per_key` bits to each of `keys`.
     [[nodiscard]] static std::size_t blocks_for(std::size_t keys, double bits_per_key) noexcept {
@@ -88,6 +135,14 @@ class SplitBlockBloom {
         std::atomic<std::uint64_t> words[words_per_block] = {};
     };
     static_assert(sizeof(Block) == block_bytes);
+    static_assert(std::is_trivially_destructible_v<Block>);
+
+    static Block* construct(void* storage, std::size_t blocks) noexcept {
+        auto* first = static_cast<Block*>(storage);
+        for (std::size_t i = 0; i < blocks; ++i)
+            new (first + i) Block;
+        return first;
+    }
 
     [[nodiscard]] static std::uint64_t bit(std::uint32_t low, std::size_t word) noexcept {
         // Random odd multipliers (drawn once for jwtguard); each product's top
@@ -99,7 +154,8 @@ class SplitBlockBloom {
     }
 
     std::size_t m_blocks;
-    std::unique_ptr<Block[]> m_data;
+    std::unique_ptr<detail::LargeBuffer> m_owned;
+    Block* m_data;
 };
 
 }  // namespace jwtguard

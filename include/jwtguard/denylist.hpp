@@ -56,6 +56,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
@@ -67,6 +68,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <type_traits>
 #include <vector>
 
 #include "jwtguard/base64url.hpp"
@@ -109,7 +111,7 @@ struct DenylistOptions {
     std::int64_t max_token_lifetime = 0;
     /// Writer shards (a power of two): revocations in different shards do not
     /// contend.
-    std::size_t shards = 16;
+    std::size_t shards = 4;
     /// Bloom filter bits per fingerprint at a cell's full load.
     double bloom_bits_per_key = 12.0;
     /// Journal file; empty keeps the denylist in memory only. The snapshot
@@ -172,6 +174,32 @@ inline constexpr std::int64_t max_numeric_date = std::int64_t{1} << 53;
     return {h.low64, h.high64 == 0 ? 1 : h.high64};
 }
 
+/// Division by a divisor fixed at run time, as a multiply and a shift
+/// (Granlund and Montgomery's round-up method): exact for every dividend
+/// below 2^54 and divisor below 2^32. A lookup divides `exp` by the bucket
+/// width; a 64-bit hardware division would cost more than the rest of the
+/// arithmetic of a lookup.
+class Divider {
+  public:
+    explicit Divider(std::uint64_t divisor) noexcept {
+        int l = 0;
+        while ((std::uint64_t{1} << l) < divisor)
+            ++l;  // l = ceil(log2 divisor)
+        m_shift = 54 + l;
+        // m = ceil(2^(54 + l) / divisor) < 2^55
+        const uint128 numerator = uint128{1} << m_shift;
+        m_multiplier = static_cast<std::uint64_t>((numerator + divisor - 1) / divisor);
+    }
+    [[nodiscard]] std::uint64_t operator()(std::uint64_t x) const noexcept {
+        return static_cast<std::uint64_t>((static_cast<uint128>(x) * m_multiplier) >> m_shift);
+    }
+
+  private:
+    __extension__ using uint128 = unsigned __int128;
+    std::uint64_t m_multiplier = 0;
+    int m_shift = 0;
+};
+
 [[nodiscard]] constexpr std::int64_t floor_div(std::int64_t a, std::int64_t b) noexcept {
     const std::int64_t q = a / b;
     return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
@@ -188,8 +216,14 @@ class FingerprintTable {
         : m_capacity(std::max<std::size_t>(capacity, 2)),
           m_limit(std::max<std::size_t>(
               static_cast<std::size_t>(static_cast<double>(m_capacity) * max_load), 1)),
-          m_bloom(SplitBlockBloom::blocks_for(m_limit, bits_per_key)),
-          m_slots(new Slot[m_capacity]) {}
+          m_blocks(SplitBlockBloom::blocks_for(m_limit, bits_per_key)),
+          m_memory(m_blocks * SplitBlockBloom::block_bytes + m_capacity * sizeof(Slot)),
+          m_bloom(m_memory.data(), m_blocks),
+          m_slots(construct_slots(
+              static_cast<char*>(m_memory.data()) + m_blocks * SplitBlockBloom::block_bytes,
+              m_capacity)) {}
+    FingerprintTable(const FingerprintTable&) = delete;
+    FingerprintTable& operator=(const FingerprintTable&) = delete;
 
     [[nodiscard]] bool contains(const Fingerprint& fp) const noexcept {
         return m_bloom.may_contain(fp.hi) && contains_exact(fp);
@@ -204,6 +238,9 @@ class FingerprintTable {
     }
 
     void prefetch(const Fingerprint& fp) const noexcept { m_bloom.prefetch(fp.hi); }
+    [[nodiscard]] bool filter_may_contain(const Fingerprint& fp) const noexcept {
+        return m_bloom.may_contain(fp.hi);
+    }
 
     [[nodiscard]] bool full() const noexcept { return m_size >= m_limit; }
 
@@ -235,7 +272,7 @@ class FingerprintTable {
 
     [[nodiscard]] std::size_t size() const noexcept { return m_size; }
     [[nodiscard]] std::size_t memory_bytes() const noexcept {
-        return sizeof(*this) + m_capacity * sizeof(Slot) + m_bloom.memory_bytes();
+        return sizeof(*this) + m_memory.size();
     }
 
   private:
@@ -243,6 +280,14 @@ class FingerprintTable {
         std::atomic<std::uint64_t> hi{0};
         std::atomic<std::uint64_t> lo{0};
     };
+    static_assert(std::is_trivially_destructible_v<Slot>);
+
+    static Slot* construct_slots(void* storage, std::size_t count) noexcept {
+        auto* first = static_cast<Slot*>(storage);
+        for (std::size_t i = 0; i < count; ++i)
+            new (first + i) Slot;
+        return first;
+    }
     [[nodiscard]] std::size_t next(std::size_t i) const noexcept {
         return i + 1 == m_capacity ? 0 : i + 1;
     }
@@ -250,8 +295,12 @@ class FingerprintTable {
     std::size_t m_capacity;
     std::size_t m_limit;
     std::size_t m_size = 0;
+    std::size_t m_blocks;
+    // One allocation: the filter's blocks, then the slots (huge pages when
+    // big enough, so a probe of either rarely needs a page walk).
+    LargeBuffer m_memory;
     SplitBlockBloom m_bloom;
-    std::unique_ptr<Slot[]> m_slots;
+    Slot* m_slots;
 };
 
 /// One time bucket (or the overflow): one table per shard, created on first use.
@@ -502,8 +551,10 @@ class Denylist {
         : m_options(std::move(options)), m_now(now) {
         check_options();
         m_shard_mask = m_options.shards - 1;
-        m_ring_size = static_cast<std::size_t>(
-            (m_options.horizon + m_options.leeway) / m_options.bucket_width + 4);
+        m_bucket_of = detail::Divider(static_cast<std::uint64_t>(m_options.bucket_width));
+        // A power of two, so that a lookup finds its slot with a mask.
+        m_ring_size = std::bit_ceil(static_cast<std::size_t>(
+            (m_options.horizon + m_options.leeway) / m_options.bucket_width + 4));
         m_ring.reset(new std::atomic<detail::Bucket*>[m_ring_size]);
         for (std::size_t i = 0; i < m_ring_size; ++i)
             m_ring[i].store(nullptr, std::memory_order_relaxed);
@@ -553,6 +604,14 @@ class Denylist {
     void prefetch(const Key& key) const noexcept {
         detail::EpochGuard guard(slot());
         if (const detail::FingerprintTable* cell = ring_cell(key)) cell->prefetch(key.fp);
+    }
+
+    /// Diagnostics: the bloom stage's answer alone (true may be a false
+    /// positive), to measure the filter's false-positive rate.
+    [[nodiscard]] bool filter_may_contain(const Key& key) const noexcept {
+        detail::EpochGuard guard(slot());
+        const detail::FingerprintTable* t = ring_cell(key);
+        return t != nullptr && t->filter_may_contain(key.fp);
     }
 
     /// The cut-off of a subject, if one is set.
@@ -841,8 +900,10 @@ class Denylist {
     [[nodiscard]] Key key_of(detail::NameKind kind, const void* data, std::size_t size,
                              std::optional<std::int64_t> exp) const noexcept {
         const std::int64_t e = exp.value_or(detail::no_exp);
+        // exp is a NumericDate (in [0, 2^53]) here: the Divider is exact.
         return {detail::fingerprint(kind, data, size, e),
-                exp ? detail::floor_div(*exp, m_options.bucket_width) : overflow_only};
+                exp ? static_cast<std::int64_t>(m_bucket_of(static_cast<std::uint64_t>(*exp)))
+                    : overflow_only};
     }
 
     /// The oldest bucket that is not yet droppable at `now`: bucket a is
@@ -871,7 +932,7 @@ class Denylist {
 
     [[nodiscard]] const detail::FingerprintTable* ring_cell(const Key& key) const noexcept {
         if (key.bucket == overflow_only) return nullptr;
-        const auto slot_index = static_cast<std::size_t>(key.bucket) % m_ring_size;
+        const auto slot_index = static_cast<std::size_t>(key.bucket) & (m_ring_size - 1);
         const detail::Bucket* b = m_ring[slot_index].load(std::memory_order_seq_cst);
         if (b == nullptr || b->index != key.bucket) return nullptr;
         return b->cells[key.fp.lo & m_shard_mask].load(std::memory_order_seq_cst);
@@ -910,6 +971,9 @@ class Denylist {
             result = insert_locked(key.fp, exp, exp);
         }
         if (result == RevokeResult::added) append({detail::RecordKind::revoked, exp, exp, key.fp});
+        // A grown cell retired its predecessor: free it as soon as readers
+        // allow, so that replaced tables do not pile up between advances.
+        if (m_retired.has_pending()) m_retired.reclaim();
         return result;
     }
 
@@ -942,7 +1006,7 @@ class Denylist {
 
     bool insert_ring_locked(const detail::Fingerprint& fp, std::int64_t bucket_index) {
         std::atomic<detail::Bucket*>& slot =
-            m_ring[static_cast<std::size_t>(bucket_index) % m_ring_size];
+            m_ring[static_cast<std::size_t>(bucket_index) & (m_ring_size - 1)];
         detail::Bucket* b = slot.load(std::memory_order_acquire);
         if (b == nullptr) {
             auto fresh = std::make_unique<detail::Bucket>(bucket_index, m_options.shards);
@@ -993,7 +1057,8 @@ class Denylist {
         const std::int64_t end =
             std::min(new_base, m_base + static_cast<std::int64_t>(m_ring_size));
         for (std::int64_t a = m_base; a < end; ++a) {
-            std::atomic<detail::Bucket*>& slot = m_ring[static_cast<std::size_t>(a) % m_ring_size];
+            std::atomic<detail::Bucket*>& slot =
+                m_ring[static_cast<std::size_t>(a) & (m_ring_size - 1)];
             detail::Bucket* b = slot.load(std::memory_order_relaxed);
             if (b == nullptr || b->index >= new_base) continue;
             slot.store(nullptr, std::memory_order_seq_cst);
@@ -1181,6 +1246,7 @@ class Denylist {
     Options m_options;
     std::size_t m_shard_mask = 0;
     std::size_t m_ring_size = 0;
+    detail::Divider m_bucket_of{1};
     std::unique_ptr<std::atomic<detail::Bucket*>[]> m_ring;
     std::atomic<detail::Bucket*> m_overflow{nullptr};
     std::atomic<detail::SubjectTable*> m_subjects{nullptr};

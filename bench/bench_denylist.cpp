@@ -1,0 +1,175 @@
+// Denylist lookups and inserts (issue 4's budget). Every lookup starts from
+// the jti string (hash included) and probes a different place: keys are
+// distinct, so caches do not flatter the figures. Live revocations: 1M
+// (filters mostly in cache) and 10M (in DRAM on this VM: ~4-5 MiB of
+// effective last-level cache); their exps crowd into 15 one-minute buckets.
+//
+//   one_at_a_time: each lookup completes before the next starts (an lfence
+//                  after each), as inside one validation;
+//   batched:       independent lookups back to back (the CPU overlaps them);
+//   prefetched:    batches of 16: keys, prefetch, then lookups.
+#include <benchmark/benchmark.h>
+#include <immintrin.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "bench_data.hpp"
+
+namespace {
+
+using bench::JtiMaker;
+
+void report(benchmark::State& state, std::size_t checksum, const jwtguard::Denylist& d) {
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+    state.counters["checksum"] = static_cast<double>(checksum % 1000);
+    state.counters["live"] = static_cast<double>(d.size());
+}
+
+std::size_t live(const benchmark::State& state) {
+    return static_cast<std::size_t>(state.range(0));
+}
+
+void BM_denylist_miss_one_at_a_time(benchmark::State& state) {
+    const jwtguard::Denylist& d = bench::denylist_with(live(state));
+    JtiMaker jti(bench::fresh_family);
+    std::uint64_t i = 0;
+    std::size_t checksum = 0;
+    for (auto _ : state) {
+        checksum += d.is_revoked(jti(i), JtiMaker::exp(i));
+        _mm_lfence();  // the next lookup starts only when this one is done
+        ++i;
+    }
+    if (checksum != 0) state.SkipWithError("a fresh jti was reported revoked");
+    report(state, checksum, d);
+}
+BENCHMARK(BM_denylist_miss_one_at_a_time)->Arg(1'000'000)->Arg(10'000'000);
+
+void BM_denylist_miss_batched(benchmark::State& state) {
+    const jwtguard::Denylist& d = bench::denylist_with(live(state));
+    JtiMaker jti(bench::fresh_family);
+    // Threads walk different keys.
+    std::uint64_t i = static_cast<std::uint64_t>(state.thread_index()) << 40;
+    std::size_t checksum = 0;
+    for (auto _ : state) {
+        checksum += d.is_revoked(jti(i), JtiMaker::exp(i));
+        ++i;
+    }
+    if (checksum != 0) state.SkipWithError("a fresh jti was reported revoked");
+    report(state, checksum, d);
+}
+BENCHMARK(BM_denylist_miss_batched)->Arg(1'000'000)->Arg(10'000'000);
+BENCHMARK(BM_denylist_miss_batched)->Arg(1'000'000)->Threads(1)->Threads(2)->UseRealTime();
+
+void BM_denylist_miss_prefetched(benchmark::State& state) {
+    const jwtguard::Denylist& d = bench::denylist_with(live(state));
+    JtiMaker jti(bench::fresh_family);
+    constexpr std::size_t batch = 16;
+    std::uint64_t i = 0;
+    std::size_t checksum = 0;
+    jwtguard::Denylist::Key keys[batch];
+    for (auto _ : state) {
+        for (std::size_t k = 0; k < batch; ++k, ++i) {
+            keys[k] = d.jti_key(jti(i), JtiMaker::exp(i));
+            d.prefetch(keys[k]);
+        }
+        for (std::size_t k = 0; k < batch; ++k)
+            checksum += d.contains(keys[k]);
+    }
+    if (checksum != 0) state.SkipWithError("a fresh jti was reported revoked");
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * batch));
+    state.counters["live"] = static_cast<double>(d.size());
+}
+BENCHMARK(BM_denylist_miss_prefetched)->Arg(1'000'000)->Arg(10'000'000);
+
+/// Revoked tokens: the bloom hit is confirmed by the exact set.
+void BM_denylist_hit(benchmark::State& state) {
+    const std::size_t count = live(state);
+    const jwtguard::Denylist& d = bench::denylist_with(count);
+    JtiMaker jti(bench::revoked_family);
+    const bool one_at_a_time = state.range(1) != 0;
+    std::uint64_t i = 0;
+    std::size_t checksum = 0;
+    for (auto _ : state) {
+        checksum += d.is_revoked(jti(i), JtiMaker::exp(i));
+        if (one_at_a_time) _mm_lfence();
+        i += 7919;  // a prime stride: no locality
+        if (i >= count) i -= count;
+    }
+    if (checksum != static_cast<std::size_t>(state.iterations()))
+        state.SkipWithError("a revoked jti was missed");
+    report(state, checksum, d);
+}
+BENCHMARK(BM_denylist_hit)
+    ->ArgNames({"live", "one_at_a_time"})
+    ->Args({10'000'000, 0})
+    ->Args({10'000'000, 1});
+
+/// Bloom stage false positives and memory per revocation, measured.
+void BM_denylist_filter_quality(benchmark::State& state) {
+    const jwtguard::Denylist& d = bench::denylist_with(live(state));
+    JtiMaker jti(bench::fresh_family);
+    std::uint64_t i = 0;
+    std::size_t hits = 0;
+    for (auto _ : state) {
+        hits += d.filter_may_contain(d.jti_key(jti(i), JtiMaker::exp(i)));
+        ++i;
+    }
+    state.counters["false_positive_pct"] =
+        100.0 * static_cast<double>(hits) / static_cast<double>(i);
+    state.counters["bytes_per_revocation"] =
+        static_cast<double>(d.memory_bytes()) / static_cast<double>(d.size());
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+BENCHMARK(BM_denylist_filter_quality)->Arg(1'000'000)->Arg(10'000'000);
+
+/// One thread revoking 1M tokens into an empty denylist (growth included).
+void BM_denylist_insert(benchmark::State& state) {
+    constexpr std::uint64_t count = 1'000'000;
+    JtiMaker jti(bench::revoked_family);
+    for (auto _ : state) {
+        state.PauseTiming();
+        auto d = std::make_unique<jwtguard::Denylist>(jwtguard::DenylistOptions{}, bench::now);
+        state.ResumeTiming();
+        for (std::uint64_t i = 0; i < count; ++i)
+            d->revoke_jti(jti(i), JtiMaker::exp(i));
+        benchmark::DoNotOptimize(d->size());
+        state.PauseTiming();
+        d.reset();
+        state.ResumeTiming();
+    }
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * count));
+}
+BENCHMARK(BM_denylist_insert)->Unit(benchmark::kMillisecond)->Iterations(3);
+
+/// Lookups (1 thread) while another thread revokes 100,000 tokens per second
+/// into the same denylist.
+void BM_denylist_miss_with_writer(benchmark::State& state) {
+    jwtguard::Denylist& d = bench::denylist_with(live(state));
+    std::atomic<bool> stop{false};
+    std::thread writer([&] {
+        JtiMaker extra(3);
+        std::uint64_t next = 0;
+        auto tick = std::chrono::steady_clock::now();
+        while (!stop.load(std::memory_order_relaxed)) {
+            for (int k = 0; k < 1000; ++k, ++next)
+                d.revoke_jti(extra(next), JtiMaker::exp(next));
+            tick += std::chrono::milliseconds(10);  // 1000 per 10 ms
+            std::this_thread::sleep_until(tick);
+        }
+    });
+    JtiMaker jti(bench::fresh_family);
+    std::uint64_t i = 0;
+    std::size_t checksum = 0;
+    for (auto _ : state) {
+        checksum += d.is_revoked(jti(i), JtiMaker::exp(i));
+        ++i;
+    }
+    stop = true;
+    writer.join();
+    report(state, checksum, d);
+}
+BENCHMARK(BM_denylist_miss_with_writer)->Arg(1'000'000);
+
+}  // namespace
