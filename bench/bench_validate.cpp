@@ -8,6 +8,8 @@
 //   validate: jwtguard's whole pipeline on a realistic token.
 #include <jwtguard/jwtguard.hpp>
 
+#include "bench_data.hpp"
+
 #include <benchmark/benchmark.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -120,5 +122,75 @@ void BM_validate_hs256(benchmark::State& state) {
     report(state, checksum);
 }
 BENCHMARK(BM_validate_hs256);
+
+/// 4096 realistic tokens that differ in jti and exp (as a server sees them),
+/// the first 64 of them revoked in every denylist below, plus `live` other
+/// revocations (range(0)); 0 means no denylist at all.
+void BM_validate_hs256_denylist(benchmark::State& state) {
+    constexpr std::size_t pool = 4096, revoked = 64;
+    const auto live = static_cast<std::size_t>(state.range(0));
+    const bool want_revoked = state.range(1) != 0;
+    static const std::vector<std::string> tokens = [] {
+        std::vector<std::string> out;
+        jwtguard::SignOptions options;
+        options.kid = "2026-11-key-1";
+        bench::JtiMaker jti(7);
+        for (std::uint64_t i = 0; i < pool; ++i) {
+            std::string id(jti(i));
+            for (char& c : id)  // printable, as a real jti
+                c = static_cast<char>('a' + static_cast<unsigned char>(c) % 26);
+            std::string claims =
+                R"({"iss":"https://auth.example.com/","sub":"user-8f14e45f-ceea-467f-a8f0-2c7d9a1b3e5c","aud":["https://api.example.com","https://admin.example.com"],"exp":)";
+            claims += std::to_string(bench::JtiMaker::exp(i));
+            claims += R"(,"nbf":1699999990,"iat":1700000000,"jti":")";
+            claims += id;
+            claims +=
+                R"(","email":"alice.liddell@example.com","roles":["reader","writer","billing-admin"],"scope":"openid profile email"})";
+            out.push_back(jwtguard::sign(jwtguard::Hs256Key(secret), claims, options));
+        }
+        return out;
+    }();
+    jwtguard::KeySet keys;
+    keys.add(jwtguard::Hs256Key(secret), "2026-11-key-1");
+    jwtguard::Validator::Options options;
+    options.issuers = {"https://auth.example.com/"};
+    options.audiences = {"https://api.example.com"};
+    jwtguard::Denylist* denylist = nullptr;
+    if (live > 0) {
+        denylist = &bench::denylist_with(live);
+        auto claims = std::make_unique<jwtguard::Claims>();
+        const jwtguard::Validator plain(keys, options);
+        for (std::size_t i = 0; i < revoked; ++i) {
+            if (plain.validate(tokens[i], now, *claims) != jwtguard::Error::ok) {
+                state.SkipWithError("a pool token does not validate");
+                return;
+            }
+            (void)denylist->revoke_jti(*claims->jti, claims->exp);
+        }
+        options.denylist = denylist;
+    }
+    const jwtguard::Validator validator(std::move(keys), options);
+    auto claims = std::make_unique<jwtguard::Claims>();
+    const jwtguard::Error expected = want_revoked ? jwtguard::Error::revoked : jwtguard::Error::ok;
+    const std::size_t first = want_revoked ? 0 : revoked;
+    const std::size_t count = want_revoked ? revoked : pool - revoked;
+    std::size_t i = 0, checksum = 0, wrong = 0;
+    for (auto _ : state) {
+        const std::string& token = tokens[first + i];
+        const jwtguard::Error e = validator.validate(token, now, *claims);
+        wrong += e != expected;
+        checksum += static_cast<std::size_t>(e) + token.size();
+        if (++i == count) i = 0;
+    }
+    if (wrong != 0) state.SkipWithError("a token got an unexpected verdict");
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+    state.counters["checksum"] = static_cast<double>(checksum % 1000);
+}
+BENCHMARK(BM_validate_hs256_denylist)
+    ->ArgNames({"live", "revoked"})
+    ->Args({0, 0})
+    ->Args({1'000'000, 0})
+    ->Args({1'000'000, 1})
+    ->Args({10'000'000, 0});
 
 }  // namespace
