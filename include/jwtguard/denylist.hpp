@@ -1016,6 +1016,15 @@ class Denylist {
         }
         // The ring holds only buckets in [m_base, m_base + size): a slot holds
         // either nothing or exactly this bucket (advance dropped older ones).
+        // Were that ever broken, keep the revocation in the overflow rather
+        // than in a bucket no lookup of it would probe.
+        if (b->index != bucket_index) {
+            if (!insert_cell_locked(overflow_bucket_locked(), fp)) return false;
+            const std::int64_t w = m_options.bucket_width;
+            m_shards[fp.lo & m_shard_mask].overflow.push_back(
+                {fp, bucket_index * w, bucket_index * w + w - 1});
+            return true;
+        }
         return insert_cell_locked(*b, fp);
     }
 
