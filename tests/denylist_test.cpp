@@ -425,7 +425,7 @@ TEST(DenylistSetup, ValidatorRefusesADenylistThatForgetsTooEarly) {
 
 // --- concurrency -------------------------------------------------------------
 
-TEST(DenylistConcurrency, ReadersSeeEveryRevocationWhileWritersGrowAndTimeAdvances) {
+TEST(DenylistConcurrency, ReadersAndValidatorsSeeEveryRevocationWhileWritersGrowAndTimeAdvances) {
     DenylistOptions o = small_options();
     o.bucket_width = 10;
     o.horizon = 600;
@@ -451,9 +451,27 @@ TEST(DenylistConcurrency, ReadersSeeEveryRevocationWhileWritersGrowAndTimeAdvanc
             ++checks;
         }
     };
+    // A validator thread too: whole tokens through Validator::validate.
+    Validator::Options options;
+    options.denylist = &d;
+    const Validator validator(Hs256Key(test::secret), options);
+    const std::string exp_text = std::to_string(exp);
+    const std::string revoked_token =
+        test::make_token(test::hs256_header, R"({"jti":"old-7","exp":)" + exp_text + "}");
+    const std::string fresh_token =
+        test::make_token(test::hs256_header, R"({"jti":"never","exp":)" + exp_text + "}");
+    auto validating = [&] {
+        auto claims = test::new_claims();
+        while (!stop.load()) {
+            if (validator.validate(revoked_token, now, *claims) != Error::revoked) failed = true;
+            if (validator.validate(fresh_token, now, *claims) != Error::ok) failed = true;
+            ++checks;
+        }
+    };
     std::vector<std::thread> threads;
     for (int i = 0; i < 2; ++i)
         threads.emplace_back(reader);
+    threads.emplace_back(validating);
     std::thread writer([&] {
         for (int i = 0; i < 30000; ++i) {
             d.revoke_jti(id("new-", i), exp);
