@@ -596,6 +596,38 @@ TEST_F(DenylistJournal, SnapshotRestoresEntriesUnderAnotherBucketWidth) {
         EXPECT_TRUE(d.is_revoked(id("j", i), now + 37 * i)) << i;
 }
 
+TEST_F(DenylistJournal, CompactWhileOthersRevokeLosesNothing) {
+    std::atomic<int> acknowledged{0};
+    {
+        Denylist d(options, now);
+        std::atomic<bool> stop{false};
+        std::thread writer([&] {
+            for (int i = 0; i < 20000; ++i) {
+                d.revoke_jti(id("w", i), now + 100 + i % 600);
+                acknowledged.store(i + 1);
+            }
+            stop = true;
+        });
+        std::thread reader([&] {
+            while (!stop.load()) {
+                const int n = acknowledged.load();
+                if (n > 0 && !d.is_revoked(id("w", n - 1), now + 100 + (n - 1) % 600))
+                    ADD_FAILURE() << n - 1;
+            }
+        });
+        while (!stop.load()) {
+            d.compact();
+            d.advance(now + 1);
+        }
+        writer.join();
+        reader.join();
+    }
+    Denylist d(options, now);
+    EXPECT_TRUE(d.journal_report().clean());
+    for (int i = 0; i < 20000; ++i) ASSERT_TRUE(d.is_revoked(id("w", i), now + 100 + i % 600)) << i;
+    EXPECT_EQ(d.size(), 20000u);
+}
+
 TEST_F(DenylistJournal, TornTailIsCutAndEarlierRecordsKept) {
     {
         Denylist d(options, now);
