@@ -41,7 +41,18 @@ namespace detail {
     __extension__ using uint128 = unsigned __int128;  // GCC and Clang; -Wpedantic knows it
     return static_cast<std::uint64_t>((static_cast<uint128>(x) * n) >> 64);
 }
-/// Zeroed, cache-line-aligned memory for a big filter or table. From 2 MiB
+/// Starts the lifetime of `count` value-initialized T in raw `storage`
+/// (trivially destructible T only: nothing has to end it).
+template <class T>
+T* construct_array(void* storage, std::size_t count) noexcept {
+    static_assert(std::is_trivially_destructible_v<T>);
+    auto* first = static_cast<T*>(storage);
+    for (std::size_t i = 0; i < count; ++i)
+        new (first + i) T();
+    return first;
+}
+
+/// Cache-line-aligned memory for a big filter or table. From 2 MiB
 /// on it is aligned to 2 MiB and the kernel is asked for transparent huge
 /// pages: a random probe into hundreds of megabytes then costs one memory
 /// access instead of a page walk that misses the cache too.
@@ -87,13 +98,14 @@ class SplitBlockBloom {
     explicit SplitBlockBloom(std::size_t blocks)
         : m_blocks(blocks == 0 ? 1 : blocks),
           m_owned(std::make_unique<detail::LargeBuffer>(m_blocks * block_bytes)),
-          m_data(construct(m_owned->data(), m_blocks)) {}
+          m_data(detail::construct_array<Block>(m_owned->data(), m_blocks)) {}
 
     /// A filter of `blocks` (at least 1) cache lines in caller-owned
     /// storage, 64-byte aligned and `blocks * block_bytes` long, which must
     /// outlive it (a table keeps its filter beside its slots this way).
     SplitBlockBloom(void* storage, std::size_t blocks)
-        : m_blocks(blocks == 0 ? 1 : blocks), m_data(construct(storage, m_blocks)) {}
+        : m_blocks(blocks == 0 ? 1 : blocks),
+          m_data(detail::construct_array<Block>(storage, m_blocks)) {}
 
     /// The number of blocks that gives `bits_per_key` bits to each of `keys`.
     [[nodiscard]] static std::size_t blocks_for(std::size_t keys, double bits_per_key) noexcept {
@@ -135,14 +147,6 @@ class SplitBlockBloom {
         std::atomic<std::uint64_t> words[words_per_block] = {};
     };
     static_assert(sizeof(Block) == block_bytes);
-    static_assert(std::is_trivially_destructible_v<Block>);
-
-    static Block* construct(void* storage, std::size_t blocks) noexcept {
-        auto* first = static_cast<Block*>(storage);
-        for (std::size_t i = 0; i < blocks; ++i)
-            new (first + i) Block;
-        return first;
-    }
 
     [[nodiscard]] static std::uint64_t bit(std::uint32_t low, std::size_t word) noexcept {
         // Random odd multipliers (drawn once for jwtguard); each product's top

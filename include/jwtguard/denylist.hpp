@@ -219,7 +219,7 @@ class FingerprintTable {
           m_blocks(SplitBlockBloom::blocks_for(m_limit, bits_per_key)),
           m_memory(m_blocks * SplitBlockBloom::block_bytes + m_capacity * sizeof(Slot)),
           m_bloom(m_memory.data(), m_blocks),
-          m_slots(construct_slots(
+          m_slots(construct_array<Slot>(
               static_cast<char*>(m_memory.data()) + m_blocks * SplitBlockBloom::block_bytes,
               m_capacity)) {}
     FingerprintTable(const FingerprintTable&) = delete;
@@ -280,14 +280,7 @@ class FingerprintTable {
         std::atomic<std::uint64_t> hi{0};
         std::atomic<std::uint64_t> lo{0};
     };
-    static_assert(std::is_trivially_destructible_v<Slot>);
 
-    static Slot* construct_slots(void* storage, std::size_t count) noexcept {
-        auto* first = static_cast<Slot*>(storage);
-        for (std::size_t i = 0; i < count; ++i)
-            new (first + i) Slot;
-        return first;
-    }
     [[nodiscard]] std::size_t next(std::size_t i) const noexcept {
         return i + 1 == m_capacity ? 0 : i + 1;
     }
