@@ -106,6 +106,32 @@ BENCHMARK(BM_denylist_hit)
     ->Args({10'000'000, 0})
     ->Args({10'000'000, 1});
 
+/// Revoked tokens in prefetched batches of 16 (as BM_denylist_miss_prefetched).
+void BM_denylist_hit_prefetched(benchmark::State& state) {
+    const std::size_t count = live(state);
+    const jwtguard::Denylist& d = bench::denylist_with(count);
+    JtiMaker jti(bench::revoked_family);
+    constexpr std::size_t batch = 16;
+    std::uint64_t i = 0;
+    std::size_t checksum = 0;
+    jwtguard::Denylist::Key keys[batch];
+    for (auto _ : state) {
+        for (std::size_t k = 0; k < batch; ++k) {
+            keys[k] = d.jti_key(jti(i), JtiMaker::exp(i));
+            d.prefetch(keys[k]);
+            i += 7919;
+            if (i >= count) i -= count;
+        }
+        for (std::size_t k = 0; k < batch; ++k)
+            checksum += d.contains(keys[k]);
+    }
+    if (checksum != static_cast<std::size_t>(state.iterations()) * batch)
+        state.SkipWithError("a revoked jti was missed");
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * batch));
+    state.counters["live"] = static_cast<double>(d.size());
+}
+BENCHMARK(BM_denylist_hit_prefetched)->Arg(10'000'000);
+
 /// Bloom stage false positives and memory per revocation, measured.
 void BM_denylist_filter_quality(benchmark::State& state) {
     const jwtguard::Denylist& d = bench::denylist_with(live(state));

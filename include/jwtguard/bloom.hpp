@@ -126,12 +126,12 @@ class SplitBlockBloom {
     [[nodiscard]] bool may_contain(std::uint64_t hash) const noexcept {
         const Block& block = m_data[detail::fast_range(hash, m_blocks)];
         const auto low = static_cast<std::uint32_t>(hash);
-        bool all = true;
-        // No early exit: the eight tests are independent and branch-free,
-        // which is cheaper than a data-dependent branch per word.
+        // No early exit: the eight tests are independent and branch-free
+        // (and-not, or), cheaper than a data-dependent branch per word.
+        std::uint64_t missing = 0;
         for (std::size_t i = 0; i < words_per_block; ++i)
-            all &= (block.words[i].load(std::memory_order_relaxed) & bit(low, i)) != 0;
-        return all;
+            missing |= bit(low, i) & ~block.words[i].load(std::memory_order_relaxed);
+        return missing == 0;
     }
 
     /// Starts loading the key's block into cache (for batched lookups).

@@ -162,8 +162,9 @@ enum class NameKind : std::uint64_t { jti = 1, signature = 2, subject = 3 };
 inline constexpr std::int64_t no_exp = std::numeric_limits<std::int64_t>::max();
 inline constexpr std::int64_t max_numeric_date = std::int64_t{1} << 53;
 
-[[nodiscard]] inline Fingerprint fingerprint(NameKind kind, const void* data, std::size_t size,
-                                             std::int64_t exp) noexcept {
+[[nodiscard]] [[gnu::flatten]] inline Fingerprint fingerprint(NameKind kind, const void* data,
+                                                              std::size_t size,
+                                                              std::int64_t exp) noexcept {
     const std::uint64_t date =
         exp == no_exp ? std::uint64_t{1} << 54 : static_cast<std::uint64_t>(exp);
     const std::uint64_t seed = kind == NameKind::subject
