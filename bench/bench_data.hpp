@@ -51,10 +51,15 @@ class JtiMaker {
 inline constexpr std::uint64_t revoked_family = 1;  // jti(0 .. count-1) are revoked
 inline constexpr std::uint64_t fresh_family = 2;    // never revoked
 
-/// A denylist holding `count` live revocations (built once per count).
-inline jwtguard::Denylist& denylist_with(std::size_t count) {
-    static std::map<std::size_t, std::unique_ptr<jwtguard::Denylist>> cache;
-    auto& slot = cache[count];
+/// Who uses a shared denylist: benchmarks that add revocations get their
+/// own, so that the others always see exactly `count` (benchmarks run in
+/// random order).
+enum class Use { lookups, writer, validate };
+
+/// A denylist holding `count` live revocations (built once per count and use).
+inline jwtguard::Denylist& denylist_with(std::size_t count, Use use = Use::lookups) {
+    static std::map<std::pair<std::size_t, Use>, std::unique_ptr<jwtguard::Denylist>> cache;
+    auto& slot = cache[{count, use}];
     if (!slot) {
         slot = std::make_unique<jwtguard::Denylist>(jwtguard::DenylistOptions{}, now);
         JtiMaker jti(revoked_family);

@@ -172,7 +172,7 @@ BENCHMARK(BM_denylist_insert)->Unit(benchmark::kMillisecond)->Iterations(3);
 /// Lookups (1 thread) while another thread revokes 100,000 tokens per second
 /// into the same denylist.
 void BM_denylist_miss_with_writer(benchmark::State& state) {
-    jwtguard::Denylist& d = bench::denylist_with(live(state));
+    jwtguard::Denylist& d = bench::denylist_with(live(state), bench::Use::writer);
     std::atomic<bool> stop{false};
     std::thread writer([&] {
         JtiMaker extra(3);

@@ -157,7 +157,7 @@ void BM_validate_hs256_denylist(benchmark::State& state) {
     options.audiences = {"https://api.example.com"};
     jwtguard::Denylist* denylist = nullptr;
     if (live > 0) {
-        denylist = &bench::denylist_with(live);
+        denylist = &bench::denylist_with(live, bench::Use::validate);
         auto claims = std::make_unique<jwtguard::Claims>();
         const jwtguard::Validator plain(keys, options);
         for (std::size_t i = 0; i < revoked; ++i) {
