@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <random>
 #include <set>
@@ -624,7 +625,8 @@ TEST_F(DenylistJournal, CompactWhileOthersRevokeLosesNothing) {
     }
     Denylist d(options, now);
     EXPECT_TRUE(d.journal_report().clean());
-    for (int i = 0; i < 20000; ++i) ASSERT_TRUE(d.is_revoked(id("w", i), now + 100 + i % 600)) << i;
+    for (int i = 0; i < 20000; ++i)
+        ASSERT_TRUE(d.is_revoked(id("w", i), now + 100 + i % 600)) << i;
     EXPECT_EQ(d.size(), 20000u);
 }
 
@@ -677,6 +679,53 @@ TEST_F(DenylistJournal, CorruptRecordIsSkippedAndTheRestLoaded) {
         c = static_cast<char>(c ^ 0x10);
         g.seekp(at);
         g.write(&c, 1);
+    }
+}
+
+TEST_F(DenylistJournal, RandomDamageNeverYieldsAnEntryThatWasNotWritten) {
+    constexpr int records = 200;
+    {
+        Denylist d(options, now);
+        for (int i = 0; i < records; ++i)
+            d.revoke_jti(id("r", i), now + 100 + i);
+    }
+    std::ifstream in(options.journal_path, std::ios::binary);
+    const std::string pristine((std::istreambuf_iterator<char>(in)),
+                               std::istreambuf_iterator<char>());
+    std::mt19937_64 rng(11);
+    for (int round = 0; round < 200; ++round) {
+        std::string image = pristine;
+        std::set<std::size_t> damaged;  // record indexes touched
+        const int flips = 1 + static_cast<int>(rng() % 6);
+        for (int f = 0; f < flips; ++f) {
+            const std::size_t at = detail::magic_size + rng() % (image.size() - detail::magic_size);
+            image[at] = static_cast<char>(image[at] ^ (1 + rng() % 255));
+            damaged.insert((at - detail::magic_size) / detail::record_size);
+        }
+        // Sometimes also tear the tail.
+        if (rng() % 3 == 0) image.resize(image.size() - 1 - rng() % (detail::record_size - 1));
+        const std::size_t whole = (image.size() - detail::magic_size) / detail::record_size;
+        std::ofstream(options.journal_path, std::ios::binary | std::ios::trunc) << image;
+
+        Denylist d(options, now);
+        const JournalReport& r = d.journal_report();
+        std::size_t present = 0;
+        for (int i = 0; i < records; ++i) {
+            const bool got = d.is_revoked(id("r", i), now + 100 + i);
+            const bool intact = static_cast<std::size_t>(i) < whole && damaged.count(i) == 0;
+            if (intact) {
+                ASSERT_TRUE(got) << "round " << round << " lost record " << i;
+            }
+            present += got;
+        }
+        // Every damaged record is refused (its checksum fails), none is
+        // turned into another entry, and the count says how many.
+        EXPECT_EQ(d.size(), present) << round;
+        std::size_t damaged_whole = 0;
+        for (std::size_t k : damaged)
+            damaged_whole += k < whole;
+        EXPECT_EQ(r.corrupt_records, damaged_whole) << round;
+        EXPECT_EQ(present + damaged_whole, whole) << round;
     }
 }
 
