@@ -557,16 +557,16 @@ class Denylist {
             m_ring[i].store(nullptr, std::memory_order_relaxed);
         m_shards.reset(new Shard[m_options.shards]);
         m_base = base_for(now);
-        if (!m_options.journal_path.empty()) open_journal();
+        if (m_options.journal_path.empty()) return;
+        try {
+            open_journal();
+        } catch (...) {
+            release();  // what the records loaded so far built
+            throw;
+        }
     }
 
-    ~Denylist() {
-        for (std::size_t i = 0; i < m_ring_size; ++i)
-            delete m_ring[i].load(std::memory_order_relaxed);
-        delete m_overflow.load(std::memory_order_relaxed);
-        delete m_subjects.load(std::memory_order_relaxed);
-        if (m_journal_fd >= 0) ::close(m_journal_fd);
-    }
+    ~Denylist() { release(); }
     Denylist(const Denylist&) = delete;
     Denylist& operator=(const Denylist&) = delete;
 
@@ -864,6 +864,17 @@ class Denylist {
     };
 
     static constexpr std::int64_t overflow_only = std::numeric_limits<std::int64_t>::max();
+
+    /// Frees every bucket, the overflow, the cut-offs and the journal's
+    /// descriptor (no reader may be left).
+    void release() noexcept {
+        for (std::size_t i = 0; i < m_ring_size; ++i)
+            delete m_ring[i].exchange(nullptr, std::memory_order_relaxed);
+        delete m_overflow.exchange(nullptr, std::memory_order_relaxed);
+        delete m_subjects.exchange(nullptr, std::memory_order_relaxed);
+        if (m_journal_fd >= 0) ::close(m_journal_fd);
+        m_journal_fd = -1;
+    }
 
     void check_options() const {
         const Options& o = m_options;
