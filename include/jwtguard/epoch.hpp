@@ -85,9 +85,12 @@ class EpochDomain {
     }
 
     /// The writer's half of the barrier, before it scans the slots.
-    void heavy_barrier() const noexcept {
-        if (!m_asymmetric || membarrier(membarrier_private_expedited) != 0)
-            std::atomic_thread_fence(std::memory_order_seq_cst);
+    /// False if the barrier could not be made (then nothing may be freed:
+    /// readers that announced with a plain store may not be visible yet).
+    [[nodiscard]] bool heavy_barrier() const noexcept {
+        if (m_asymmetric) return membarrier(membarrier_private_expedited) == 0;
+        std::atomic_thread_fence(std::memory_order_seq_cst);
+        return true;
     }
 
     /// Called after unlinking an object: returns the tag to retire it with.
@@ -95,9 +98,10 @@ class EpochDomain {
         return m_epoch.fetch_add(1, std::memory_order_seq_cst);
     }
 
-    /// The smallest epoch any reader is in, or the maximum if none is.
+    /// The smallest epoch any reader is in, or the maximum if none is (0 if
+    /// that cannot be known now).
     [[nodiscard]] std::uint64_t oldest_active() const noexcept {
-        heavy_barrier();
+        if (!heavy_barrier()) return 0;  // frees nothing this time
         std::uint64_t oldest = std::numeric_limits<std::uint64_t>::max();
         for (const Slot* s = m_slots.load(std::memory_order_acquire); s != nullptr; s = s->next) {
             const std::uint64_t e = s->active.load(std::memory_order_seq_cst);
