@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstdio>
 #include <thread>
 
 namespace jwtguard::detail {
@@ -13,6 +14,16 @@ struct Counted {
     ~Counted() { ++destroyed; }
     std::atomic<int>& destroyed;
 };
+
+TEST(Epoch, AnnouncesAsConfigured) {
+    // Built with JWTGUARD_EPOCH_MEMBARRIER=0 (the fallback test binary), the
+    // locked store is used; otherwise membarrier when the kernel has it.
+    if (JWTGUARD_EPOCH_MEMBARRIER == 0) {
+        EXPECT_FALSE(EpochDomain::instance().asymmetric());
+    }
+    std::printf("epoch announcement: %s\n",
+                EpochDomain::instance().asymmetric() ? "membarrier" : "locked store");
+}
 
 TEST(Epoch, RetiredObjectIsFreedWhenNoReaderIsInside) {
     std::atomic<int> destroyed{0};

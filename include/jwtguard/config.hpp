@@ -61,6 +61,15 @@
 #endif
 #endif
 
+/// Whether epoch-based reclamation (epoch.hpp: denylist lookups) may use
+/// Linux's membarrier(2), so that a reader announces itself with a plain
+/// store instead of a locked instruction. Used only if the kernel accepts
+/// it at run time; 0 always uses the locked store (and lets tests cover that
+/// path). Default 1.
+#ifndef JWTGUARD_EPOCH_MEMBARRIER
+#define JWTGUARD_EPOCH_MEMBARRIER 1
+#endif
+
 namespace jwtguard {
 inline constexpr std::size_t max_token_size_limit = JWTGUARD_MAX_TOKEN_SIZE;
 inline constexpr int max_json_depth = JWTGUARD_MAX_JSON_DEPTH;

@@ -43,6 +43,8 @@
 #include <utility>
 #include <vector>
 
+#include "jwtguard/config.hpp"
+
 namespace jwtguard::detail {
 
 class EpochDomain {
@@ -136,7 +138,9 @@ class EpochDomain {
 #endif
     }
 
-    EpochDomain() : m_asymmetric(membarrier(membarrier_register_private_expedited) == 0) {}
+    EpochDomain()
+        : m_asymmetric(JWTGUARD_EPOCH_MEMBARRIER != 0 &&
+                       membarrier(membarrier_register_private_expedited) == 0) {}
 
     Slot& acquire_slot() {
         for (Slot* s = m_slots.load(std::memory_order_acquire); s != nullptr; s = s->next) {
