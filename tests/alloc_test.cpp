@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "test_rsa.hpp"
 #include "test_tokens.hpp"
 
 extern "C" {
@@ -155,6 +156,44 @@ TEST(Allocations, ValidateAllocatesNothing) {
         EXPECT_EQ(got, expected);
         EXPECT_EQ(count, 0u) << "allocations while validating a token giving "
                              << to_string(expected);
+    }
+}
+
+TEST(Allocations, Rs256ValidateAllocatesNothing) {
+    // Keys of every supported size in one set: a thread's scratch grows to
+    // the largest, then nothing is allocated again.
+    KeySet keys;
+    for (unsigned bits : {2048u, 3072u, 4096u})
+        keys.add(Rs256Key::from_pem(test::public_pem(test::rsa_key(bits), "SubjectPublicKeyInfo")),
+                 std::to_string(bits));
+    const Validator validator(std::move(keys));
+    std::vector<std::pair<std::string, Error>> tokens;
+    for (unsigned bits : {2048u, 4096u, 3072u}) {
+        std::string header = R"({"alg":"RS256","kid":")";
+        header += std::to_string(bits);
+        header += R"("})";
+        const std::string good =
+            test::rs256_token(test::rsa_key(bits), header, R"({"sub":"a","exp":1700000600})");
+        std::string bad = good;
+        bad[bad.size() - 5] = bad[bad.size() - 5] == 'A' ? 'B' : 'A';
+        tokens.emplace_back(good, Error::ok);
+        tokens.emplace_back(bad, Error::signature_invalid);
+        tokens.emplace_back(
+            good.substr(0, good.rfind('.') + 1) + base64url_encode(std::string(250, 'x')),
+            Error::signature_length);
+    }
+    auto claims = test::new_claims();
+    for (const auto& [token, expected] : tokens)
+        ASSERT_EQ(validator.validate(token, test::now, *claims), expected);
+    for (const auto& entry : tokens) {
+        Error got = Error::ok;
+        const std::size_t count = allocations_during([&] {
+            for (int i = 0; i < 200; ++i)
+                got = validator.validate(entry.first, test::now, *claims);
+        });
+        EXPECT_EQ(got, entry.second);
+        EXPECT_EQ(count, 0u) << "allocations while validating an RS256 token giving "
+                             << to_string(entry.second);
     }
 }
 

@@ -11,15 +11,12 @@
 #include <sstream>
 #include <string>
 
+#include "test_tokens.hpp"
+
 namespace jwtguard {
 namespace {
 
-std::string from_hex(std::string_view hex) {
-    std::string out;
-    for (std::size_t i = 0; i + 1 < hex.size(); i += 2)
-        out.push_back(static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
-    return out;
-}
+using test::from_hex;
 
 std::string hmac_of(const Hs256Key& key, std::string_view message) {
     return key.sign(message);

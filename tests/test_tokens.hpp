@@ -22,6 +22,14 @@ inline void PrintTo(Error e, std::ostream* os) {
 namespace jwtguard::test {
 
 inline constexpr std::int64_t now = 1'700'000'000;
+
+/// Bytes from lowercase or uppercase hex (test vectors).
+inline std::string from_hex(std::string_view hex) {
+    std::string out;
+    for (std::size_t i = 0; i + 1 < hex.size(); i += 2)
+        out.push_back(static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
+    return out;
+}
 inline constexpr std::string_view secret = "0123456789abcdef0123456789abcdef:test-secret";
 inline constexpr std::string_view other_secret = "fedcba9876543210fedcba9876543210:other-secret";
 

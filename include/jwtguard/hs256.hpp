@@ -37,6 +37,8 @@ class Hs256Key {
     static constexpr std::size_t min_secret_size = 32;
     static constexpr std::size_t mac_size = 32;
     static constexpr std::string_view algorithm = "HS256";
+    /// Size in bytes of every MAC (the validator checks it before verify).
+    [[nodiscard]] static constexpr std::size_t signature_size() noexcept { return mac_size; }
 
     /// Loads `secret` (raw bytes). Throws SetupError(key_too_short) below
     /// `min_secret_size` bytes.

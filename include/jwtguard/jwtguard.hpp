@@ -14,6 +14,7 @@
 #include "jwtguard/hs256.hpp"
 #include "jwtguard/json.hpp"
 #include "jwtguard/keyset.hpp"
+#include "jwtguard/rs256.hpp"
 #include "jwtguard/segments.hpp"
 #include "jwtguard/sign.hpp"
 #include "jwtguard/validator.hpp"

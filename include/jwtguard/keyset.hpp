@@ -20,11 +20,12 @@
 
 #include "jwtguard/error.hpp"
 #include "jwtguard/hs256.hpp"
+#include "jwtguard/rs256.hpp"
 
 namespace jwtguard {
 
 /// Any key jwtguard can verify with.
-using Key = std::variant<Hs256Key>;
+using Key = std::variant<Hs256Key, Rs256Key>;
 
 /// The JWS `alg` name of `key`'s algorithm.
 [[nodiscard]] inline std::string_view algorithm_of(const Key& key) noexcept {

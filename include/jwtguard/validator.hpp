@@ -156,7 +156,7 @@ class Validator {
                                                 std::size_t size) noexcept {
         return std::visit(
             [&](const auto& k) {
-                if (size != k.mac_size) return Error::signature_length;
+                if (size != k.signature_size()) return Error::signature_length;
                 return k.verify(input, signature, size) ? Error::ok : Error::signature_invalid;
             },
             key);

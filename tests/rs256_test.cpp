@@ -1,0 +1,316 @@
+#include <jwtguard/rs256.hpp>
+#include <jwtguard/validator.hpp>
+
+#include <gtest/gtest.h>
+#include <openssl/ec.h>
+#include <openssl/encoder.h>
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+#include <rapidjson/document.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <random>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "test_rsa.hpp"
+#include "test_tokens.hpp"
+
+namespace jwtguard {
+namespace {
+
+using test::from_hex;
+using test::openssl_sign;
+using test::Pkey;
+using test::private_pem;
+using test::public_pem;
+using test::rs256_token;
+using test::rsa_key;
+
+bool openssl_verify(EVP_PKEY* key, std::string_view input, std::string_view signature) {
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    const bool ok =
+        EVP_DigestVerifyInit(ctx, nullptr, EVP_sha256(), nullptr, key) == 1 &&
+        EVP_DigestVerify(ctx, reinterpret_cast<const unsigned char*>(signature.data()),
+                         signature.size(), reinterpret_cast<const unsigned char*>(input.data()),
+                         input.size()) == 1;
+    EVP_MD_CTX_free(ctx);
+    return ok;
+}
+
+bool verify(const Rs256Key& key, std::string_view input, std::string_view signature) {
+    return key.verify(input, reinterpret_cast<const unsigned char*>(signature.data()),
+                      signature.size());
+}
+
+// RFC 7515 appendix A.2: the RS256 example and its public key.
+constexpr std::string_view a2_token =
+    "eyJhbGciOiJSUzI1NiJ9"
+    ".eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlf"
+    "Q"
+    ".cC4hiUPoj9Eetdgtv3hF80EGrhuB__dzERat0XF9g2VtQgr9PJbu3XOiZj5RZmh7AAuHIm4Bh-0Qc_lF5YKt_"
+    "O8W2Fp5jujGbds9uJdbF9CUAr7t1dnZcAcQjbKBYNX4BAynRFdiuB--f_nZLgrnbyTyWzO75vRK5h6xBArLIARNPvkSjtQ"
+    "BMHlb1L07Qe7K0GarZRmB_eSN9383LcOLn6_dO--xi12jzDwusC-"
+    "eOkHWEsqtFZESc6BfI7noOPqvhJ1phCnvWh6IeYI2w9"
+    "QOYEUipUTI8np6LbgGY9Fs98rqVt5AXLIhWkWywlVmtVrBp0igcN_IoypGlUPQGe77Rw";
+constexpr std::string_view a2_n =
+    "ofgWCuLjybRlzo0tZWJjNiuSfb4p4fAkd_wWJcyQoTbji9k0l8W26mPddxHmfHQp-Vaw-4qPCJrcS2mJPMEzP1Pt0Bm4d4"
+    "QlL-yRT-SFd2lZS-pCgNMsD1W_YpRPEwOWvG6b32690r2jZ47soMZo9wGzjb_7OMg0LOL-"
+    "bSf63kpaSHSXndS5z5rexMdbB"
+    "YUsLA9e-KXBdQOS-UTo7WTBEMa2R2CapHg665xsmtdVMTBQY4uDZlxvb3qCo5ZwKh9kG4LT6_I5IhlJH7aGhyxXFvUK-"
+    "DWNmoudF8NAco9_h9iaGNj8q2ethFkMLs91kzk2PAcDTW9gb54h4FRWyuXpoQ";
+
+Rs256Key a2_key() {
+    const std::string n = test::decoded(a2_n);
+    const std::string e = test::decoded("AQAB");
+    return Rs256Key::from_components({reinterpret_cast<const unsigned char*>(n.data()), n.size()},
+                                     {reinterpret_cast<const unsigned char*>(e.data()), e.size()});
+}
+
+TEST(Rs256, Rfc7515AppendixA2Verifies) {
+    const Rs256Key key = a2_key();
+    EXPECT_EQ(key.modulus_bits(), 2048);
+    EXPECT_EQ(key.signature_size(), 256u);
+    Validator::Options options;
+    options.issuers = {"joe"};
+    const Validator validator(key, options);
+    auto claims = test::new_claims();
+    ASSERT_EQ(validator.validate(a2_token, 1300819379, *claims), Error::ok);
+    EXPECT_EQ(claims->iss, "joe");
+    EXPECT_EQ(claims->exp, 1300819380);
+    EXPECT_EQ(validator.validate(a2_token, 1300819380, *claims), Error::expired);
+    // One bit of the signature, of the payload, of the header.
+    for (std::size_t at : {a2_token.size() - 10, std::size_t{40}, std::size_t{5}}) {
+        std::string bad(a2_token);
+        bad[at] = bad[at] == 'A' ? 'B' : 'A';
+        EXPECT_NE(validator.validate(bad, 1300819379, *claims), Error::ok) << at;
+    }
+}
+
+TEST(Rs256, WycheproofVectors) {
+    for (const char* name :
+         {"rsa_signature_2048_sha256_test.json", "rsa_signature_3072_sha256_test.json",
+          "rsa_signature_4096_sha256_test.json"}) {
+        const std::filesystem::path file = std::filesystem::path(JWTGUARD_WYCHEPROOF_DIR) / name;
+        if (!std::filesystem::exists(file))
+            GTEST_SKIP() << "Wycheproof vectors not found at " << file;
+        std::ifstream in(file);
+        std::stringstream text;
+        text << in.rdbuf();
+        rapidjson::Document doc;
+        ASSERT_FALSE(doc.Parse(text.str().c_str()).HasParseError()) << name;
+        int checked = 0, valid = 0;
+        for (const auto& group : doc["testGroups"].GetArray()) {
+            const Rs256Key key = Rs256Key::from_pem(group["publicKeyPem"].GetString());
+            for (const auto& test : group["tests"].GetArray()) {
+                const std::string result = test["result"].GetString();
+                if (result == "acceptable") continue;  // either answer is allowed
+                const std::string message = from_hex(test["msg"].GetString());
+                const std::string signature = from_hex(test["sig"].GetString());
+                EXPECT_EQ(verify(key, message, signature), result == "valid")
+                    << name << " tcId " << test["tcId"].GetInt() << " "
+                    << test["comment"].GetString();
+                ++checked;
+                valid += result == "valid";
+            }
+        }
+        EXPECT_GT(checked, 100) << name;
+        EXPECT_GT(valid, 0) << name;
+    }
+}
+
+TEST(Rs256, AgreesWithOpenSslOnMutatedSignatures) {
+    EVP_PKEY* pkey = rsa_key(2048);
+    const Rs256Key key = Rs256Key::from_pem(public_pem(pkey, "SubjectPublicKeyInfo"));
+    std::mt19937_64 rng(5);
+    const std::string input = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0";
+    const std::string good = openssl_sign(pkey, input);
+    ASSERT_TRUE(verify(key, input, good));
+    for (int round = 0; round < 300; ++round) {
+        std::string signature = good;
+        std::string message = input;
+        switch (round % 3) {
+            case 0:
+                signature[rng() % signature.size()] ^= static_cast<char>(1 + rng() % 255);
+                break;
+            case 1:
+                message[rng() % message.size()] ^= static_cast<char>(1 + rng() % 127);
+                break;
+            default:
+                for (auto& c : signature)
+                    c = static_cast<char>(rng());
+        }
+        EXPECT_EQ(verify(key, message, signature), openssl_verify(pkey, message, signature))
+            << round;
+    }
+}
+
+TEST(Rs256, SignatureOfTheWrongSizeOrNotBelowTheModulusIsRefused) {
+    EVP_PKEY* pkey = rsa_key(2048);
+    const Rs256Key key = Rs256Key::from_pem(public_pem(pkey, "SubjectPublicKeyInfo"));
+    const std::string input = "a.b";
+    const std::string good = openssl_sign(pkey, input);
+    EXPECT_FALSE(verify(key, input, good.substr(1)));
+    EXPECT_FALSE(verify(key, input, std::string(1, '\0') + good));
+    EXPECT_FALSE(verify(key, input, std::string(256, '\xff')));  // >= n
+    EXPECT_FALSE(verify(key, input, std::string(256, '\0')));
+    // The validator reports a wrong length as such.
+    const Validator validator(key);
+    auto claims = test::new_claims();
+    const std::string token = rs256_token(pkey, R"({"alg":"RS256"})", R"({"exp":1700000600})");
+    ASSERT_EQ(validator.validate(token, test::now, *claims), Error::ok);
+    const std::string header_payload = token.substr(0, token.rfind('.') + 1);
+    EXPECT_EQ(
+        validator.validate(header_payload + base64url_encode(good.substr(1)), test::now, *claims),
+        Error::signature_length);
+}
+
+TEST(Rs256, LoadsSpkiAndPkcs1PemOfTheSameKey) {
+    EVP_PKEY* pkey = rsa_key(3072);
+    const std::string spki = public_pem(pkey, "SubjectPublicKeyInfo");
+    const std::string pkcs1 = public_pem(pkey, "type-specific");
+    ASSERT_NE(spki.find("BEGIN PUBLIC KEY"), std::string::npos);
+    ASSERT_NE(pkcs1.find("BEGIN RSA PUBLIC KEY"), std::string::npos);
+    const std::string input = "x.y";
+    const std::string signature = openssl_sign(pkey, input);
+    for (const std::string& pem : {spki, pkcs1}) {
+        const Rs256Key key = Rs256Key::from_pem(pem);
+        EXPECT_EQ(key.modulus_bits(), 3072);
+        EXPECT_TRUE(verify(key, input, signature));
+        EXPECT_FALSE(verify(key, "x.z", signature));
+    }
+}
+
+TEST(Rs256, RefusesWeakAndUnusableKeys) {
+    auto code_of = [](auto load) {
+        try {
+            load();
+        } catch (const SetupError& e) {
+            return e.code();
+        }
+        return Error::ok;
+    };
+    // 1024-bit: a clear error, never a silent accept.
+    EVP_PKEY* weak = EVP_RSA_gen(1024);
+    const std::string weak_pem = public_pem(weak, "SubjectPublicKeyInfo");
+    EVP_PKEY_free(weak);
+    EXPECT_EQ(code_of([&] { (void)Rs256Key::from_pem(weak_pem); }), Error::key_too_short);
+    // A private key, an EC key, garbage, two PEM kinds at once.
+    EXPECT_EQ(code_of([&] { (void)Rs256Key::from_pem(private_pem(rsa_key(2048))); }),
+              Error::key_invalid);
+    Pkey ec(EVP_EC_gen("P-256"));
+    EXPECT_EQ(
+        code_of([&] { (void)Rs256Key::from_pem(public_pem(ec.get(), "SubjectPublicKeyInfo")); }),
+        Error::key_invalid);
+    EXPECT_EQ(code_of([] {
+                  (void)Rs256Key::from_pem(
+                      "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n");
+              }),
+              Error::key_invalid);
+    EXPECT_EQ(code_of([] { (void)Rs256Key::from_pem("not pem"); }), Error::key_invalid);
+    const std::string spki = public_pem(rsa_key(2048), "SubjectPublicKeyInfo");
+    const std::string pkcs1 = public_pem(rsa_key(2048), "type-specific");
+    EXPECT_EQ(code_of([&] { (void)Rs256Key::from_pem(spki + pkcs1); }), Error::key_invalid);
+    // Exponents: even, 1, too large; an even modulus.
+    const std::string n = test::decoded(a2_n);
+    auto with = [&](std::string modulus, std::string exponent) {
+        return [=] {
+            (void)Rs256Key::from_components(
+                {reinterpret_cast<const unsigned char*>(modulus.data()), modulus.size()},
+                {reinterpret_cast<const unsigned char*>(exponent.data()), exponent.size()});
+        };
+    };
+    EXPECT_EQ(code_of(with(n, std::string("\x01\x00\x01", 3))), Error::ok);
+    EXPECT_EQ(code_of(with(n, "\x03")), Error::ok);
+    EXPECT_EQ(code_of(with(n, std::string(1, '\x01'))), Error::key_invalid);
+    EXPECT_EQ(code_of(with(n, std::string(1, '\x02'))), Error::key_invalid);
+    EXPECT_EQ(code_of(with(n, std::string(1, '\0'))), Error::key_invalid);
+    EXPECT_EQ(code_of(with(n, std::string("\x01\x00\x00\x00\x01", 5))),
+              Error::key_invalid);  // 2^32 + 1
+    std::string even = n;
+    even.back() = static_cast<char>(even.back() & ~1);
+    EXPECT_EQ(code_of(with(even, std::string("\x01\x00\x01", 3))), Error::key_invalid);
+    EXPECT_EQ(code_of(with(n.substr(1), std::string("\x01\x00\x01", 3))), Error::key_too_short);
+    EXPECT_EQ(code_of(with(n + n + n, std::string("\x01\x00\x01", 3))),
+              Error::key_invalid);  // 6144 bits
+}
+
+TEST(Rs256, AlgorithmConfusionIsImpossible) {
+    // The classic attack: an HS256 token whose HMAC key is the RSA public
+    // key's PEM text, sent to a server that trusts that RSA key.
+    EVP_PKEY* pkey = rsa_key(2048);
+    const std::string pem = public_pem(pkey, "SubjectPublicKeyInfo");
+    const Rs256Key key = Rs256Key::from_pem(pem);
+    auto claims = test::new_claims();
+    const std::string forged =
+        test::make_token(R"({"alg":"HS256"})", R"({"exp":1700000600})", Hs256Key(pem));
+    EXPECT_EQ(Validator(key).validate(forged, test::now, *claims), Error::alg_mismatch);
+    KeySet keys;
+    keys.add(key, "rsa-1");
+    const std::string forged_with_kid = test::make_token(R"({"alg":"HS256","kid":"rsa-1"})",
+                                                         R"({"exp":1700000600})", Hs256Key(pem));
+    EXPECT_EQ(Validator(std::move(keys)).validate(forged_with_kid, test::now, *claims),
+              Error::alg_mismatch);
+    // And the other way round: an RS256 token to an HS256 key.
+    const std::string rs = rs256_token(pkey, R"({"alg":"RS256"})", R"({"exp":1700000600})");
+    EXPECT_EQ(Validator(Hs256Key(test::secret)).validate(rs, test::now, *claims),
+              Error::alg_mismatch);
+}
+
+TEST(Rs256, KeySetWithBothAlgorithmsSelectsByKid) {
+    EVP_PKEY* pkey = rsa_key(2048);
+    KeySet keys;
+    keys.add(Hs256Key(test::secret), "h");
+    keys.add(Rs256Key::from_pem(public_pem(pkey, "SubjectPublicKeyInfo")), "r");
+    const Validator validator(std::move(keys));
+    auto claims = test::new_claims();
+    EXPECT_EQ(validator.validate(
+                  rs256_token(pkey, R"({"alg":"RS256","kid":"r"})", R"({"exp":1700000600})"),
+                  test::now, *claims),
+              Error::ok);
+    EXPECT_EQ(validator.validate(
+                  test::make_token(R"({"alg":"HS256","kid":"h"})", R"({"exp":1700000600})"),
+                  test::now, *claims),
+              Error::ok);
+    EXPECT_EQ(validator.validate(
+                  rs256_token(pkey, R"({"alg":"RS256","kid":"h"})", R"({"exp":1700000600})"),
+                  test::now, *claims),
+              Error::alg_mismatch);
+    // Without kid, exactly one key per alg: each finds its own.
+    EXPECT_EQ(validator.validate(rs256_token(pkey, R"({"alg":"RS256"})", R"({"exp":1700000600})"),
+                                 test::now, *claims),
+              Error::ok);
+}
+
+TEST(Rs256, SignaturesOfEveryKeySizeVerifyAcrossThreads) {
+    // Each thread's scratch grows to the largest key it has seen.
+    std::vector<std::thread> threads;
+    std::atomic<int> failures{0};
+    EVP_PKEY* const pkeys[] = {rsa_key(4096), rsa_key(2048), rsa_key(3072)};  // up front
+    for (int t = 0; t < 2; ++t) {
+        threads.emplace_back([&, t] {
+            for (EVP_PKEY* pkey : pkeys) {
+                const Rs256Key key = Rs256Key::from_pem(public_pem(pkey, "SubjectPublicKeyInfo"));
+                std::string input = "thread.";
+                input += std::to_string(t);
+                const std::string signature = openssl_sign(pkey, input);
+                for (int i = 0; i < 20; ++i) {
+                    if (!verify(key, input, signature)) ++failures;
+                    if (verify(key, input + "x", signature)) ++failures;
+                }
+            }
+        });
+    }
+    for (auto& th : threads)
+        th.join();
+    EXPECT_EQ(failures.load(), 0);
+}
+
+}  // namespace
+}  // namespace jwtguard
