@@ -10,6 +10,9 @@
 #include <sstream>
 #include <string>
 
+#include "test_rsa.hpp"
+#include "test_tokens.hpp"
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -297,6 +300,50 @@ TEST_F(Cli, DamagedJournalIsReportedAndStillUsed) {
         << r.err;
     EXPECT_NE(r.err.find("error: revoked"), std::string::npos);
     EXPECT_EQ(fs::file_size(journal), 8u + 48u + 4u);  // verify does not repair
+}
+
+TEST_F(Cli, VerifiesRs256WithAPemKeyFile) {
+    EVP_PKEY* pkey = jwtguard::test::rsa_key(2048);
+    write("public.pem", jwtguard::test::public_pem(pkey, "SubjectPublicKeyInfo"));
+    write("pkcs1.pem", jwtguard::test::public_pem(pkey, "type-specific"));
+    const std::string token = jwtguard::test::rs256_token(pkey, R"({"alg":"RS256"})",
+                                                          R"({"sub":"rsa","exp":1700000600})");
+    for (const char* file : {"public.pem", "pkcs1.pem"}) {
+        const Outcome ok = run({"verify", "--key-file", path(file), "--now", "1700000000", token});
+        EXPECT_EQ(ok.code, 0) << ok.err;
+        EXPECT_EQ(ok.out, "{\"sub\":\"rsa\",\"exp\":1700000600}\n");
+    }
+    EXPECT_EQ(run({"verify", "--alg", "RS256", "--key-file", path("public.pem"), "--now",
+                   "1700000000", token})
+                  .code,
+              0);
+    // Another key: the signature does not hold.
+    write("other.pem",
+          jwtguard::test::public_pem(jwtguard::test::rsa_key(3072), "SubjectPublicKeyInfo"));
+    const Outcome other =
+        run({"verify", "--key-file", path("other.pem"), "--now", "1700000000", token});
+    EXPECT_EQ(other.code, 1);
+    EXPECT_EQ(other.err.rfind("error: signature_length: ", 0), 0u) << other.err;
+    // --alg may only confirm the key's algorithm; unusable keys exit 2.
+    EXPECT_EQ(run({"verify", "--alg", "HS256", "--key-file", path("public.pem"), token}).code, 2);
+    write("garbage.pem", "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n");
+    const Outcome garbage = run({"verify", "--key-file", path("garbage.pem"), token});
+    EXPECT_EQ(garbage.code, 2);
+    EXPECT_EQ(garbage.err.rfind("error: key_invalid: ", 0), 0u) << garbage.err;
+    EVP_PKEY* weak = EVP_RSA_gen(1024);
+    write("weak.pem", jwtguard::test::public_pem(weak, "SubjectPublicKeyInfo"));
+    EVP_PKEY_free(weak);
+    const Outcome short_key = run({"verify", "--key-file", path("weak.pem"), token});
+    EXPECT_EQ(short_key.code, 2);
+    EXPECT_EQ(short_key.err.rfind("error: key_too_short: ", 0), 0u) << short_key.err;
+    // An HS256 token whose secret is the PEM text is refused (the key says RS256).
+    const std::string forged = jwtguard::test::make_token(
+        R"({"alg":"HS256"})", R"({"exp":1700000600})",
+        jwtguard::Hs256Key(jwtguard::test::public_pem(pkey, "SubjectPublicKeyInfo")));
+    const Outcome confused =
+        run({"verify", "--key-file", path("public.pem"), "--now", "1700000000", forged});
+    EXPECT_EQ(confused.code, 1);
+    EXPECT_EQ(confused.err.rfind("error: alg_mismatch: ", 0), 0u) << confused.err;
 }
 
 }  // namespace

@@ -170,12 +170,15 @@ int verify(Arguments args) {
     if (key_sources != 1) usage("give exactly one of --secret-file, --key-file, --jwks-file");
     if (alg && *alg != "HS256" && *alg != "RS256")
         usage("--alg must be HS256 or RS256, got '" + *alg + "'");
-    if (key_file || jwks_file || (alg && *alg == "RS256"))
-        usage(
-            "RS256 keys (--key-file, --jwks-file, --alg RS256) are not supported by this build "
-            "yet");
+    if (jwks_file) usage("--jwks-file is not supported by this build yet");
+    // The key fixes the algorithm; --alg may only confirm it.
+    const std::string_view key_alg = secret_file ? "HS256" : "RS256";
+    if (alg && *alg != key_alg)
+        usage("--alg " + *alg + " does not match the key (" + std::string(key_alg) + ")");
 
-    const jwtguard::Hs256Key key(read_file(*secret_file, "secret file"));
+    const jwtguard::Key key =
+        secret_file ? jwtguard::Key(jwtguard::Hs256Key(read_file(*secret_file, "secret file")))
+                    : jwtguard::Key(jwtguard::Rs256Key::from_pem(read_file(*key_file, "key file")));
     const std::string token = read_token(token_arg);
     const std::int64_t at = now ? *now : current_time();
     auto claims = std::make_unique<jwtguard::Claims>();
