@@ -346,4 +346,38 @@ TEST_F(Cli, VerifiesRs256WithAPemKeyFile) {
     EXPECT_EQ(confused.err.rfind("error: alg_mismatch: ", 0), 0u) << confused.err;
 }
 
+TEST_F(Cli, SignsRs256WithAPrivateKeyFile) {
+    EVP_PKEY* pkey = jwtguard::test::rsa_key(2048);
+    write("private.pem", jwtguard::test::private_pem(pkey));
+    write("public.pem", jwtguard::test::public_pem(pkey, "SubjectPublicKeyInfo"));
+    const Outcome signed_token =
+        run({"sign", "--alg", "RS256", "--key-file", path("private.pem"), "--kid", "r1", "--claims",
+             R"({"sub":"s","exp":1700000600})"});
+    ASSERT_EQ(signed_token.code, 0) << signed_token.err;
+    const std::string token = signed_token.out.substr(0, signed_token.out.size() - 1);
+    const Outcome verified =
+        run({"verify", "--key-file", path("public.pem"), "--now", "1700000000", token});
+    EXPECT_EQ(verified.code, 0) << verified.err;
+    EXPECT_EQ(verified.out, "{\"sub\":\"s\",\"exp\":1700000600}\n");
+    // OpenSSL agrees with the signature.
+    const std::string input = token.substr(0, token.rfind('.'));
+    EXPECT_TRUE(jwtguard::test::openssl_verify(
+        pkey, input, jwtguard::test::decoded(token.substr(token.rfind('.') + 1))));
+    // Usage: the wrong key kind for the algorithm, a public key to sign with.
+    EXPECT_EQ(
+        run({"sign", "--alg", "RS256", "--secret-file", path("secret"), "--claims", "{}"}).code, 2);
+    EXPECT_EQ(
+        run({"sign", "--alg", "HS256", "--key-file", path("private.pem"), "--claims", "{}"}).code,
+        2);
+    const Outcome public_key =
+        run({"sign", "--alg", "RS256", "--key-file", path("public.pem"), "--claims", "{}"});
+    EXPECT_EQ(public_key.code, 2);
+    EXPECT_EQ(public_key.err.rfind("error: key_invalid: ", 0), 0u) << public_key.err;
+    // Claims the validator would refuse: exit 1 with the code.
+    const Outcome bad = run({"sign", "--alg", "RS256", "--key-file", path("private.pem"),
+                             "--claims", R"({"exp":"x"})"});
+    EXPECT_EQ(bad.code, 1);
+    EXPECT_EQ(bad.err.rfind("error: exp_invalid: ", 0), 0u) << bad.err;
+}
+
 }  // namespace

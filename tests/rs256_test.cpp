@@ -33,16 +33,7 @@ using test::public_pem;
 using test::rs256_token;
 using test::rsa_key;
 
-bool openssl_verify(EVP_PKEY* key, std::string_view input, std::string_view signature) {
-    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-    const bool ok =
-        EVP_DigestVerifyInit(ctx, nullptr, EVP_sha256(), nullptr, key) == 1 &&
-        EVP_DigestVerify(ctx, reinterpret_cast<const unsigned char*>(signature.data()),
-                         signature.size(), reinterpret_cast<const unsigned char*>(input.data()),
-                         input.size()) == 1;
-    EVP_MD_CTX_free(ctx);
-    return ok;
-}
+using test::openssl_verify;
 
 bool verify(const Rs256Key& key, std::string_view input, std::string_view signature) {
     return key.verify(input, reinterpret_cast<const unsigned char*>(signature.data()),
@@ -310,6 +301,51 @@ TEST(Rs256, SignaturesOfEveryKeySizeVerifyAcrossThreads) {
     for (auto& th : threads)
         th.join();
     EXPECT_EQ(failures.load(), 0);
+}
+
+TEST(Rs256, SignsWhatOpenSslAndTheValidatorAccept) {
+    EVP_PKEY* pkey = rsa_key(2048);
+    const Rs256PrivateKey key = Rs256PrivateKey::from_pem(private_pem(pkey));
+    // PKCS#1 v1.5 signatures are deterministic: the same bytes as OpenSSL's.
+    EXPECT_EQ(key.sign("a.b"), openssl_sign(pkey, "a.b"));
+    EXPECT_TRUE(test::openssl_verify(pkey, "a.b", key.sign("a.b")));
+
+    SignOptions options;
+    options.kid = "rsa-1";
+    const std::string token = sign(key, R"({"sub":"x","exp":1700000600})", options);
+    KeySet keys;
+    keys.add(key.public_key(), "rsa-1");
+    auto claims = test::new_claims();
+    ASSERT_EQ(Validator(std::move(keys)).validate(token, test::now, *claims), Error::ok);
+    EXPECT_EQ(claims->header.alg, "RS256");
+    EXPECT_EQ(claims->header.kid, "rsa-1");
+    EXPECT_EQ(claims->sub, "x");
+    // The public key from the private one equals the one OpenSSL exports.
+    EXPECT_TRUE(verify(Rs256Key::from_pem(public_pem(pkey, "SubjectPublicKeyInfo")), "a.b",
+                       key.sign("a.b")));
+    // Claims the validator would refuse are refused when signing too.
+    EXPECT_THROW((void)sign(key, R"({"exp":"soon"})"), SetupError);
+}
+
+TEST(Rs256, PrivateKeyLoadingRefusesWeakEncryptedAndPublicKeys) {
+    auto code_of = [](const std::string& pem) {
+        try {
+            (void)Rs256PrivateKey::from_pem(pem);
+        } catch (const SetupError& e) {
+            return e.code();
+        }
+        return Error::ok;
+    };
+    EXPECT_EQ(code_of(private_pem(rsa_key(2048))), Error::ok);
+    EXPECT_EQ(code_of(test::pem_of(rsa_key(2048), EVP_PKEY_KEYPAIR, "type-specific")), Error::ok);
+    Pkey weak(EVP_RSA_gen(1024));
+    EXPECT_EQ(code_of(private_pem(weak.get())), Error::key_too_short);
+    EXPECT_EQ(code_of(public_pem(rsa_key(2048), "SubjectPublicKeyInfo")), Error::key_invalid);
+    EXPECT_EQ(code_of("-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE "
+                      "KEY-----\n"),
+              Error::key_invalid);
+    EXPECT_EQ(code_of("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"),
+              Error::key_invalid);
 }
 
 }  // namespace

@@ -82,4 +82,16 @@ inline std::string rs256_token(EVP_PKEY* key, std::string_view header_json,
     return token;
 }
 
+/// OpenSSL's own verdict on an RS256 signature.
+inline bool openssl_verify(EVP_PKEY* key, std::string_view input, std::string_view signature) {
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    const bool ok =
+        EVP_DigestVerifyInit(ctx, nullptr, EVP_sha256(), nullptr, key) == 1 &&
+        EVP_DigestVerify(ctx, reinterpret_cast<const unsigned char*>(signature.data()),
+                         signature.size(), reinterpret_cast<const unsigned char*>(input.data()),
+                         input.size()) == 1;
+    EVP_MD_CTX_free(ctx);
+    return ok;
+}
+
 }  // namespace jwtguard::test

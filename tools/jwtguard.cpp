@@ -30,7 +30,8 @@ constexpr const char* usage_text = R"(usage:
   jwtguard verify [--alg HS256|RS256] (--secret-file F | --key-file PEM | --jwks-file F)
                   [--iss S] [--aud S] [--leeway SECONDS] [--now EPOCH] [--max-size BYTES]
                   [--typ TYP] [--revoked-jti JTI]... [--journal PATH] [TOKEN | -]
-  jwtguard sign --alg HS256 --secret-file F [--kid K] (--claims JSON | --claims-file F)
+  jwtguard sign --alg HS256|RS256 (--secret-file F | --key-file PRIVATE.pem) [--kid K]
+                (--claims JSON | --claims-file F)
   jwtguard decode [TOKEN | -]
   jwtguard revoke --journal PATH (--jti JTI --exp EPOCH | --token TOKEN | --sub SUB --before EPOCH)
                   [--now EPOCH]
@@ -208,7 +209,7 @@ int verify(Arguments args) {
 }
 
 int sign(Arguments args) {
-    std::optional<std::string> alg, secret_file, claims, claims_file;
+    std::optional<std::string> alg, secret_file, key_file, claims, claims_file;
     jwtguard::SignOptions options;
     while (!args.done()) {
         const std::string arg = args.take();
@@ -217,7 +218,7 @@ int sign(Arguments args) {
         else if (arg == "--secret-file")
             secret_file = args.value(arg);
         else if (arg == "--key-file")
-            usage("RS256 signing (--key-file) is not supported by this build yet");
+            key_file = args.value(arg);
         else if (arg == "--kid")
             options.kid = args.value(arg);
         else if (arg == "--claims")
@@ -228,13 +229,25 @@ int sign(Arguments args) {
             usage("unexpected argument '" + arg + "'");
     }
     if (!alg) usage("sign needs --alg");
-    if (*alg != "HS256") usage("--alg must be HS256 in this build, got '" + *alg + "'");
-    if (!secret_file) usage("sign --alg HS256 needs --secret-file");
+    if (*alg != "HS256" && *alg != "RS256")
+        usage("--alg must be HS256 or RS256, got '" + *alg + "'");
+    const bool hs256 = *alg == "HS256";
+    if (hs256 && (!secret_file || key_file)) usage("sign --alg HS256 needs --secret-file");
+    if (!hs256 && (!key_file || secret_file))
+        usage("sign --alg RS256 needs --key-file PRIVATE.pem");
     if (!!claims == !!claims_file) usage("give exactly one of --claims, --claims-file");
-    const jwtguard::Hs256Key key(read_file(*secret_file, "secret file"));
+    // Keys first: an unusable key is a usage problem (exit 2) whatever the claims.
+    std::optional<jwtguard::Hs256Key> secret;
+    std::optional<jwtguard::Rs256PrivateKey> private_key;
+    if (hs256)
+        secret.emplace(read_file(*secret_file, "secret file"));
+    else
+        private_key.emplace(jwtguard::Rs256PrivateKey::from_pem(read_file(*key_file, "key file")));
     const std::string body = claims ? *claims : read_file(*claims_file, "claims file");
     try {
-        std::cout << jwtguard::sign(key, body, options) << '\n';
+        std::cout << (hs256 ? jwtguard::sign(*secret, body, options)
+                            : jwtguard::sign(*private_key, body, options))
+                  << '\n';
     } catch (const jwtguard::SetupError& e) {
         // Claims the validator would refuse: the token's fault, not the key's.
         print_error(e.code());

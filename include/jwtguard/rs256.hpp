@@ -229,4 +229,81 @@ class Rs256Key {
     std::shared_ptr<const Impl> m_key;
 };
 
+/// An RSA private key for signing RS256 tokens (issuers, tests, the CLI).
+/// Setup-side: signing allocates and throws SetupError on failure.
+class Rs256PrivateKey {
+  public:
+    static constexpr std::string_view algorithm = "RS256";
+
+    /// Loads an unencrypted private key from PEM: PKCS#8 ("BEGIN PRIVATE
+    /// KEY") or PKCS#1 ("BEGIN RSA PRIVATE KEY"). Throws SetupError:
+    /// key_too_short below 2048 bits, key_invalid otherwise (encrypted keys
+    /// included: decrypt them first).
+    [[nodiscard]] static Rs256PrivateKey from_pem(std::string_view pem) {
+        const bool pkcs8 = pem.find("-----BEGIN PRIVATE KEY-----") != std::string_view::npos;
+        const bool pkcs1 = pem.find("-----BEGIN RSA PRIVATE KEY-----") != std::string_view::npos;
+        if (pkcs8 == pkcs1)
+            throw SetupError(Error::key_invalid,
+                             "expected one unencrypted PEM block BEGIN PRIVATE KEY or BEGIN RSA "
+                             "PRIVATE KEY");
+        EVP_PKEY* raw = nullptr;
+        const std::unique_ptr<OSSL_DECODER_CTX, detail::DecoderFree> decoder(
+            OSSL_DECODER_CTX_new_for_pkey(&raw, "PEM", pkcs8 ? "PrivateKeyInfo" : "type-specific",
+                                          "RSA", EVP_PKEY_KEYPAIR, nullptr, nullptr));
+        const auto* data = reinterpret_cast<const unsigned char*>(pem.data());
+        std::size_t size = pem.size();
+        if (!decoder || OSSL_DECODER_from_data(decoder.get(), &data, &size) != 1 || raw == nullptr)
+            throw SetupError(Error::key_invalid, "the PEM text is not an RSA private key");
+        std::shared_ptr<EVP_PKEY> pkey(raw, detail::PkeyFree());
+        if (!EVP_PKEY_is_a(pkey.get(), "RSA"))
+            throw SetupError(Error::key_invalid, "the key is not a plain RSA key");
+        Rs256PrivateKey key(std::move(pkey));
+        // The public half must be one the validator accepts (size, exponent).
+        (void)key.public_key();
+        return key;
+    }
+
+    /// The RS256 signature of `input`.
+    [[nodiscard]] std::string sign(std::string_view input) const {
+        const std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(),
+                                                                          &EVP_MD_CTX_free);
+        const auto* message = reinterpret_cast<const unsigned char*>(input.data());
+        std::size_t size = 0;
+        std::string signature;
+        if (ctx &&
+            EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, m_key.get()) == 1 &&
+            EVP_DigestSign(ctx.get(), nullptr, &size, message, input.size()) == 1) {
+            signature.resize(size);
+            if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(signature.data()), &size,
+                               message, input.size()) == 1) {
+                signature.resize(size);
+                return signature;
+            }
+        }
+        throw SetupError(Error::key_invalid, "OpenSSL could not sign with the RSA key");
+    }
+
+    /// The matching public key (what a validator should trust).
+    [[nodiscard]] Rs256Key public_key() const {
+        BIGNUM* n = nullptr;
+        BIGNUM* e = nullptr;
+        const bool got_n = EVP_PKEY_get_bn_param(m_key.get(), OSSL_PKEY_PARAM_RSA_N, &n) == 1;
+        const detail::BnPtr modulus(n);
+        const bool got_e = EVP_PKEY_get_bn_param(m_key.get(), OSSL_PKEY_PARAM_RSA_E, &e) == 1;
+        const detail::BnPtr exponent(e);
+        if (!got_n || !got_e) throw SetupError(Error::key_invalid, "the RSA key has no n or e");
+        std::string n_bytes(static_cast<std::size_t>(BN_num_bytes(n)), '\0');
+        std::string e_bytes(static_cast<std::size_t>(BN_num_bytes(e)), '\0');
+        BN_bn2bin(n, reinterpret_cast<unsigned char*>(n_bytes.data()));
+        BN_bn2bin(e, reinterpret_cast<unsigned char*>(e_bytes.data()));
+        return Rs256Key::from_components(
+            {reinterpret_cast<const unsigned char*>(n_bytes.data()), n_bytes.size()},
+            {reinterpret_cast<const unsigned char*>(e_bytes.data()), e_bytes.size()});
+    }
+
+  private:
+    explicit Rs256PrivateKey(std::shared_ptr<EVP_PKEY> key) : m_key(std::move(key)) {}
+    std::shared_ptr<EVP_PKEY> m_key;
+};
+
 }  // namespace jwtguard

@@ -5,6 +5,7 @@
 // would not accept.
 #pragma once
 
+#include <concepts>
 #include <memory>
 #include <optional>
 #include <string>
@@ -21,6 +22,7 @@
 #include "jwtguard/error.hpp"
 #include "jwtguard/hs256.hpp"
 #include "jwtguard/json.hpp"
+#include "jwtguard/rs256.hpp"
 
 namespace jwtguard {
 
@@ -84,15 +86,24 @@ class CompactWriter : public rapidjson::Writer<rapidjson::StringBuffer> {
 }
 }  // namespace detail
 
-/// A compact HS256 token carrying `claims_json` (a JSON object).
-[[nodiscard]] inline std::string sign(const Hs256Key& key, std::string_view claims_json,
-                                      const SignOptions& options = {}) {
-    std::string token = base64url_encode(detail::header_json(Hs256Key::algorithm, options));
+/// A key that can sign: an Hs256Key or an Rs256PrivateKey.
+template <class Key>
+concept SigningKey = requires(const Key& key, std::string_view input) {
+    { Key::algorithm } -> std::convertible_to<std::string_view>;
+    { key.sign(input) } -> std::convertible_to<std::string>;
+};
+
+/// A compact token carrying `claims_json` (a JSON object), signed with the
+/// key's algorithm (HS256 or RS256).
+template <SigningKey Key>
+[[nodiscard]] std::string sign(const Key& key, std::string_view claims_json,
+                               const SignOptions& options = {}) {
+    std::string token = base64url_encode(detail::header_json(Key::algorithm, options));
     token += '.';
     base64url_encode(detail::compact_claims(claims_json), token);
-    const std::string mac = key.sign(token);
+    const std::string signature = key.sign(token);
     token += '.';
-    base64url_encode(mac, token);
+    base64url_encode(signature, token);
     return token;
 }
 
