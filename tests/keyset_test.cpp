@@ -2,8 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <string>
+#include <thread>
+#include <vector>
 
+#include "test_rsa.hpp"
 #include "test_tokens.hpp"
 
 namespace jwtguard {
@@ -63,6 +67,221 @@ TEST(KeySet, DuplicateKidIsASetupError) {
         EXPECT_EQ(e.code(), Error::key_invalid);
     }
     EXPECT_EQ(keys.size(), 1u);
+}
+
+TEST(KeySet, RemoveByKid) {
+    KeySet keys;
+    keys.add(key_a, "a");
+    keys.add(key_b, "b");
+    EXPECT_TRUE(keys.remove("a"));
+    EXPECT_FALSE(keys.remove("a"));
+    EXPECT_EQ(keys.size(), 1u);
+    EXPECT_EQ(keys.find("a", "HS256").error, Error::kid_unknown);
+    EXPECT_EQ(keys.find("b", "HS256").error, Error::ok);
+}
+
+/// A JWKS with the given key objects.
+std::string jwks(const std::vector<std::string>& keys) {
+    std::string doc = R"({"keys":[)";
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+        if (i > 0) doc += ',';
+        doc += keys[i];
+    }
+    return doc + "]}";
+}
+
+std::string rsa_jwk(EVP_PKEY* pkey, const std::string& extra) {
+    BIGNUM* n = nullptr;
+    BIGNUM* e = nullptr;
+    EVP_PKEY_get_bn_param(pkey, "n", &n);
+    EVP_PKEY_get_bn_param(pkey, "e", &e);
+    std::string nb(static_cast<std::size_t>(BN_num_bytes(n)), '\0');
+    std::string eb(static_cast<std::size_t>(BN_num_bytes(e)), '\0');
+    BN_bn2bin(n, reinterpret_cast<unsigned char*>(nb.data()));
+    BN_bn2bin(e, reinterpret_cast<unsigned char*>(eb.data()));
+    BN_free(n);
+    BN_free(e);
+    std::string jwk = R"({"kty":"RSA","n":")";
+    jwk += base64url_encode(nb);
+    jwk += R"(","e":")";
+    jwk += base64url_encode(eb);
+    jwk += '"';
+    jwk += extra;
+    jwk += '}';
+    return jwk;
+}
+
+std::string oct_jwk(std::string_view secret, const std::string& extra) {
+    std::string jwk = R"({"kty":"oct","k":")";
+    jwk += base64url_encode(secret);
+    jwk += '"';
+    jwk += extra;
+    jwk += '}';
+    return jwk;
+}
+
+TEST(Jwks, LoadsGoodKeysAndReportsEachBadOneWithItsReason) {
+    EVP_PKEY* rsa = test::rsa_key(2048);
+    EVP_PKEY* weak = EVP_RSA_gen(1024);
+    const std::string doc = jwks({
+        rsa_jwk(rsa, R"(,"kid":"r1","alg":"RS256","use":"sig")"),             // 0 ok
+        oct_jwk(test::secret, R"(,"kid":"h1","alg":"HS256")"),                // 1 ok
+        rsa_jwk(rsa, R"(,"kid":"enc","alg":"RS256","use":"enc")"),            // 2 use
+        rsa_jwk(weak, R"(,"kid":"weak","alg":"RS256")"),                      // 3 short
+        rsa_jwk(rsa, R"(,"kid":"ps","alg":"PS256")"),                         // 4 alg
+        oct_jwk("short", R"(,"kid":"hs","alg":"HS256")"),                     // 5 short secret
+        R"({"kty":"EC","kid":"ec","alg":"ES256","crv":"P-256"})",             // 6 kty
+        rsa_jwk(rsa, R"(,"kid":"priv","alg":"RS256","d":"AQAB")"),            // 7 private
+        rsa_jwk(rsa, R"(,"kid":"r1","alg":"RS256")"),                         // 8 duplicate kid
+        R"({"kty":"RSA","kid":"pad","alg":"RS256","n":"AQAB=","e":"AQAB"})",  // 9 padding
+        rsa_jwk(rsa, R"(,"kid":"noalg")"),                                 // 10 no alg, no default
+        rsa_jwk(rsa, R"(,"kid":"ops","alg":"RS256","key_ops":["sign"])"),  // 11 key_ops
+        R"("not an object")",                                              // 12
+        rsa_jwk(rsa, R"(,"kid":7,"alg":"RS256")"),                         // 13 kid type
+    });
+    EVP_PKEY_free(weak);
+    const JwksLoad load = load_jwks(doc);
+    EXPECT_EQ(load.keys.size(), 2u);
+    EXPECT_EQ(load.keys.find("r1", "RS256").error, Error::ok);
+    EXPECT_EQ(load.keys.find("h1", "HS256").error, Error::ok);
+    ASSERT_EQ(load.rejected.size(), 12u);
+    std::vector<std::size_t> indexes;
+    for (const JwkRejection& r : load.rejected) {
+        indexes.push_back(r.index);
+        EXPECT_FALSE(r.reason.empty()) << r.index;
+    }
+    EXPECT_EQ(indexes, (std::vector<std::size_t>{2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13}));
+    EXPECT_EQ(load.rejected[0].kid, "enc");
+    EXPECT_NE(load.rejected[0].reason.find("use"), std::string::npos);
+    EXPECT_EQ(load.rejected[1].code, Error::key_too_short);
+    EXPECT_EQ(load.rejected[3].code, Error::key_too_short);
+    EXPECT_NE(load.rejected[5].reason.find("private"), std::string::npos);
+    EXPECT_NE(load.rejected[8].reason.find("alg"), std::string::npos);
+}
+
+TEST(Jwks, KeyWithoutAlgTakesTheCallersAlgorithm) {
+    EVP_PKEY* rsa = test::rsa_key(2048);
+    const std::string doc =
+        jwks({rsa_jwk(rsa, R"(,"kid":"r")"), oct_jwk(test::secret, R"(,"kid":"h")")});
+    const JwksLoad as_rs = load_jwks(doc, "RS256");
+    EXPECT_EQ(as_rs.keys.size(), 1u);  // the oct key cannot be RS256
+    EXPECT_EQ(as_rs.keys.find("r", "RS256").error, Error::ok);
+    const JwksLoad as_hs = load_jwks(doc, "HS256");
+    EXPECT_EQ(as_hs.keys.size(), 1u);
+    EXPECT_EQ(as_hs.keys.find("h", "HS256").error, Error::ok);
+    // A JWK's own alg wins over the caller's.
+    const JwksLoad pinned = load_jwks(jwks({rsa_jwk(rsa, R"(,"kid":"r","alg":"RS256")")}), "HS256");
+    EXPECT_EQ(pinned.keys.size(), 1u);
+}
+
+TEST(Jwks, TokensVerifyWithTheKeyTheirKidNames) {
+    EVP_PKEY* r1 = test::rsa_key(2048);
+    EVP_PKEY* r2 = test::rsa_key(3072);
+    const JwksLoad load = load_jwks(jwks({rsa_jwk(r1, R"(,"kid":"one","alg":"RS256")"),
+                                          rsa_jwk(r2, R"(,"kid":"two","alg":"RS256")")}));
+    ASSERT_TRUE(load.rejected.empty());
+    const Validator validator(load.keys);
+    auto claims = test::new_claims();
+    EXPECT_EQ(validator.validate(
+                  test::rs256_token(r2, R"({"alg":"RS256","kid":"two"})", R"({"exp":1700000600})"),
+                  test::now, *claims),
+              Error::ok);
+    EXPECT_EQ(validator.validate(
+                  test::rs256_token(r2, R"({"alg":"RS256","kid":"one"})", R"({"exp":1700000600})"),
+                  test::now, *claims),
+              Error::signature_length);
+    EXPECT_EQ(
+        validator.validate(test::rs256_token(r1, R"({"alg":"RS256"})", R"({"exp":1700000600})"),
+                           test::now, *claims),
+        Error::kid_missing);  // two RS256 keys: a kid-less token is ambiguous
+}
+
+TEST(Jwks, UnusableDocumentsAreSetupErrors) {
+    EXPECT_THROW((void)load_jwks("not json"), SetupError);
+    EXPECT_THROW((void)load_jwks(R"({"keys":{}})"), SetupError);
+    EXPECT_THROW((void)load_jwks(R"([])"), SetupError);
+    EXPECT_THROW((void)load_jwks(R"({"keys":[]} trailing)"), SetupError);
+    EXPECT_EQ(load_jwks(R"({"keys":[]})").keys.size(), 0u);
+    EXPECT_THROW((void)load_jwk(R"({"kty":"oct","k":"c2hvcnQ","alg":"HS256"})"), SetupError);
+    EXPECT_NO_THROW((void)load_jwk(oct_jwk(test::secret, R"(,"alg":"HS256")")));
+}
+
+TEST(Rotation, RemovedKeyFailsAtOnceAndAddedKeyWorks) {
+    Validator validator{KeySet(key_a)};
+    auto claims = test::new_claims();
+    const std::string by_a =
+        test::make_token(R"({"alg":"HS256","kid":"a"})", R"({"exp":1700000600})", key_a);
+    const std::string by_b =
+        test::make_token(R"({"alg":"HS256","kid":"b"})", R"({"exp":1700000600})", key_b);
+    KeySet start;
+    start.add(key_a, "a");
+    validator.replace_keys(start);
+    EXPECT_EQ(validator.validate(by_a, test::now, *claims), Error::ok);
+    EXPECT_EQ(validator.validate(by_b, test::now, *claims), Error::kid_unknown);
+    validator.add_key(key_b, "b");
+    EXPECT_EQ(validator.validate(by_b, test::now, *claims), Error::ok);
+    EXPECT_THROW(validator.add_key(key_b, "b"), SetupError);
+    EXPECT_TRUE(validator.remove_key("a"));
+    EXPECT_EQ(validator.validate(by_a, test::now, *claims), Error::kid_unknown);
+    EXPECT_FALSE(validator.remove_key("a"));
+    EXPECT_EQ(validator.keys().size(), 1u);
+}
+
+TEST(Rotation, ValidatorsKeepRunningWhileKeysChange) {
+    // Readers validate tokens of a key that is always present and of one
+    // that comes and goes; a writer rotates and reloads meanwhile.
+    KeySet start;
+    start.add(key_a, "stable");
+    Validator validator(start);
+    const std::string stable =
+        test::make_token(R"({"alg":"HS256","kid":"stable"})", R"({"exp":1700000600})", key_a);
+    const std::string coming =
+        test::make_token(R"({"alg":"HS256","kid":"coming"})", R"({"exp":1700000600})", key_b);
+    std::atomic<bool> stop{false};
+    std::atomic<int> wrong{0};
+    std::atomic<long> seen_present{0}, seen_absent{0};
+    auto reader = [&] {
+        auto claims = test::new_claims();
+        while (!stop.load()) {
+            if (validator.validate(stable, test::now, *claims) != Error::ok) ++wrong;
+            const Error e = validator.validate(coming, test::now, *claims);
+            if (e == Error::ok)
+                ++seen_present;
+            else if (e == Error::kid_unknown)
+                ++seen_absent;
+            else
+                ++wrong;
+        }
+    };
+    std::vector<std::thread> readers;
+    for (int i = 0; i < 2; ++i)
+        readers.emplace_back(reader);
+    for (int round = 0; round < 2000; ++round) {
+        switch (round % 3) {
+            case 0:
+                validator.add_key(key_b, "coming");
+                break;
+            case 1:
+                validator.remove_key("coming");
+                break;
+            default: {
+                KeySet reload;
+                reload.add(key_a, "stable");
+                if (round % 2 == 0) reload.add(key_b, "coming");
+                validator.replace_keys(std::move(reload));
+                if (round % 2 == 0) validator.remove_key("coming");
+            }
+        }
+        // After each change the writer itself sees exactly its effect.
+        auto claims = test::new_claims();
+        const bool present = validator.keys().find("coming", "HS256").error == Error::ok;
+        EXPECT_EQ(validator.validate(coming, test::now, *claims) == Error::ok, present);
+    }
+    stop = true;
+    for (auto& t : readers)
+        t.join();
+    EXPECT_EQ(wrong.load(), 0);
+    EXPECT_GT(seen_present.load() + seen_absent.load(), 0);
 }
 
 }  // namespace

@@ -8,16 +8,35 @@
 // a key loaded without kid (an operator who hands over one bare secret means
 // "this key, whatever the token calls it"), but only when exactly one such
 // key has the token's `alg`; a key with a kid only ever checks its own kid.
+//
+// Keys come from code (Hs256Key, Rs256Key) or from JSON Web Keys (RFC 7517):
+// `load_jwks` reads a JWKS document and reports every key it refuses, one by
+// one with the reason, while the others load. A JWK's `alg` pins its
+// algorithm; a JWK without `alg` takes the one the caller names, and without
+// either it is refused (never guessed from `kty`). `use` other than "sig",
+// `key_ops` without "verify", private RSA members and non-minimal or padded
+// encodings are refused too.
 #pragma once
 
+#include <algorithm>
+#include <atomic>
 #include <cstddef>
+#include <memory>
+#include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <variant>
 #include <vector>
 
+#include "jwtguard/config.hpp"  // before rapidjson: JWTGUARD_RAPIDJSON_SIMD
+
+#include <rapidjson/document.h>
+
+#include "jwtguard/base64url.hpp"
+#include "jwtguard/epoch.hpp"
 #include "jwtguard/error.hpp"
 #include "jwtguard/hs256.hpp"
 #include "jwtguard/rs256.hpp"
@@ -56,6 +75,15 @@ class KeySet {
         m_entries.push_back(Entry{std::move(kid), std::move(key)});
     }
 
+    /// Removes the key with this kid; false if none has it.
+    bool remove(std::string_view kid) {
+        const auto it = std::find_if(m_entries.begin(), m_entries.end(),
+                                     [&](const Entry& e) { return e.kid && *e.kid == kid; });
+        if (it == m_entries.end()) return false;
+        m_entries.erase(it);
+        return true;
+    }
+
     [[nodiscard]] std::size_t size() const noexcept { return m_entries.size(); }
     [[nodiscard]] bool empty() const noexcept { return m_entries.empty(); }
 
@@ -87,5 +115,198 @@ class KeySet {
     };
     std::vector<Entry> m_entries;
 };
+
+/// The key set a Validator reads, replaceable while validations run. Readers
+/// (inside an epoch read section) take no lock, increment no shared counter
+/// and allocate nothing: they load one pointer to an immutable KeySet.
+/// Writers copy the current set, change the copy and publish it with one
+/// atomic store; the old set is freed once no reader can see it
+/// (epoch.hpp). A removed key checks no token from the moment `remove`
+/// returns.
+class RotatingKeySet {
+  public:
+    explicit RotatingKeySet(KeySet keys) : m_current(new KeySet(std::move(keys))) {}
+    ~RotatingKeySet() { delete m_current.load(std::memory_order_relaxed); }
+    RotatingKeySet(const RotatingKeySet&) = delete;
+    RotatingKeySet& operator=(const RotatingKeySet&) = delete;
+
+    /// The current set; only valid inside the caller's epoch read section.
+    [[nodiscard]] const KeySet& current() const noexcept {
+        return *m_current.load(std::memory_order_seq_cst);
+    }
+
+    /// Replaces the whole set (a JWKS reload) atomically.
+    void replace(KeySet keys) { publish(std::make_unique<KeySet>(std::move(keys))); }
+
+    /// Adds a key (throws SetupError like KeySet::add).
+    void add(Key key, std::optional<std::string> kid = std::nullopt) {
+        std::lock_guard lock(m_writer);
+        auto next = std::make_unique<KeySet>(*m_current.load(std::memory_order_relaxed));
+        next->add(std::move(key), std::move(kid));
+        publish_locked(std::move(next));
+    }
+
+    /// Removes the key with this kid; false if none has it.
+    bool remove(std::string_view kid) {
+        std::lock_guard lock(m_writer);
+        auto next = std::make_unique<KeySet>(*m_current.load(std::memory_order_relaxed));
+        if (!next->remove(kid)) return false;
+        publish_locked(std::move(next));
+        return true;
+    }
+
+    /// A copy of the current set.
+    [[nodiscard]] KeySet snapshot() const {
+        std::lock_guard lock(m_writer);
+        return *m_current.load(std::memory_order_relaxed);
+    }
+
+  private:
+    void publish(std::unique_ptr<KeySet> next) {
+        std::lock_guard lock(m_writer);
+        publish_locked(std::move(next));
+    }
+    void publish_locked(std::unique_ptr<KeySet> next) {
+        const KeySet* old = m_current.exchange(next.release(), std::memory_order_seq_cst);
+        m_retired.retire(const_cast<KeySet*>(old));
+        m_retired.reclaim();
+    }
+
+    mutable std::mutex m_writer;
+    std::atomic<const KeySet*> m_current;
+    detail::RetireList m_retired;
+};
+
+/// A key of a JWKS that was not loaded, and why.
+struct JwkRejection {
+    std::size_t index;               ///< position in the "keys" array
+    std::optional<std::string> kid;  ///< its kid, when it had a string one
+    Error code;                      ///< key_invalid, key_too_short, ...
+    std::string reason;
+};
+
+/// What `load_jwks` made of a document.
+struct JwksLoad {
+    KeySet keys;
+    std::vector<JwkRejection> rejected;
+};
+
+namespace detail {
+/// A base64url JWK member decoded strictly (no padding, canonical bits).
+[[nodiscard]] inline std::string jwk_bytes(const rapidjson::Value& jwk, const char* name) {
+    const auto member = jwk.FindMember(name);
+    if (member == jwk.MemberEnd() || !member->value.IsString())
+        throw SetupError(Error::key_invalid,
+                         std::string("\"") + name + "\" is missing or not a string");
+    const std::string_view text(member->value.GetString(), member->value.GetStringLength());
+    std::string out(base64url_decoded_size(text.size()), '\0');
+    std::size_t size = 0;
+    if (base64url_decode(text, reinterpret_cast<unsigned char*>(out.data()), size) !=
+        Base64Status::ok)
+        throw SetupError(Error::key_invalid,
+                         std::string("\"") + name + "\" is not strict unpadded base64url");
+    out.resize(size);
+    return out;
+}
+
+[[nodiscard]] inline std::span<const unsigned char> as_bytes(const std::string& s) noexcept {
+    return {reinterpret_cast<const unsigned char*>(s.data()), s.size()};
+}
+
+/// One JWK as a key (throws SetupError with the reason).
+[[nodiscard]] inline Key key_from_jwk(const rapidjson::Value& jwk,
+                                      std::optional<std::string_view> default_alg) {
+    if (!jwk.IsObject()) throw SetupError(Error::key_invalid, "a JWK must be a JSON object");
+    auto string_member = [&](const char* name) -> std::optional<std::string_view> {
+        const auto m = jwk.FindMember(name);
+        if (m == jwk.MemberEnd()) return std::nullopt;
+        if (!m->value.IsString())
+            throw SetupError(Error::key_invalid, std::string("\"") + name + "\" is not a string");
+        return std::string_view(m->value.GetString(), m->value.GetStringLength());
+    };
+    const auto kty = string_member("kty");
+    if (!kty) throw SetupError(Error::key_invalid, "\"kty\" is missing");
+    if (const auto use = string_member("use"); use && *use != "sig")
+        throw SetupError(Error::key_invalid,
+                         "\"use\" is \"" + std::string(*use) + "\", not \"sig\"");
+    if (const auto ops = jwk.FindMember("key_ops"); ops != jwk.MemberEnd()) {
+        bool verify = false;
+        if (!ops->value.IsArray())
+            throw SetupError(Error::key_invalid, "\"key_ops\" is not an array");
+        for (const auto& op : ops->value.GetArray())
+            verify |=
+                op.IsString() && std::string_view(op.GetString(), op.GetStringLength()) == "verify";
+        if (!verify) throw SetupError(Error::key_invalid, "\"key_ops\" does not allow \"verify\"");
+    }
+    std::optional<std::string_view> alg = string_member("alg");
+    if (!alg) alg = default_alg;
+    if (!alg)
+        throw SetupError(Error::key_invalid,
+                         "the JWK has no \"alg\" and no default algorithm was given");
+    if (*kty == "RSA") {
+        if (*alg != Rs256Key::algorithm)
+            throw SetupError(Error::key_invalid, "an RSA JWK with alg \"" + std::string(*alg) +
+                                                     "\" (only RS256 is supported)");
+        for (const char* private_member : {"d", "p", "q", "dp", "dq", "qi", "oth"})
+            if (jwk.HasMember(private_member))
+                throw SetupError(
+                    Error::key_invalid,
+                    "the RSA JWK holds private key material: publish public keys only");
+        const std::string n = jwk_bytes(jwk, "n");
+        const std::string e = jwk_bytes(jwk, "e");
+        // RFC 7518 6.3.1: the minimum number of octets.
+        if (n.empty() || e.empty() || n[0] == '\0' || e[0] == '\0')
+            throw SetupError(Error::key_invalid,
+                             "\"n\" or \"e\" has a leading zero octet or is empty");
+        return Rs256Key::from_components(as_bytes(n), as_bytes(e));
+    }
+    if (*kty == "oct") {
+        if (*alg != Hs256Key::algorithm)
+            throw SetupError(Error::key_invalid, "an oct JWK with alg \"" + std::string(*alg) +
+                                                     "\" (only HS256 is supported)");
+        return Hs256Key(jwk_bytes(jwk, "k"));
+    }
+    throw SetupError(Error::key_invalid, "\"kty\" \"" + std::string(*kty) + "\" is not supported");
+}
+}  // namespace detail
+
+/// Loads one JWK (RFC 7517 section 4). Throws SetupError with the reason.
+[[nodiscard]] inline Key load_jwk(std::string_view json,
+                                  std::optional<std::string_view> default_alg = std::nullopt) {
+    rapidjson::Document doc;
+    doc.Parse(json.data(), json.size());
+    if (doc.HasParseError()) throw SetupError(Error::key_invalid, "the JWK is not valid JSON");
+    return detail::key_from_jwk(doc, default_alg);
+}
+
+/// Loads a JWKS document (RFC 7517 section 5): every acceptable key, selected
+/// by its kid; every other key in `rejected` with its reason. Throws
+/// SetupError(key_invalid) only when the document itself is unusable (not
+/// JSON, no "keys" array).
+[[nodiscard]] inline JwksLoad load_jwks(
+    std::string_view json, std::optional<std::string_view> default_alg = std::nullopt) {
+    rapidjson::Document doc;
+    doc.Parse(json.data(), json.size());
+    if (doc.HasParseError()) throw SetupError(Error::key_invalid, "the JWKS is not valid JSON");
+    if (!doc.IsObject() || !doc.HasMember("keys") || !doc["keys"].IsArray())
+        throw SetupError(Error::key_invalid, "the JWKS has no \"keys\" array");
+    JwksLoad result;
+    std::size_t index = 0;
+    for (const auto& jwk : doc["keys"].GetArray()) {
+        std::optional<std::string> kid;
+        try {
+            if (jwk.IsObject() && jwk.HasMember("kid")) {
+                if (!jwk["kid"].IsString())
+                    throw SetupError(Error::key_invalid, "\"kid\" is not a string");
+                kid.emplace(jwk["kid"].GetString(), jwk["kid"].GetStringLength());
+            }
+            result.keys.add(detail::key_from_jwk(jwk, default_alg), kid);
+        } catch (const SetupError& e) {
+            result.rejected.push_back({index, kid, e.code(), e.what()});
+        }
+        ++index;
+    }
+    return result;
+}
 
 }  // namespace jwtguard

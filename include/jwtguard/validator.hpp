@@ -20,6 +20,7 @@
 #include "jwtguard/claims.hpp"
 #include "jwtguard/config.hpp"
 #include "jwtguard/denylist.hpp"
+#include "jwtguard/epoch.hpp"
 #include "jwtguard/error.hpp"
 #include "jwtguard/json.hpp"
 #include "jwtguard/keyset.hpp"
@@ -47,8 +48,7 @@ class Validator {
     /// Throws SetupError(option_invalid) for out-of-range options and
     /// SetupError(key_invalid) for an empty key set.
     explicit Validator(KeySet keys, Options options = {})
-        : m_keys(std::move(keys)), m_options(std::move(options)) {
-        if (m_keys.empty()) throw SetupError(Error::key_invalid, "the key set is empty");
+        : m_keys(check_not_empty(std::move(keys))), m_options(std::move(options)) {
         if (m_options.max_token_size == 0 || m_options.max_token_size > max_token_size_limit)
             throw SetupError(Error::option_invalid,
                              "max_token_size must lie in [1, " +
@@ -80,6 +80,18 @@ class Validator {
 
     [[nodiscard]] const Options& options() const noexcept { return m_options; }
 
+    // Key rotation, safe while other threads validate (see RotatingKeySet).
+    /// Replaces every key at once (e.g. a reloaded JWKS).
+    void replace_keys(KeySet keys) { m_keys.replace(std::move(keys)); }
+    /// Adds a key; throws SetupError(key_invalid) if its kid is taken.
+    void add_key(Key key, std::optional<std::string> kid = std::nullopt) {
+        m_keys.add(std::move(key), std::move(kid));
+    }
+    /// Removes the key with this kid: no token is checked with it from now on.
+    bool remove_key(std::string_view kid) { return m_keys.remove(kid); }
+    /// A copy of the keys in use.
+    [[nodiscard]] KeySet keys() const { return m_keys.snapshot(); }
+
     /// Validates `token` at time `now` (seconds since the epoch). On `ok`,
     /// `claims` describes the token; on any other value its content is
     /// unspecified. Never throws, never allocates.
@@ -89,6 +101,11 @@ class Validator {
 
         detail::Segments parts;
         if (!detail::split_token(token, parts)) return Error::token_malformed;
+
+        // One read section for everything that may be replaced meanwhile:
+        // the key set (rotation) and the denylist's buckets.
+        const detail::EpochGuard guard;
+        const KeySet& keys = m_keys.current();
 
         // Header.
         char* scratch = claims.m_scratch;
@@ -108,7 +125,7 @@ class Validator {
         if (detail::iequals_ascii(*header.alg, "none")) return Error::alg_none;
         // A nested JWT would need a second validation nobody asked for.
         if (header.cty && typ_matches(*header.cty, "JWT")) return Error::cty_nested_jwt;
-        const KeySet::Lookup found = m_keys.find(header.kid, *header.alg);
+        const KeySet::Lookup found = keys.find(header.kid, *header.alg);
         if (found.error != Error::ok) return found.error;
         if (algorithm_of(*found.key) != *header.alg) return Error::alg_mismatch;
 
@@ -162,7 +179,12 @@ class Validator {
             key);
     }
 
-    KeySet m_keys;
+    static KeySet check_not_empty(KeySet keys) {
+        if (keys.empty()) throw SetupError(Error::key_invalid, "the key set is empty");
+        return keys;
+    }
+
+    RotatingKeySet m_keys;
     Options m_options;
 };
 
