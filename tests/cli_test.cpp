@@ -380,4 +380,45 @@ TEST_F(Cli, SignsRs256WithAPrivateKeyFile) {
     EXPECT_EQ(bad.err.rfind("error: exp_invalid: ", 0), 0u) << bad.err;
 }
 
+TEST_F(Cli, VerifiesWithAJwksFile) {
+    namespace t = jwtguard::test;
+    EVP_PKEY* one = t::rsa_key(2048);
+    EVP_PKEY* two = t::rsa_key(3072);
+    write("keys.jwks", t::jwks({t::rsa_jwk(one, R"(,"kid":"one","alg":"RS256")"),
+                                t::rsa_jwk(two, R"(,"kid":"two")"),  // no alg: takes --alg
+                                t::rsa_jwk(two, R"(,"kid":"enc","alg":"RS256","use":"enc")")}));
+    const std::string by_one =
+        t::rs256_token(one, R"({"alg":"RS256","kid":"one"})", R"({"sub":"1","exp":1700000600})");
+    const std::string by_two =
+        t::rs256_token(two, R"({"alg":"RS256","kid":"two"})", R"({"sub":"2","exp":1700000600})");
+    auto verify_jwks = [&](const std::string& token, std::vector<std::string> extra = {}) {
+        std::vector<std::string> args = {"verify", "--jwks-file", path("keys.jwks"), "--now",
+                                         "1700000000"};
+        args.insert(args.end(), extra.begin(), extra.end());
+        args.push_back(token);
+        return run(args);
+    };
+    const Outcome first = verify_jwks(by_one);
+    EXPECT_EQ(first.code, 0) << first.err;
+    EXPECT_EQ(first.out, "{\"sub\":\"1\",\"exp\":1700000600}\n");
+    // The refused keys are reported one by one, the rest still work.
+    EXPECT_NE(first.err.find("warning: jwks: key #1 (kid \"two\") skipped: key_invalid"),
+              std::string::npos)
+        << first.err;
+    EXPECT_NE(first.err.find("warning: jwks: key #2 (kid \"enc\") skipped: key_invalid"),
+              std::string::npos)
+        << first.err;
+    EXPECT_EQ(verify_jwks(by_two).err.rfind("warning", 0), 0u);
+    EXPECT_EQ(verify_jwks(by_two).code, 1);  // kid "two" was not loaded without --alg
+    const Outcome second = verify_jwks(by_two, {"--alg", "RS256"});
+    EXPECT_EQ(second.code, 0) << second.err;
+    // Nothing usable: exit 2.
+    write("empty.jwks", R"({"keys":[]})");
+    const Outcome empty = run({"verify", "--jwks-file", path("empty.jwks"), by_one});
+    EXPECT_EQ(empty.code, 2);
+    EXPECT_EQ(empty.err.rfind("error: key_invalid: ", 0), 0u) << empty.err;
+    write("broken.jwks", "{");
+    EXPECT_EQ(run({"verify", "--jwks-file", path("broken.jwks"), by_one}).code, 2);
+}
+
 }  // namespace

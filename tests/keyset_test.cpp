@@ -80,45 +80,9 @@ TEST(KeySet, RemoveByKid) {
     EXPECT_EQ(keys.find("b", "HS256").error, Error::ok);
 }
 
-/// A JWKS with the given key objects.
-std::string jwks(const std::vector<std::string>& keys) {
-    std::string doc = R"({"keys":[)";
-    for (std::size_t i = 0; i < keys.size(); ++i) {
-        if (i > 0) doc += ',';
-        doc += keys[i];
-    }
-    return doc + "]}";
-}
-
-std::string rsa_jwk(EVP_PKEY* pkey, const std::string& extra) {
-    BIGNUM* n = nullptr;
-    BIGNUM* e = nullptr;
-    EVP_PKEY_get_bn_param(pkey, "n", &n);
-    EVP_PKEY_get_bn_param(pkey, "e", &e);
-    std::string nb(static_cast<std::size_t>(BN_num_bytes(n)), '\0');
-    std::string eb(static_cast<std::size_t>(BN_num_bytes(e)), '\0');
-    BN_bn2bin(n, reinterpret_cast<unsigned char*>(nb.data()));
-    BN_bn2bin(e, reinterpret_cast<unsigned char*>(eb.data()));
-    BN_free(n);
-    BN_free(e);
-    std::string jwk = R"({"kty":"RSA","n":")";
-    jwk += base64url_encode(nb);
-    jwk += R"(","e":")";
-    jwk += base64url_encode(eb);
-    jwk += '"';
-    jwk += extra;
-    jwk += '}';
-    return jwk;
-}
-
-std::string oct_jwk(std::string_view secret, const std::string& extra) {
-    std::string jwk = R"({"kty":"oct","k":")";
-    jwk += base64url_encode(secret);
-    jwk += '"';
-    jwk += extra;
-    jwk += '}';
-    return jwk;
-}
+using test::jwks;
+using test::oct_jwk;
+using test::rsa_jwk;
 
 TEST(Jwks, LoadsGoodKeysAndReportsEachBadOneWithItsReason) {
     EVP_PKEY* rsa = test::rsa_key(2048);

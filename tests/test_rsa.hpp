@@ -2,6 +2,7 @@
 // forms, and RS256 tokens signed by OpenSSL itself (an independent signer).
 #pragma once
 
+#include <openssl/bn.h>
 #include <openssl/encoder.h>
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
@@ -11,6 +12,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <jwtguard/base64url.hpp>
 
@@ -92,6 +94,48 @@ inline bool openssl_verify(EVP_PKEY* key, std::string_view input, std::string_vi
                          input.size()) == 1;
     EVP_MD_CTX_free(ctx);
     return ok;
+}
+
+/// JWK helpers: a JWKS of the given key objects; an RSA public JWK of `pkey`
+/// and an oct JWK of `secret`, each followed by `extra` members (",...").
+/// A JWKS with the given key objects.
+inline std::string jwks(const std::vector<std::string>& keys) {
+    std::string doc = R"({"keys":[)";
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+        if (i > 0) doc += ',';
+        doc += keys[i];
+    }
+    return doc + "]}";
+}
+
+inline std::string rsa_jwk(EVP_PKEY* pkey, const std::string& extra) {
+    BIGNUM* n = nullptr;
+    BIGNUM* e = nullptr;
+    EVP_PKEY_get_bn_param(pkey, "n", &n);
+    EVP_PKEY_get_bn_param(pkey, "e", &e);
+    std::string nb(static_cast<std::size_t>(BN_num_bytes(n)), '\0');
+    std::string eb(static_cast<std::size_t>(BN_num_bytes(e)), '\0');
+    BN_bn2bin(n, reinterpret_cast<unsigned char*>(nb.data()));
+    BN_bn2bin(e, reinterpret_cast<unsigned char*>(eb.data()));
+    BN_free(n);
+    BN_free(e);
+    std::string jwk = R"({"kty":"RSA","n":")";
+    jwk += base64url_encode(nb);
+    jwk += R"(","e":")";
+    jwk += base64url_encode(eb);
+    jwk += '"';
+    jwk += extra;
+    jwk += '}';
+    return jwk;
+}
+
+inline std::string oct_jwk(std::string_view secret, const std::string& extra) {
+    std::string jwk = R"({"kty":"oct","k":")";
+    jwk += base64url_encode(secret);
+    jwk += '"';
+    jwk += extra;
+    jwk += '}';
+    return jwk;
 }
 
 }  // namespace jwtguard::test

@@ -171,19 +171,33 @@ int verify(Arguments args) {
     if (key_sources != 1) usage("give exactly one of --secret-file, --key-file, --jwks-file");
     if (alg && *alg != "HS256" && *alg != "RS256")
         usage("--alg must be HS256 or RS256, got '" + *alg + "'");
-    if (jwks_file) usage("--jwks-file is not supported by this build yet");
-    // The key fixes the algorithm; --alg may only confirm it.
-    const std::string_view key_alg = secret_file ? "HS256" : "RS256";
-    if (alg && *alg != key_alg)
-        usage("--alg " + *alg + " does not match the key (" + std::string(key_alg) + ")");
-
-    const jwtguard::Key key =
-        secret_file ? jwtguard::Key(jwtguard::Hs256Key(read_file(*secret_file, "secret file")))
-                    : jwtguard::Key(jwtguard::Rs256Key::from_pem(read_file(*key_file, "key file")));
+    jwtguard::KeySet keys;
+    if (jwks_file) {
+        // Each JWK pins its own algorithm; --alg is the default for JWKs without one.
+        const jwtguard::JwksLoad load =
+            jwtguard::load_jwks(read_file(*jwks_file, "JWKS file"),
+                                alg ? std::optional<std::string_view>(*alg) : std::nullopt);
+        for (const jwtguard::JwkRejection& r : load.rejected)
+            std::cerr << "warning: jwks: key #" << r.index
+                      << (r.kid ? " (kid \"" + *r.kid + "\")" : std::string())
+                      << " skipped: " << jwtguard::to_string(r.code) << ": " << r.reason << '\n';
+        if (load.keys.empty())
+            throw jwtguard::SetupError(jwtguard::Error::key_invalid, "no usable key in the JWKS");
+        keys = load.keys;
+    } else {
+        // The key fixes the algorithm; --alg may only confirm it.
+        const std::string_view key_alg = secret_file ? "HS256" : "RS256";
+        if (alg && *alg != key_alg)
+            usage("--alg " + *alg + " does not match the key (" + std::string(key_alg) + ")");
+        keys.add(
+            secret_file
+                ? jwtguard::Key(jwtguard::Hs256Key(read_file(*secret_file, "secret file")))
+                : jwtguard::Key(jwtguard::Rs256Key::from_pem(read_file(*key_file, "key file"))));
+    }
     const std::string token = read_token(token_arg);
     const std::int64_t at = now ? *now : current_time();
     auto claims = std::make_unique<jwtguard::Claims>();
-    if (const jwtguard::Error e = jwtguard::Validator(key, options).validate(token, at, *claims);
+    if (const jwtguard::Error e = jwtguard::Validator(keys, options).validate(token, at, *claims);
         e != jwtguard::Error::ok) {
         print_error(e);
         return exit_invalid;
@@ -198,7 +212,7 @@ int verify(Arguments args) {
             if (claims->jti && *claims->jti == jti) (void)denylist->revoke_jti(jti, claims->exp);
         options.denylist = denylist.get();
         if (const jwtguard::Error e =
-                jwtguard::Validator(key, options).validate(token, at, *claims);
+                jwtguard::Validator(keys, options).validate(token, at, *claims);
             e != jwtguard::Error::ok) {
             print_error(e);
             return exit_invalid;
