@@ -170,6 +170,21 @@ TEST(Jwks, UnusableDocumentsAreSetupErrors) {
     EXPECT_NO_THROW((void)load_jwk(oct_jwk(test::secret, R"(,"alg":"HS256")")));
 }
 
+TEST(KeySet, RequireKidRefusesKidlessTokensEvenWithOneKey) {
+    const std::string kidless =
+        test::make_token(R"({"alg":"HS256"})", R"({"exp":1700000600})", key_a);
+    auto claims = test::new_claims();
+    EXPECT_EQ(Validator(key_a).validate(kidless, test::now, *claims), Error::ok);
+    Validator::Options options;
+    options.require_kid = true;
+    EXPECT_EQ(Validator(key_a, options).validate(kidless, test::now, *claims), Error::kid_missing);
+    KeySet keys;
+    keys.add(key_a, "a");
+    const std::string with_kid =
+        test::make_token(R"({"alg":"HS256","kid":"a"})", R"({"exp":1700000600})", key_a);
+    EXPECT_EQ(Validator(keys, options).validate(with_kid, test::now, *claims), Error::ok);
+}
+
 TEST(Rotation, RemovedKeyFailsAtOnceAndAddedKeyWorks) {
     Validator validator{KeySet(key_a)};
     auto claims = test::new_claims();

@@ -33,6 +33,10 @@ struct ValidatorOptions : ClaimPolicy {
     /// Longest token accepted, in bytes (inclusive), checked before any
     /// decoding; at most JWTGUARD_MAX_TOKEN_SIZE.
     std::size_t max_token_size = max_token_size_limit;
+    /// Refuse tokens without `kid` (kid_missing) even when the key set holds
+    /// exactly one key for their alg, so that adding a key later can never
+    /// change how a kid-less token is checked. Default: accept them then.
+    bool require_kid = false;
     /// Revocations to check every valid token against (after its signature
     /// and claims hold); not owned, must outlive the Validator. Its leeway
     /// must be at least this one's, and if it drops subject cut-offs after a
@@ -125,6 +129,7 @@ class Validator {
         if (detail::iequals_ascii(*header.alg, "none")) return Error::alg_none;
         // A nested JWT would need a second validation nobody asked for.
         if (header.cty && typ_matches(*header.cty, "JWT")) return Error::cty_nested_jwt;
+        if (m_options.require_kid && !header.kid) return Error::kid_missing;
         const KeySet::Lookup found = keys.find(header.kid, *header.alg);
         if (found.error != Error::ok) return found.error;
         if (algorithm_of(*found.key) != *header.alg) return Error::alg_mismatch;
