@@ -82,6 +82,26 @@ std::size_t allocations_during(Work&& work) {
     return allocations.load();
 }
 
+/// Validates each token once (warm-up: the first call may set up per-thread
+/// state), then `rounds` times while counting: each must give its expected
+/// verdict and allocate nothing.
+void expect_no_allocations(const Validator& validator,
+                           const std::vector<std::pair<std::string, Error>>& tokens, int rounds) {
+    auto claims = test::new_claims();
+    for (const auto& [token, expected] : tokens)
+        ASSERT_EQ(validator.validate(token, test::now, *claims), expected) << token;
+    for (const auto& entry : tokens) {
+        Error got = Error::ok;
+        const std::size_t count = allocations_during([&] {
+            for (int i = 0; i < rounds; ++i)
+                got = validator.validate(entry.first, test::now, *claims);
+        });
+        EXPECT_EQ(got, entry.second);
+        EXPECT_EQ(count, 0u) << "allocations while validating a token giving "
+                             << to_string(entry.second);
+    }
+}
+
 TEST(Allocations, TheCounterSeesNewAndOpenSsl) {
     // Without these, a zero below would prove nothing.
     EXPECT_GT(allocations_during([] {
@@ -141,22 +161,7 @@ TEST(Allocations, ValidateAllocatesNothing) {
         {std::string(9000, 'a'), Error::token_too_large},
         {"e30=.e30.", Error::header_base64_invalid},
     };
-    auto claims = test::new_claims();
-    // Steady state: the first call may touch lazily initialized state.
-    for (const auto& [token, expected] : tokens)
-        ASSERT_EQ(validator.validate(token, test::now, *claims), expected) << token;
-
-    for (const auto& entry : tokens) {
-        const auto& [token, expected] = entry;
-        Error got = Error::ok;
-        const std::size_t count = allocations_during([&] {
-            for (int i = 0; i < 2000; ++i)
-                got = validator.validate(entry.first, test::now, *claims);
-        });
-        EXPECT_EQ(got, expected);
-        EXPECT_EQ(count, 0u) << "allocations while validating a token giving "
-                             << to_string(expected);
-    }
+    expect_no_allocations(validator, tokens, 2000);
 }
 
 TEST(Allocations, Rs256ValidateAllocatesNothing) {
@@ -182,19 +187,7 @@ TEST(Allocations, Rs256ValidateAllocatesNothing) {
             good.substr(0, good.rfind('.') + 1) + base64url_encode(std::string(250, 'x')),
             Error::signature_length);
     }
-    auto claims = test::new_claims();
-    for (const auto& [token, expected] : tokens)
-        ASSERT_EQ(validator.validate(token, test::now, *claims), expected);
-    for (const auto& entry : tokens) {
-        Error got = Error::ok;
-        const std::size_t count = allocations_during([&] {
-            for (int i = 0; i < 200; ++i)
-                got = validator.validate(entry.first, test::now, *claims);
-        });
-        EXPECT_EQ(got, entry.second);
-        EXPECT_EQ(count, 0u) << "allocations while validating an RS256 token giving "
-                             << to_string(entry.second);
-    }
+    expect_no_allocations(validator, tokens, 200);
 }
 
 TEST(Allocations, DenylistChecksAllocateNothing) {
@@ -229,20 +222,7 @@ TEST(Allocations, DenylistChecksAllocateNothing) {
         {test::make_token(test::hs256_header, R"({"jti":"far","exp":1707776000})"), Error::revoked},
         {test::make_token(test::hs256_header, R"({"jti":"far","exp":1707776001})"), Error::ok},
     };
-    auto claims = test::new_claims();
-    for (const auto& [token, expected] : tokens)
-        ASSERT_EQ(validator.validate(token, test::now, *claims), expected);
-
-    for (const auto& entry : tokens) {
-        Error got = Error::ok;
-        const std::size_t count = allocations_during([&] {
-            for (int i = 0; i < 2000; ++i)
-                got = validator.validate(entry.first, test::now, *claims);
-        });
-        EXPECT_EQ(got, entry.second);
-        EXPECT_EQ(count, 0u) << "allocations while validating a token giving "
-                             << to_string(entry.second);
-    }
+    expect_no_allocations(validator, tokens, 2000);
     // Direct lookups, prefetch included.
     bool hit = false;
     const std::size_t count = allocations_during([&] {
