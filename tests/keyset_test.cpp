@@ -123,6 +123,18 @@ TEST(Jwks, LoadsGoodKeysAndReportsEachBadOneWithItsReason) {
     EXPECT_NE(load.rejected[8].reason.find("alg"), std::string::npos);
 }
 
+TEST(Jwks, ModulusWithALeadingZeroOctetIsRefused) {
+    EVP_PKEY* rsa = test::rsa_key(2048);
+    const std::string jwk = rsa_jwk(rsa, R"(,"alg":"RS256")");
+    // Re-encode n with a zero octet in front: the same number, not minimal.
+    const auto n_at = jwk.find(R"("n":")") + 5;
+    const std::string n = test::decoded(jwk.substr(n_at, jwk.find('"', n_at) - n_at));
+    std::string padded = jwk;
+    padded.replace(n_at, jwk.find('"', n_at) - n_at, base64url_encode(std::string(1, '\0') + n));
+    EXPECT_NO_THROW((void)load_jwk(jwk));
+    EXPECT_THROW((void)load_jwk(padded), SetupError);
+}
+
 TEST(Jwks, KeyWithoutAlgTakesTheCallersAlgorithm) {
     EVP_PKEY* rsa = test::rsa_key(2048);
     const std::string doc =

@@ -2,6 +2,7 @@
 #include <jwtguard/validator.hpp>
 
 #include <gtest/gtest.h>
+#include <openssl/bn.h>
 #include <openssl/ec.h>
 #include <openssl/encoder.h>
 #include <openssl/evp.h>
@@ -160,6 +161,37 @@ TEST(Rs256, SignatureOfTheWrongSizeOrNotBelowTheModulusIsRefused) {
     EXPECT_EQ(
         validator.validate(header_payload + base64url_encode(good.substr(1)), test::now, *claims),
         Error::signature_length);
+}
+
+TEST(Rs256, SignaturePlusModulusIsRefused) {
+    // s + n is congruent to s: without the "representative < n" rule it
+    // would verify too, a second spelling of the same signature.
+    EVP_PKEY* pkey = rsa_key(2048);
+    const Rs256Key key = Rs256Key::from_pem(public_pem(pkey, "SubjectPublicKeyInfo"));
+    BIGNUM* n = nullptr;
+    ASSERT_EQ(EVP_PKEY_get_bn_param(pkey, "n", &n), 1);
+    BIGNUM* limit = BN_new();
+    BN_set_bit(limit, 2048);  // s + n must still fit in 256 bytes
+    int checked = 0;
+    for (int i = 0; i < 64 && checked < 3; ++i) {
+        std::string input = "message.";
+        input += std::to_string(i);
+        const std::string good = openssl_sign(pkey, input);
+        BIGNUM* s = BN_bin2bn(reinterpret_cast<const unsigned char*>(good.data()),
+                              static_cast<int>(good.size()), nullptr);
+        BN_add(s, s, n);
+        if (BN_cmp(s, limit) < 0) {
+            std::string shifted(256, '\0');
+            BN_bn2binpad(s, reinterpret_cast<unsigned char*>(shifted.data()), 256);
+            EXPECT_TRUE(verify(key, input, good));
+            EXPECT_FALSE(verify(key, input, shifted)) << i;
+            ++checked;
+        }
+        BN_free(s);
+    }
+    BN_free(limit);
+    BN_free(n);
+    EXPECT_EQ(checked, 3);
 }
 
 TEST(Rs256, LoadsSpkiAndPkcs1PemOfTheSameKey) {
