@@ -142,8 +142,12 @@ class SplitBlockBloom {
         __builtin_prefetch(&m_data[detail::fast_range(hash, m_blocks)], 0, 3);
     }
 
-    [[nodiscard]] std::size_t blocks() const noexcept { return m_blocks; }
-    [[nodiscard]] std::size_t memory_bytes() const noexcept { return m_blocks * block_bytes; }
+    [[nodiscard]] std::size_t blocks() const noexcept {
+        return m_blocks;
+    }
+    [[nodiscard]] std::size_t memory_bytes() const noexcept {
+        return m_blocks * block_bytes;
+    }
 
   private:
     struct alignas(block_bytes) Block {
@@ -154,9 +158,9 @@ class SplitBlockBloom {
     [[nodiscard]] static std::uint64_t bit(std::uint32_t low, std::size_t word) noexcept {
         // Random odd multipliers (drawn once for jwtguard); each product's top
         // six bits pick a bit of the word.
-        static constexpr std::uint32_t salt[words_per_block] = {0xc13da58bU, 0x9362da5dU, 0xe5c15b63U,
-                                                         0xf6fadfa7U, 0xa7ace733U, 0x7e6ddce7U,
-                                                         0x28f00481U, 0x2c63888fU};
+        static constexpr std::uint32_t salt[words_per_block] = {
+            0xc13da58bU, 0x9362da5dU, 0xe5c15b63U, 0xf6fadfa7U,
+            0xa7ace733U, 0x7e6ddce7U, 0x28f00481U, 0x2c63888fU};
         return std::uint64_t{1} << ((low * salt[word]) >> 26);
     }
 
