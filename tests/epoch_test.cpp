@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <cstdio>
 #include <thread>
@@ -83,6 +86,23 @@ TEST(Epoch, SlotsOfExitedThreadsAreReused) {
     EpochDomain::Slot* second = nullptr;
     std::thread([&] { second = &EpochDomain::instance().local_slot(); }).join();
     EXPECT_EQ(first, second);
+}
+
+TEST(Epoch, AForkedChildStillReclaims) {
+    // The membarrier registration does not survive fork(): the child must
+    // register again rather than never free anything.
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        std::atomic<int> destroyed{0};
+        RetireList list;
+        list.retire(new Counted(destroyed));
+        ::_exit(list.reclaim() == 1 && destroyed == 1 ? 0 : 1);
+    }
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0);
 }
 
 TEST(Epoch, ListDestructorFreesWhatIsPending) {

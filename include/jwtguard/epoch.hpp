@@ -90,9 +90,15 @@ class EpochDomain {
     /// False if the barrier could not be made (then nothing may be freed:
     /// readers that announced with a plain store may not be visible yet).
     [[nodiscard]] bool heavy_barrier() const noexcept {
-        if (m_asymmetric) return membarrier(membarrier_private_expedited) == 0;
-        std::atomic_thread_fence(std::memory_order_seq_cst);
-        return true;
+        if (!m_asymmetric) {
+            std::atomic_thread_fence(std::memory_order_seq_cst);
+            return true;
+        }
+        if (membarrier(membarrier_private_expedited) == 0) return true;
+        // A child of fork() is not registered (the registration belongs to
+        // the parent's address space): register and try once more.
+        return membarrier(membarrier_register_private_expedited) == 0 &&
+               membarrier(membarrier_private_expedited) == 0;
     }
 
     /// Called after unlinking an object: returns the tag to retire it with.
