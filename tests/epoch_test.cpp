@@ -89,8 +89,8 @@ TEST(Epoch, SlotsOfExitedThreadsAreReused) {
 }
 
 TEST(Epoch, AForkedChildStillReclaims) {
-    // The membarrier registration does not survive fork(): the child must
-    // register again rather than never free anything.
+    // A child of fork() inherits the domain (and, on Linux, the membarrier
+    // registration): its writers must still be able to free.
     const pid_t child = ::fork();
     ASSERT_GE(child, 0);
     if (child == 0) {

@@ -95,8 +95,9 @@ class EpochDomain {
             return true;
         }
         if (membarrier(membarrier_private_expedited) == 0) return true;
-        // A child of fork() is not registered (the registration belongs to
-        // the parent's address space): register and try once more.
+        // Registered at construction (the registration is kept across
+        // fork(), dropped by exec()); should a call fail anyway, register
+        // again and try once more before giving up on freeing.
         return membarrier(membarrier_register_private_expedited) == 0 &&
                membarrier(membarrier_private_expedited) == 0;
     }
