@@ -5,7 +5,6 @@
 #include <jwtguard/denylist.hpp>
 
 #include <cstdint>
-#include <cstdio>
 #include <cstring>
 #include <map>
 #include <memory>

@@ -587,7 +587,7 @@ class Denylist {
 
     /// True when the token named by `key` is revoked.
     [[nodiscard]] bool contains(const Key& key) const noexcept {
-        detail::EpochGuard guard(slot());
+        const detail::EpochGuard guard;
         return contains_in_section(key);
     }
 
@@ -599,21 +599,21 @@ class Denylist {
     /// Starts loading the cache line a later `contains(key)` will probe, so
     /// that lookups of a batch overlap their memory latency.
     void prefetch(const Key& key) const noexcept {
-        detail::EpochGuard guard(slot());
+        const detail::EpochGuard guard;
         if (const detail::FingerprintTable* cell = ring_cell(key)) cell->prefetch(key.fp);
     }
 
     /// Diagnostics: the bloom stage's answer alone (true may be a false
     /// positive), to measure the filter's false-positive rate.
     [[nodiscard]] bool filter_may_contain(const Key& key) const noexcept {
-        detail::EpochGuard guard(slot());
+        const detail::EpochGuard guard;
         const detail::FingerprintTable* t = ring_cell(key);
         return t != nullptr && t->filter_may_contain(key.fp);
     }
 
     /// The cut-off of a subject, if one is set.
     [[nodiscard]] std::optional<std::int64_t> subject_cutoff(std::string_view sub) const noexcept {
-        detail::EpochGuard guard(slot());
+        const detail::EpochGuard guard;
         return subject_cutoff_in_section(sub);
     }
 
@@ -622,7 +622,7 @@ class Denylist {
     /// signature (used only when it has no jti).
     [[nodiscard]] Error check(const Claims& claims,
                               std::span<const unsigned char> signature) const noexcept {
-        detail::EpochGuard guard(slot());
+        const detail::EpochGuard guard;
         const Key key =
             claims.jti ? jti_key(*claims.jti, claims.exp) : signature_key(signature, claims.exp);
         if (contains_in_section(key)) return Error::revoked;
@@ -882,8 +882,9 @@ class Denylist {
         if (o.bucket_width < 1 || o.bucket_width > 86400 * 365)
             fail("bucket_width must lie in [1 s, 1 year]");
         if (o.horizon < 0 || o.horizon > 86400 * 3660) fail("horizon must lie in [0, 10 years]");
-        if (o.horizon / o.bucket_width > (1 << 24))
-            fail("horizon / bucket_width must be at most 2^24 buckets");
+        // The ring spans (horizon + leeway) / bucket_width buckets.
+        if ((o.horizon + std::max<std::int64_t>(o.leeway, 0)) / o.bucket_width > (1 << 24))
+            fail("(horizon + leeway) / bucket_width must be at most 2^24 buckets");
         if (o.leeway < 0 || o.leeway > (std::int64_t{1} << 31))
             fail("leeway must lie in [0, 2^31] seconds");
         if (o.max_token_lifetime < 0 || o.max_token_lifetime > detail::max_numeric_date)
@@ -897,12 +898,6 @@ class Denylist {
     static void check_exp(std::optional<std::int64_t> exp) {
         if (exp && (*exp < 0 || *exp > detail::max_numeric_date))
             throw SetupError(Error::exp_invalid, "exp must lie in [0, 2^53]");
-    }
-
-    [[nodiscard]] static detail::EpochDomain::Slot& slot() noexcept {
-        // The first call on a thread allocates its slot; a thread that cannot
-        // get one has nothing sensible to do but stop.
-        return detail::EpochDomain::instance().local_slot();
     }
 
     [[nodiscard]] Key key_of(detail::NameKind kind, const void* data, std::size_t size,
@@ -1024,15 +1019,6 @@ class Denylist {
         }
         // The ring holds only buckets in [m_base, m_base + size): a slot holds
         // either nothing or exactly this bucket (advance dropped older ones).
-        // Were that ever broken, keep the revocation in the overflow rather
-        // than in a bucket no lookup of it would probe.
-        if (b->index != bucket_index) {
-            if (!insert_cell_locked(overflow_bucket_locked(), fp)) return false;
-            const std::int64_t w = m_options.bucket_width;
-            m_shards[fp.lo & m_shard_mask].overflow.push_back(
-                {fp, bucket_index * w, bucket_index * w + w - 1});
-            return true;
-        }
         return insert_cell_locked(*b, fp);
     }
 
