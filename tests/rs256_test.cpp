@@ -165,18 +165,30 @@ TEST(Rs256, SignatureOfTheWrongSizeOrNotBelowTheModulusIsRefused) {
 
 TEST(Rs256, SignaturePlusModulusIsRefused) {
     // s + n is congruent to s: without the "representative < n" rule it
-    // would verify too, a second spelling of the same signature.
-    EVP_PKEY* pkey = rsa_key(2048);
-    const Rs256Key key = Rs256Key::from_pem(public_pem(pkey, "SubjectPublicKeyInfo"));
-    BIGNUM* n = nullptr;
-    ASSERT_EQ(EVP_PKEY_get_bn_param(pkey, "n", &n), 1);
+    // would verify too, a second spelling of the same signature. s + n fits
+    // in 256 bytes only when s < 2^2048 - n, so use a key whose n is below
+    // 3/4 of 2^2048: then over a third of all signatures qualify.
     BIGNUM* limit = BN_new();
-    BN_set_bit(limit, 2048);  // s + n must still fit in 256 bytes
+    BN_set_bit(limit, 2048);
+    BIGNUM* small = BN_new();
+    BN_set_bit(small, 2046);
+    BN_mul_word(small, 3);  // 3 * 2^2046
+    Pkey pkey;
+    BIGNUM* n = nullptr;
+    for (int attempt = 0; attempt < 40 && !pkey; ++attempt) {
+        Pkey candidate(EVP_RSA_gen(2048));
+        BN_free(n);
+        n = nullptr;
+        ASSERT_EQ(EVP_PKEY_get_bn_param(candidate.get(), "n", &n), 1);
+        if (BN_cmp(n, small) < 0) pkey = std::move(candidate);
+    }
+    ASSERT_TRUE(pkey) << "no 2048-bit key with n < 3 * 2^2046 in 40 attempts";
+    const Rs256Key key = Rs256Key::from_pem(public_pem(pkey.get(), "SubjectPublicKeyInfo"));
     int checked = 0;
-    for (int i = 0; i < 64 && checked < 3; ++i) {
+    for (int i = 0; i < 200 && checked < 3; ++i) {
         std::string input = "message.";
         input += std::to_string(i);
-        const std::string good = openssl_sign(pkey, input);
+        const std::string good = openssl_sign(pkey.get(), input);
         BIGNUM* s = BN_bin2bn(reinterpret_cast<const unsigned char*>(good.data()),
                               static_cast<int>(good.size()), nullptr);
         BN_add(s, s, n);
@@ -189,6 +201,7 @@ TEST(Rs256, SignaturePlusModulusIsRefused) {
         }
         BN_free(s);
     }
+    BN_free(small);
     BN_free(limit);
     BN_free(n);
     EXPECT_EQ(checked, 3);
