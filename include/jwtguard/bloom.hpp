@@ -23,11 +23,13 @@
 #pragma once
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <new>
 #include <type_traits>
@@ -52,26 +54,47 @@ T* construct_array(void* storage, std::size_t count) noexcept {
     return first;
 }
 
-/// Cache-line-aligned memory for a big filter or table. From 2 MiB
-/// on it is aligned to 2 MiB and the kernel is asked for transparent huge
-/// pages: a random probe into hundreds of megabytes then costs one memory
-/// access instead of a page walk that misses the cache too.
+/// Cache-line-aligned, zeroed memory for a filter or table. From 2 MiB on it
+/// is mapped fresh from the kernel, aligned to 2 MiB, with transparent huge
+/// pages requested: a random probe into hundreds of megabytes then costs one
+/// memory access instead of a page walk that misses the cache too. (Through
+/// malloc the same request could land on heap pages already faulted in as
+/// small pages, and the advice would silently do nothing.) The size is not
+/// rounded up to whole huge pages: the last partial one stays in small
+/// pages rather than waste up to 2 MiB per table.
 class LargeBuffer {
   public:
     static constexpr std::size_t huge_page = std::size_t{2} << 20;
 
-    explicit LargeBuffer(std::size_t bytes) {
-        const bool huge = bytes >= huge_page;
-        // The size is not rounded up to whole huge pages: the last partial
-        // one stays in small pages rather than waste up to 2 MiB per table.
-        m_size = (bytes + 63) / 64 * 64;
-        if (::posix_memalign(&m_data, huge ? huge_page : 64, m_size) != 0) throw std::bad_alloc();
+    explicit LargeBuffer(std::size_t bytes) : m_size((bytes + 63) / 64 * 64) {
+        if (m_size < huge_page) {
+            if (::posix_memalign(&m_data, 64, m_size) != 0) throw std::bad_alloc();
+            std::memset(m_data, 0, m_size);
+            return;
+        }
+        // Map one huge page more than needed, then unmap the unaligned head
+        // and the tail beyond the (page-rounded) size.
+        const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+        m_mapped = (m_size + page - 1) / page * page;
+        void* raw = ::mmap(nullptr, m_mapped + huge_page, PROT_READ | PROT_WRITE,
+                           MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (raw == MAP_FAILED) throw std::bad_alloc();
+        const auto start = reinterpret_cast<std::uintptr_t>(raw);
+        const std::uintptr_t aligned = (start + huge_page - 1) / huge_page * huge_page;
+        if (aligned > start) ::munmap(raw, aligned - start);
+        const std::uintptr_t end = start + m_mapped + huge_page;
+        if (end > aligned + m_mapped)
+            ::munmap(reinterpret_cast<void*>(aligned + m_mapped), end - aligned - m_mapped);
+        m_data = reinterpret_cast<void*>(aligned);
 #ifdef MADV_HUGEPAGE
-        if (huge) (void)::madvise(m_data, m_size, MADV_HUGEPAGE);  // advice only
+        (void)::madvise(m_data, m_mapped, MADV_HUGEPAGE);  // advice only
 #endif
     }
     ~LargeBuffer() {
-        std::free(m_data);
+        if (m_mapped != 0)
+            ::munmap(m_data, m_mapped);
+        else
+            std::free(m_data);
     }
     LargeBuffer(const LargeBuffer&) = delete;
     LargeBuffer& operator=(const LargeBuffer&) = delete;
@@ -84,8 +107,9 @@ class LargeBuffer {
     }
 
   private:
+    std::size_t m_size;
+    std::size_t m_mapped = 0;  ///< bytes mapped with mmap (0: from malloc)
     void* m_data = nullptr;
-    std::size_t m_size = 0;
 };
 }  // namespace detail
 
