@@ -8,6 +8,7 @@
 #include <xxhash.h>
 
 #include <cstdint>
+#include <cstring>
 
 namespace jwtguard {
 namespace {
@@ -60,6 +61,36 @@ TEST(SplitBlockBloom, SizesInWholeCacheLines) {
     EXPECT_EQ(bloom.blocks(), 10u);
     EXPECT_EQ(bloom.memory_bytes(), 640u);
     EXPECT_EQ(SplitBlockBloom(0).blocks(), 1u);
+}
+
+TEST(LargeBuffer, BigBuffersAreZeroedAndHugePageAligned) {
+    for (std::size_t bytes :
+         {std::size_t{100}, std::size_t{3} << 20, (std::size_t{5} << 20) + 100}) {
+        const detail::LargeBuffer buffer(bytes);
+        const auto address = reinterpret_cast<std::uintptr_t>(buffer.data());
+        EXPECT_EQ(
+            address %
+                (bytes >= detail::LargeBuffer::huge_page ? detail::LargeBuffer::huge_page : 64),
+            0u)
+            << bytes;
+        EXPECT_GE(buffer.size(), bytes);
+        const auto* data = static_cast<const unsigned char*>(buffer.data());
+        std::size_t nonzero = 0;
+        for (std::size_t i = 0; i < buffer.size(); ++i)
+            nonzero += data[i] != 0;
+        EXPECT_EQ(nonzero, 0u) << bytes;
+        std::memset(buffer.data(), 0xab, buffer.size());  // all of it is writable
+    }
+    // A filter that big works like a small one.
+    SplitBlockBloom bloom(std::size_t{4} << 20 >> 6);
+    for (std::uint64_t i = 0; i < 100'000; ++i)
+        bloom.insert(key(i, 1));
+    for (std::uint64_t i = 0; i < 100'000; ++i)
+        ASSERT_TRUE(bloom.may_contain(key(i, 1)));
+    std::uint64_t false_positives = 0;
+    for (std::uint64_t i = 0; i < 100'000; ++i)
+        false_positives += bloom.may_contain(key(i, 2));
+    EXPECT_LT(false_positives, 10u);  // 335 bits per key: practically none
 }
 
 TEST(FastRange, MapsOntoTheWholeRange) {
