@@ -182,6 +182,41 @@ TEST(Jwks, UnusableDocumentsAreSetupErrors) {
     EXPECT_NO_THROW((void)load_jwk(oct_jwk(test::secret, R"(,"alg":"HS256")")));
 }
 
+TEST(Jwks, MemberNamedTwiceIsRefusedNotResolved) {
+    // RFC 7517 section 4: refuse, or keep the last. rapidjson would find the
+    // first "alg" (HS256) here, so a silent load would pick the wrong one.
+    const std::string twice = oct_jwk(test::secret, R"(,"kid":"h","alg":"HS256","alg":"RS256")");
+    EXPECT_THROW((void)load_jwk(twice), SetupError);
+    const JwksLoad load = load_jwks(jwks({twice, oct_jwk(test::secret, R"(,"kid":"g")")}), "HS256");
+    EXPECT_EQ(load.keys.size(), 1u);
+    ASSERT_EQ(load.rejected.size(), 1u);
+    EXPECT_EQ(load.rejected[0].index, 0u);
+    EXPECT_NE(load.rejected[0].reason.find("\"alg\" twice"), std::string::npos);
+    // The document's own members too.
+    EXPECT_THROW((void)load_jwks(R"({"keys":[],"keys":[]})"), SetupError);
+    // No JWK has more members than a token header may.
+    std::string wide = oct_jwk(test::secret, R"(,"alg":"HS256")");
+    wide.pop_back();
+    for (std::size_t i = 0; i < max_members; ++i) {
+        wide += ",\"x";
+        wide += std::to_string(i);
+        wide += "\":0";
+    }
+    EXPECT_THROW((void)load_jwk(wide + "}"), SetupError);
+}
+
+TEST(Jwks, DocumentMustBeStrictJson) {
+    const std::string good = jwks({oct_jwk(test::secret, R"(,"kid":"h","alg":"HS256")")});
+    ASSERT_EQ(load_jwks(good).keys.size(), 1u);
+    // rapidjson would stop at the NUL and accept what came before.
+    EXPECT_THROW((void)load_jwks(good + std::string(1, '\0') + "junk"), SetupError);
+    std::string bad_utf8 = good;
+    bad_utf8.replace(bad_utf8.find("\"h\""), 3, "\"\xff\"");
+    EXPECT_THROW((void)load_jwks(bad_utf8), SetupError);
+    // Nesting deep enough to exhaust a recursive parser's stack.
+    EXPECT_THROW((void)load_jwks(std::string(1'000'000, '[')), SetupError);
+}
+
 TEST(KeySet, RequireKidRefusesKidlessTokensEvenWithOneKey) {
     const std::string kidless =
         test::make_token(R"({"alg":"HS256"})", R"({"exp":1700000600})", key_a);

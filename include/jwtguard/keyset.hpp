@@ -15,7 +15,10 @@
 // algorithm; a JWK without `alg` takes the one the caller names, and without
 // either it is refused (never guessed from `kty`). `use` other than "sig",
 // `key_ops` without "verify", private RSA members and non-minimal or padded
-// encodings are refused too.
+// encodings are refused too, and so is a document that is not strict JSON
+// (invalid UTF-8, a NUL byte) or has an object with a member name twice:
+// RFC 7517 section 4 lets a parser either refuse those or keep the last
+// duplicate, and rapidjson's lookups would find the first.
 #pragma once
 
 #include <algorithm>
@@ -39,6 +42,7 @@
 #include "jwtguard/epoch.hpp"
 #include "jwtguard/error.hpp"
 #include "jwtguard/hs256.hpp"
+#include "jwtguard/json.hpp"
 #include "jwtguard/rs256.hpp"
 
 namespace jwtguard {
@@ -192,6 +196,36 @@ struct JwksLoad {
 };
 
 namespace detail {
+/// Parses a JWK or JWKS document strictly (see the top of this file); `what`
+/// names it in the error.
+inline void parse_jwk_document(std::string_view json, rapidjson::Document& doc, const char* what) {
+    // rapidjson would read a NUL byte as the end of the text.
+    if (json.find('\0') != std::string_view::npos)
+        throw SetupError(Error::key_invalid, std::string(what) + " holds a NUL byte");
+    // Iterative: a deeply nested document must not exhaust the stack.
+    doc.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag>(json.data(),
+                                                                                      json.size());
+    if (doc.HasParseError())
+        throw SetupError(Error::key_invalid,
+                         std::string(what) + " is not valid JSON (or not valid UTF-8)");
+}
+
+/// Refuses an object with a member name twice, or with more members than a
+/// token's header may have (no JWK comes near), which keeps the check on the
+/// header's allocation-free MemberSet.
+inline void check_unique_members(const rapidjson::Value& object, const char* what) {
+    if (object.MemberCount() > max_members)
+        throw SetupError(Error::key_invalid, std::string(what) + " has more than " +
+                                                 std::to_string(max_members) + " members");
+    MemberSet names;
+    for (const auto& m : object.GetObject()) {
+        const std::string_view name(m.name.GetString(), m.name.GetStringLength());
+        if (!names.insert(name))
+            throw SetupError(Error::key_invalid, std::string(what) + " has the member \"" +
+                                                     std::string(name) + "\" twice");
+    }
+}
+
 /// A base64url JWK member decoded strictly (no padding, canonical bits).
 [[nodiscard]] inline std::string jwk_bytes(const rapidjson::Value& jwk, const char* name) {
     const auto member = jwk.FindMember(name);
@@ -217,6 +251,7 @@ namespace detail {
 [[nodiscard]] inline Key key_from_jwk(const rapidjson::Value& jwk,
                                       std::optional<std::string_view> default_alg) {
     if (!jwk.IsObject()) throw SetupError(Error::key_invalid, "a JWK must be a JSON object");
+    check_unique_members(jwk, "the JWK");
     auto string_member = [&](const char* name) -> std::optional<std::string_view> {
         const auto m = jwk.FindMember(name);
         if (m == jwk.MemberEnd()) return std::nullopt;
@@ -274,8 +309,7 @@ namespace detail {
 [[nodiscard]] inline Key load_jwk(std::string_view json,
                                   std::optional<std::string_view> default_alg = std::nullopt) {
     rapidjson::Document doc;
-    doc.Parse(json.data(), json.size());
-    if (doc.HasParseError()) throw SetupError(Error::key_invalid, "the JWK is not valid JSON");
+    detail::parse_jwk_document(json, doc, "the JWK");
     return detail::key_from_jwk(doc, default_alg);
 }
 
@@ -286,10 +320,10 @@ namespace detail {
 [[nodiscard]] inline JwksLoad load_jwks(
     std::string_view json, std::optional<std::string_view> default_alg = std::nullopt) {
     rapidjson::Document doc;
-    doc.Parse(json.data(), json.size());
-    if (doc.HasParseError()) throw SetupError(Error::key_invalid, "the JWKS is not valid JSON");
+    detail::parse_jwk_document(json, doc, "the JWKS");
     if (!doc.IsObject() || !doc.HasMember("keys") || !doc["keys"].IsArray())
         throw SetupError(Error::key_invalid, "the JWKS has no \"keys\" array");
+    detail::check_unique_members(doc, "the JWKS");
     JwksLoad result;
     std::size_t index = 0;
     for (const auto& jwk : doc["keys"].GetArray()) {
