@@ -213,6 +213,9 @@ TEST(Jwks, DocumentMustBeStrictJson) {
     std::string bad_utf8 = good;
     bad_utf8.replace(bad_utf8.find("\"h\""), 3, "\"\xff\"");
     EXPECT_THROW((void)load_jwks(bad_utf8), SetupError);
+    // rapidjson's length-taking Parse skips BOM bytes, even one alone.
+    EXPECT_THROW((void)load_jwks("\xbf" + good), SetupError);
+    EXPECT_THROW((void)load_jwks("\xef\xbb\xbf" + good), SetupError);
     // Nesting deep enough to exhaust a recursive parser's stack.
     EXPECT_THROW((void)load_jwks(std::string(1'000'000, '[')), SetupError);
 }
