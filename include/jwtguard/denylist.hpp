@@ -1191,7 +1191,9 @@ class Denylist {
         bool fresh = true;
         if (auto image = detail::read_file(path)) {
             const std::size_t prefix = std::min(image->size(), detail::magic_size);
-            if (std::memcmp(image->data(), detail::journal_magic, prefix) != 0)
+            // An empty file has no data() to compare (memcmp wants a pointer
+            // even for 0 bytes).
+            if (prefix > 0 && std::memcmp(image->data(), detail::journal_magic, prefix) != 0)
                 throw SetupError(Error::option_invalid, path + " is not a jwtguard journal");
             if (image->size() >= detail::magic_size) {
                 fresh = false;
