@@ -213,6 +213,9 @@ TEST(Jwks, DocumentMustBeStrictJson) {
     std::string bad_utf8 = good;
     bad_utf8.replace(bad_utf8.find("\"h\""), 3, "\"\xff\"");
     EXPECT_THROW((void)load_jwks(bad_utf8), SetupError);
+    // A truncated sequence at the very end (rapidjson's own check would read
+    // past the end of the text here; ASan builds catch that).
+    EXPECT_THROW((void)load_jwks(R"({"keys":[],"x":")" + std::string("\xea")), SetupError);
     // rapidjson's length-taking Parse skips BOM bytes, even one alone.
     EXPECT_THROW((void)load_jwks("\xbf" + good), SetupError);
     EXPECT_THROW((void)load_jwks("\xef\xbb\xbf" + good), SetupError);

@@ -126,6 +126,15 @@ namespace jwtguard::detail {
     }
 }
 
+/// True when `json` is text rapidjson may parse as strict JSON without its
+/// own encoding check: well-formed UTF-8, and no escaped lone low surrogate
+/// (rapidjson refuses a lone high one itself). rapidjson's check is not used:
+/// on NUL-terminated input it reads past the end of a truncated sequence.
+[[nodiscard]] inline bool is_strict_json_text(const char* json, std::size_t size) noexcept {
+    return is_valid_utf8(reinterpret_cast<const unsigned char*>(json), size) &&
+           !has_lone_low_surrogate(json, size);
+}
+
 /// Reads a JSON number's text as a NumericDate: a value in [0, 2^53], rounded
 /// up to whole seconds (`rounded_up`, if given, says whether a fraction was
 /// rounded away). Returns false for anything outside that range. The text has
@@ -308,9 +317,7 @@ class TopLevelHandler {
     /// Parses the `size` bytes at `json` in place. `json[size]` must be NUL and
     /// the aligned 16-byte block holding it readable (see `json_padding`).
     [[nodiscard]] JsonFault parse(char* json, std::size_t size) noexcept {
-        if (!is_valid_utf8(reinterpret_cast<const unsigned char*>(json), size) ||
-            has_lone_low_surrogate(json, size))
-            return JsonFault::invalid_utf8;
+        if (!is_strict_json_text(json, size)) return JsonFault::invalid_utf8;
         rapidjson::InsituStringStream stream(json);
         rapidjson::Reader reader;
         constexpr unsigned flags =

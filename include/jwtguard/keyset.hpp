@@ -202,15 +202,16 @@ inline void parse_jwk_document(std::string_view json, rapidjson::Document& doc, 
     // rapidjson would read a NUL byte as the end of the text.
     if (json.find('\0') != std::string_view::npos)
         throw SetupError(Error::key_invalid, std::string(what) + " holds a NUL byte");
+    if (!is_strict_json_text(json.data(), json.size()))
+        throw SetupError(Error::key_invalid, std::string(what) + " is not valid UTF-8");
     // From a NUL-terminated copy: rapidjson's Parse(text, length) would
     // skip any of the three bytes of a UTF-8 BOM at the start, one by one,
     // even alone (so "\xbf{...}" would load). Iterative: a deeply nested
     // document must not exhaust the stack.
     const std::string text(json);
-    doc.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag>(text.c_str());
+    doc.Parse<rapidjson::kParseIterativeFlag>(text.c_str());
     if (doc.HasParseError())
-        throw SetupError(Error::key_invalid,
-                         std::string(what) + " is not valid JSON (or not valid UTF-8)");
+        throw SetupError(Error::key_invalid, std::string(what) + " is not valid JSON");
 }
 
 /// Refuses an object with a member name twice, or with more members than a
