@@ -1,0 +1,172 @@
+// Reference verdicts for the header and payload SAX handlers, read from
+// rapidjson's DOM instead: the structure rules of DESIGN.md (strict JSON, an
+// object, depth, member count, unique top-level names, no lone surrogate)
+// applied in document order, and NumericDates read exactly from the
+// number's text with string arithmetic.
+#pragma once
+
+#include <rapidjson/document.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+
+#include "jwtguard/config.hpp"
+#include "jwtguard/error.hpp"
+#include "jwtguard/json.hpp"
+
+namespace fuzz {
+
+using jwtguard::detail::JsonFault;
+
+/// One document parsed twice: with typed values, and with numbers kept as
+/// their text (the DOM has no node that holds both).
+struct Dom {
+    rapidjson::Document typed;
+    rapidjson::Document text;
+    bool ok = false;
+};
+
+/// Parses `json` into `doc` with rapidjson's own encoding check (not the
+/// library's, which is under test); false if it is not strict JSON.
+template <unsigned extra_flags = 0>
+bool parse_reference(std::string_view json, rapidjson::Document& doc) {
+    // NUL-terminated, through rapidjson's plain string stream: the
+    // length-taking Parse would skip UTF-8 BOM bytes at the start. Padded
+    // with NULs: the encoding check reads up to three bytes past the end of
+    // a truncated sequence.
+    std::string copy(json);
+    copy.append(4, '\0');
+    doc.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag | extra_flags>(
+        copy.c_str());
+    // The stream reads a NUL byte as the end of input; JSON allows none
+    // outside strings and none raw inside them.
+    return !doc.HasParseError() && json.find('\0') == std::string_view::npos;
+}
+
+inline void parse_dom(std::string_view json, Dom& dom) {
+    dom.ok = parse_reference(json, dom.typed) &&
+             parse_reference<rapidjson::kParseNumbersAsStringsFlag>(json, dom.text);
+}
+
+inline std::string_view string_of(const rapidjson::Value& v) {
+    return {v.GetString(), v.GetStringLength()};
+}
+
+/// True if a string anywhere (names included) holds a UTF-16 surrogate,
+/// which only an unpaired \u escape can put there (UTF-8 input with one is
+/// refused by the encoding check).
+inline bool has_surrogate(const rapidjson::Value& v) {
+    auto holds = [](std::string_view s) {
+        for (std::size_t i = 0; i + 1 < s.size(); ++i)
+            if (static_cast<unsigned char>(s[i]) == 0xed &&
+                static_cast<unsigned char>(s[i + 1]) >= 0xa0)
+                return true;
+        return false;
+    };
+    if (v.IsString()) return holds(string_of(v));
+    if (v.IsArray()) {
+        for (const auto& e : v.GetArray())
+            if (has_surrogate(e)) return true;
+    }
+    if (v.IsObject()) {
+        for (const auto& m : v.GetObject())
+            if (holds(string_of(m.name)) || has_surrogate(m.value)) return true;
+    }
+    return false;
+}
+
+/// True if a container below `v` (itself at nesting `level`, the root being
+/// 1) lies deeper than the limit.
+inline bool deeper_than_limit(const rapidjson::Value& v, int level) {
+    if (!v.IsArray() && !v.IsObject()) return false;
+    if (level > jwtguard::max_json_depth) return true;
+    if (v.IsArray()) {
+        for (const auto& e : v.GetArray())
+            if (deeper_than_limit(e, level + 1)) return true;
+    } else {
+        for (const auto& m : v.GetObject())
+            if (deeper_than_limit(m.value, level + 1)) return true;
+    }
+    return false;
+}
+
+/// The first structural fault of a document the DOM accepted, in the order
+/// a streaming reader meets them.
+inline JsonFault reference_fault(const rapidjson::Value& root) {
+    if (has_surrogate(root)) return JsonFault::invalid_utf8;
+    if (!root.IsObject()) return JsonFault::not_object;
+    std::set<std::string, std::less<>> names;
+    std::size_t count = 0;
+    for (const auto& m : root.GetObject()) {
+        if (++count > jwtguard::max_members) return JsonFault::too_many_members;
+        if (!names.emplace(string_of(m.name)).second) return JsonFault::duplicate_member;
+        if (deeper_than_limit(m.value, 2)) return JsonFault::too_deep;
+    }
+    return JsonFault::none;
+}
+
+/// True if `e` is the error of some structural fault (header or payload).
+inline bool is_structural(jwtguard::Error e, bool payload) {
+    for (const auto f :
+         {JsonFault::syntax, JsonFault::not_object, JsonFault::invalid_utf8, JsonFault::too_deep,
+          JsonFault::too_many_members, JsonFault::duplicate_member})
+        if (e == jwtguard::detail::json_fault_error(f, payload)) return true;
+    return false;
+}
+
+struct Date {
+    std::int64_t seconds;
+    bool rounded_up;
+};
+
+/// A NumericDate from a JSON number's text, exactly: rounded up to whole
+/// seconds; nullopt outside [0, 2^53] (negative zero is zero).
+inline std::optional<Date> reference_date(std::string_view text) {
+    std::size_t i = 0;
+    const bool negative = i < text.size() && text[i] == '-';
+    if (negative) ++i;
+    auto digit = [&] { return i < text.size() && text[i] >= '0' && text[i] <= '9'; };
+    std::string digits;      // every mantissa digit
+    std::int64_t point = 0;  // how many of them stand before the decimal point
+    for (; digit(); ++i, ++point)
+        digits += text[i];
+    if (i < text.size() && text[i] == '.')
+        for (++i; digit(); ++i)
+            digits += text[i];
+    if (i < text.size() && (text[i] == 'e' || text[i] == 'E')) {
+        ++i;
+        const bool down = i < text.size() && text[i] == '-';
+        if (i < text.size() && (text[i] == '-' || text[i] == '+')) ++i;
+        std::int64_t exponent = 0;
+        for (; digit(); ++i)
+            exponent = std::min<std::int64_t>(exponent * 10 + (text[i] - '0'), 1'000'000'000'000);
+        point += down ? -exponent : exponent;
+    }
+    const std::size_t lead = digits.find_first_not_of('0');
+    if (lead == std::string::npos) return Date{0, false};
+    digits.erase(0, lead);
+    point -= static_cast<std::int64_t>(lead);
+    if (negative || point > 16) return std::nullopt;  // 10^16 > 2^53
+    std::uint64_t integer = 0;
+    for (std::int64_t k = 0; k < point; ++k)
+        integer = integer * 10 + (k < static_cast<std::int64_t>(digits.size())
+                                      ? static_cast<std::uint64_t>(digits[k] - '0')
+                                      : 0);
+    const bool fraction =
+        digits.find_first_not_of('0', static_cast<std::size_t>(std::max<std::int64_t>(point, 0))) !=
+        std::string::npos;
+    constexpr std::uint64_t max_date = std::uint64_t{1} << 53;
+    if (!fraction)
+        return integer <= max_date
+                   ? std::optional<Date>(Date{static_cast<std::int64_t>(integer), false})
+                   : std::nullopt;
+    return integer < max_date
+               ? std::optional<Date>(Date{static_cast<std::int64_t>(integer + 1), true})
+               : std::nullopt;
+}
+
+}  // namespace fuzz

@@ -1,0 +1,85 @@
+// Shared by the fuzz targets: a check that aborts (so libFuzzer records the
+// input), an allocation counter, and the fuzz-only keys.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string_view>
+
+// Unlike assert(), stays on in every build: a fuzz check is the oracle.
+#define FUZZ_CHECK(condition)                                                             \
+    do {                                                                                  \
+        if (!(condition)) {                                                               \
+            std::fprintf(stderr, "fuzz check failed: %s (%s:%d)\n", #condition, __FILE__, \
+                         __LINE__);                                                       \
+            std::abort();                                                                 \
+        }                                                                                 \
+    } while (0)
+
+// Provided by ASan (clang and g++): calls back on every malloc in the
+// process, OpenSSL's included. Absent in builds without a sanitizer.
+extern "C" int __sanitizer_install_malloc_and_free_hooks(void (*malloc_hook)(const volatile void*,
+                                                                             std::size_t),
+                                                         void (*free_hook)(const volatile void*))
+    __attribute__((weak));
+
+namespace fuzz {
+
+inline std::atomic<std::size_t> allocations{0};
+
+inline void count_allocation(const volatile void*, std::size_t) {
+    allocations.fetch_add(1, std::memory_order_relaxed);
+}
+
+/// Starts counting allocations; false where the sanitizer runtime that can
+/// count them is absent (the plain corpus replay; tests/alloc_test.cpp
+/// checks zero allocation there).
+inline bool count_allocations() {
+    static const bool installed =
+        __sanitizer_install_malloc_and_free_hooks != nullptr &&
+        __sanitizer_install_malloc_and_free_hooks(count_allocation, nullptr) != 0;
+    return installed;
+}
+
+/// The HS256 secret of fuzz_validate and of the seed tokens.
+inline constexpr std::string_view hs256_secret = "fuzz-only secret: 32 bytes long!";
+
+/// A 2048-bit RSA key for fuzzing only (PKCS#8): seed tokens signed with it
+/// stay valid across runs. It protects nothing.
+inline constexpr std::string_view rs256_private_pem = R"(-----BEGIN PRIVATE KEY-----
+MIIEvgIBADANBgkqhkiG9w0BAQEFAASCBKgwggSkAgEAAoIBAQCmCQdABdyQppYu
+t82bbSylpH1mhqrODMa9xQELJVOawqcDj6DKiebkmzUilL7lEsLAMyqMAH63O/ns
+jIcaAPwEcAvPHuyoxkewSjsg3D/TEdnIX4ERdy2Ia+CqvO+OlAtNlsT17kA+YJ1/
+X+fQ8KjphsTYoJqfiYT8mnecwXA3m8XfuvLemR4Cx2jbvPedIPZLnNheFqjh869o
+t+38K9+S5JnoTH7hMAN4rYQP72g7Mq48L6AhuWCrploYJ7RErKdLuoi5RI26hyAC
+fFVHuEeGH+Cg2Mn5IZRyl8LFYhhlyyetlb41gat14oXw+kLalQH+10Y1GM0MdpaC
+kR6eTJQ3AgMBAAECggEAMd0QQlgAT6jX/ZvRsdXtzKlDx+C1tz/7B878az6Ahz/i
+LJ2b6nfT0eAS6xnE4sLpnhM/ueAELj9i5XmmsVaOWT7VLRTaei1iJj2E2G+M83Su
+9RBJkNc743aSeHRZdXZclqaq7DjrLlCRvEkvM36zG78PqwdAqJ0CRWKWfYtSikBP
+tJEloFTJ6TFCStTQjLQvz5eHW44il7SISM8xvg+gksjPcQnNFc9NK/nCGhAj9nTe
+UfK0P/PPfLjZ2NzCRKltM4vEzDmafmkxXGb6AL3JIk4RhsIjLk2z9fKSkOcrDGeC
+eWyhC7wBEAdiKLfYpWs/vWNu3nWI5W1qaAQIflahoQKBgQDg9wHP2oKyAIlVDR1B
+Df6MHIHecAGIXHw8TmdRvvTqwFI5hBuuqX0+TgghBOXrzumTsTivN9msr2SQHy6k
+Fq3K1PrLVuId6CYPHP6DKD0aPRMYM/z99h4PpQv5KtkwqhEXVBltt0Nek895Y+HG
+5xSnov9205pCU81rj0ug+0fMjwKBgQC88NQO8LO5HQVz0nxKZph74Eru3DEW+feK
+chDKruBZSCKlJbdAB3bLyJAHWPHW3VR2JvR3moFpNx8UUrzuV+73+T8mZr/k9f7y
+E1le1ZRIGq2TRMamDVsNF8GGZCt3BZklLJ+v1Axyp4m4f/VtFLjdkCrKSJgR0tOS
+d0JCKjJh2QKBgG26TVnyvNjRxiqD8QbwKn5w0S+L9lNquPY5T8/hkliGYhTHyTDS
+XtJrATAJ0ZPJIsj1Ii7k0PmXuzdI3lkO7soGRCW2RShNOXMZs1KJ5/PKYmvlv7qn
+t1XuLP7l1XYVHa0BSj3nq6aP9hzBiTiZMcvqhyyQXaeIdKPICx2EMyslAoGBAIfN
+TY5Dgdo+usmJ854Caf03tIREreAG4N6Yp+sWkNh7WbN8DV+vPbqxOJyfWIwIX4ng
+6/v/iJ6YaPVRlsx1VaTUeIhgd/LYwVs7fxQDzWWaD0J3v5Rgqx4ZAhdXbkpJMs8e
+aNSXRC8wrnN3PW8e4tUVpzvnu62r7DgtEem+rKHZAoGBAMcZa4IZmnmx6g5MqiKI
+cezChloZiXz4Lcsu+LDQPGHMYbNK5Y56VZnrZsOWgK/lJV6y/JRHDFZpewjKzjys
+Hp6nEnlTm4ImlgPZ2AEtWh/aarXDQacFRVIqFY22xszdiZ6MJdsOItoHYqtzlHT/
+YDaQ/gT/NxqxZDv4UCF/C4AQ
+-----END PRIVATE KEY-----
+)";
+
+/// `now` of the targets that validate: seed tokens are valid at this time.
+inline constexpr std::int64_t now = 1'700'000'000;
+
+}  // namespace fuzz
