@@ -20,7 +20,8 @@
     } while (0)
 
 // Provided by ASan (clang and g++): calls back on every malloc in the
-// process, OpenSSL's included. Absent in builds without a sanitizer.
+// process, OpenSSL's included. Absent in builds without a sanitizer. Both
+// hooks must be given, or it installs neither.
 extern "C" int __sanitizer_install_malloc_and_free_hooks(void (*malloc_hook)(const volatile void*,
                                                                              std::size_t),
                                                          void (*free_hook)(const volatile void*))
@@ -33,6 +34,7 @@ inline std::atomic<std::size_t> allocations{0};
 inline void count_allocation(const volatile void*, std::size_t) {
     allocations.fetch_add(1, std::memory_order_relaxed);
 }
+inline void ignore_free(const volatile void*) {}
 
 /// Starts counting allocations; false where the sanitizer runtime that can
 /// count them is absent (the plain corpus replay; tests/alloc_test.cpp
@@ -40,7 +42,7 @@ inline void count_allocation(const volatile void*, std::size_t) {
 inline bool count_allocations() {
     static const bool installed =
         __sanitizer_install_malloc_and_free_hooks != nullptr &&
-        __sanitizer_install_malloc_and_free_hooks(count_allocation, nullptr) != 0;
+        __sanitizer_install_malloc_and_free_hooks(count_allocation, ignore_free) != 0;
     return installed;
 }
 
