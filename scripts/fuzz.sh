@@ -42,6 +42,7 @@ run_one() {
   local args=(-max_total_time="$seconds" -print_final_stats=1 -timeout=10 -rss_limit_mb=2048
               -max_len=9000 -artifact_prefix="$findings/")
   [ -f "fuzz/$t.dict" ] && args+=(-dict="fuzz/$t.dict")
+  rm -f "$out/logs/$t.result"
   local before; before=$(find "$corpus" fuzz/corpus/"$t" -type f | wc -l)
   local rc=0
   "$out/fuzz/fuzz_$t" "${args[@]}" "$corpus" "fuzz/corpus/$t" >"$log" 2>&1 || rc=$?
@@ -55,7 +56,8 @@ printf '%s\n' "${targets[@]}" | xargs -P "$jobs" -I{} bash -c 'run_one "$@"' _ {
 status=0
 printf '\n%-20s %12s %9s %7s %7s %15s  %s\n' target executions exec/s cov ft corpus result
 for t in "${targets[@]}"; do
-  read -r rc before after <"$out/logs/$t.result"
+  rc=1 before=? after=?
+  [ -f "$out/logs/$t.result" ] && read -r rc before after <"$out/logs/$t.result"
   log=$out/logs/$t.log
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   line=$(grep -E '^#[0-9]+' "$log" | grep -E 'cov:' | tail -1 || true)
