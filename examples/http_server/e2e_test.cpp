@@ -1,0 +1,260 @@
+// End to end: starts the example server on a free loopback port, drives the
+// login / refresh / logout flow with a real HTTP client, and checks every
+// status code, the RFC 6750 challenges, and that a revoked token is refused
+// on its very next use.
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <rapidjson/document.h>
+#include <jwtguard/base64url.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace {
+
+/// The server as a child process; stopped with SIGTERM, which must end it
+/// cleanly (exit status 0).
+class ServerProcess {
+  public:
+    explicit ServerProcess(std::vector<std::string> extra = {}) {
+        std::vector<std::string> args = {JWTGUARD_EXAMPLE_SERVER, "--port", "0",
+                                         "--pbkdf2-iterations", "1000"};
+        args.insert(args.end(), extra.begin(), extra.end());
+        int out[2];
+        if (pipe(out) != 0) throw std::runtime_error("pipe");
+        m_pid = fork();
+        if (m_pid == 0) {
+            dup2(out[1], STDOUT_FILENO);
+            close(out[0]);
+            close(out[1]);
+            std::vector<char*> argv;
+            for (auto& a : args)
+                argv.push_back(a.data());
+            argv.push_back(nullptr);
+            execv(argv[0], argv.data());
+            _exit(127);
+        }
+        close(out[1]);
+        // The server prints "... listening on http://127.0.0.1:PORT" when ready.
+        std::string line;
+        pollfd p{out[0], POLLIN, 0};
+        while (line.find('\n') == std::string::npos && poll(&p, 1, 30'000) == 1) {
+            char c[256];
+            const ssize_t n = read(out[0], c, sizeof c);
+            if (n <= 0) break;
+            line.append(c, static_cast<std::size_t>(n));
+        }
+        close(out[0]);
+        const auto colon = line.rfind(':');
+        if (line.find("listening on") == std::string::npos || colon == std::string::npos)
+            throw std::runtime_error("server did not start: " + line);
+        m_port = std::stoi(line.substr(colon + 1));
+    }
+    ~ServerProcess() {
+        if (m_pid > 0) (void)stop();
+    }
+    /// SIGTERM, then the exit status.
+    int stop() {
+        kill(m_pid, SIGTERM);
+        int status = 0;
+        waitpid(m_pid, &status, 0);
+        m_pid = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    [[nodiscard]] int port() const { return m_port; }
+
+  private:
+    pid_t m_pid = -1;
+    int m_port = 0;
+};
+
+struct Session {
+    std::string access, refresh;
+};
+
+std::string member(const std::string& json, const char* name) {
+    rapidjson::Document doc;
+    doc.Parse(json.c_str());
+    if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember(name) || !doc[name].IsString())
+        return {};
+    return doc[name].GetString();
+}
+
+class ExampleServer : public ::testing::Test {
+  protected:
+    void start(std::vector<std::string> extra = {}) {
+        server = std::make_unique<ServerProcess>(std::move(extra));
+        client = std::make_unique<httplib::Client>("127.0.0.1", server->port());
+    }
+    void SetUp() override { start(); }
+    void TearDown() override {
+        if (server) {
+            EXPECT_EQ(server->stop(), 0) << "SIGTERM must stop the server cleanly";
+        }
+    }
+
+    httplib::Result post(const std::string& path, const std::string& body,
+                         const std::string& bearer = "") {
+        httplib::Headers headers;
+        if (!bearer.empty()) headers.emplace("Authorization", "Bearer " + bearer);
+        return client->Post(path.c_str(), headers, body, "application/json");
+    }
+    httplib::Result me(const std::string& authorization) {
+        httplib::Headers headers;
+        if (!authorization.empty()) headers.emplace("Authorization", authorization);
+        return client->Get("/me", headers);
+    }
+    int me_status(const std::string& token) { return me("Bearer " + token)->status; }
+    /// error_description of a refused Bearer token.
+    std::string refusal(const std::string& token) {
+        const auto r = me("Bearer " + token);
+        EXPECT_EQ(r->status, 401);
+        return member(r->body, "error_description");
+    }
+    Session login(const std::string& user = "ada", const std::string& password = "lovelace") {
+        const auto r =
+            post("/login", R"({"username":")" + user + R"(","password":")" + password + "\"}");
+        EXPECT_EQ(r->status, 200) << r->body;
+        EXPECT_EQ(member(r->body, "token_type"), "Bearer");
+        return {member(r->body, "access_token"), member(r->body, "refresh_token")};
+    }
+    httplib::Result refresh(const std::string& token) {
+        return post("/refresh", R"({"refresh_token":")" + token + "\"}");
+    }
+
+    std::unique_ptr<ServerProcess> server;
+    std::unique_ptr<httplib::Client> client;
+};
+
+TEST_F(ExampleServer, MeNeedsAValidBearerToken) {
+    const std::string bare = R"(Bearer realm="jwtguard-example")";
+    auto r = me("");
+    EXPECT_EQ(r->status, 401);
+    EXPECT_EQ(r->get_header_value("WWW-Authenticate"), bare);  // no token: no error code
+    r = me("Basic YWRhOmxvdmVsYWNl");
+    EXPECT_EQ(r->status, 401);
+    EXPECT_EQ(r->get_header_value("WWW-Authenticate"), bare);
+    r = me("Bearer not-a-token");
+    EXPECT_EQ(r->status, 401);
+    EXPECT_EQ(r->get_header_value("WWW-Authenticate"),
+              bare + R"(, error="invalid_token", error_description="token_malformed")");
+    EXPECT_EQ(client->Get("/public")->status, 200);
+}
+
+TEST_F(ExampleServer, LoginChecksTheCredentials) {
+    EXPECT_EQ(post("/login", "not json")->status, 400);
+    EXPECT_EQ(post("/login", R"({"username":"ada"})")->status, 400);
+    EXPECT_EQ(post("/login", R"({"username":"ada","password":"babbage"})")->status, 401);
+    EXPECT_EQ(post("/login", R"({"username":"eve","password":"lovelace"})")->status, 401);
+    const Session s = login();
+    const auto r = me("Bearer " + s.access);
+    ASSERT_EQ(r->status, 200) << r->body;
+    EXPECT_EQ(member(r->body, "sub"), "ada");
+    EXPECT_EQ(member(r->body, "iss"), "jwtguard-example");
+    EXPECT_FALSE(member(r->body, "jti").empty());
+}
+
+TEST_F(ExampleServer, AccessAndRefreshTokensCannotStandInForEachOther) {
+    const Session s = login();
+    EXPECT_EQ(refusal(s.refresh), "kid_unknown");  // signed with the refresh key
+    const auto r = refresh(s.access);
+    EXPECT_EQ(r->status, 401);
+    EXPECT_EQ(member(r->body, "error"), "invalid_grant");
+}
+
+TEST_F(ExampleServer, LogoutRefusesTheTokenAtOnce) {
+    const Session s = login();
+    const Session other = login("alan", "turing");
+    ASSERT_EQ(me_status(s.access), 200);
+    EXPECT_EQ(post("/logout", R"({"refresh_token":")" + s.refresh + "\"}", s.access)->status, 204);
+    EXPECT_EQ(refusal(s.access), "revoked");
+    EXPECT_EQ(post("/logout", "", s.access)->status, 401);
+    EXPECT_EQ(refresh(s.refresh)->status, 401);  // its refresh token went with it
+    EXPECT_EQ(me_status(other.access), 200);     // nobody else's
+}
+
+TEST_F(ExampleServer, RefreshRotatesAndAReusedTokenEndsItsFamily) {
+    const Session first = login();
+    const Session other = login();  // another device of the same user
+    auto r = refresh(first.refresh);
+    ASSERT_EQ(r->status, 200) << r->body;
+    const Session second{member(r->body, "access_token"), member(r->body, "refresh_token")};
+    EXPECT_EQ(me_status(second.access), 200);
+    // The old refresh token again: somebody holds a copy.
+    r = refresh(first.refresh);
+    EXPECT_EQ(r->status, 401);
+    EXPECT_EQ(member(r->body, "error_description"), "refresh_token_reused");
+    r = refresh(second.refresh);  // the family is over
+    EXPECT_EQ(r->status, 401);
+    EXPECT_EQ(member(r->body, "error_description"), "refresh_token_reused");
+    EXPECT_EQ(refresh(other.refresh)->status, 200);  // other families go on
+}
+
+TEST_F(ExampleServer, LogoutAllEndsEverySessionOfTheUser) {
+    const Session a = login(), b = login();
+    const Session other = login("grace", "hopper");
+    EXPECT_EQ(post("/logout-all", "", a.access)->status, 204);
+    EXPECT_EQ(refusal(a.access), "subject_revoked");
+    EXPECT_EQ(refusal(b.access), "subject_revoked");
+    const auto r = refresh(b.refresh);
+    EXPECT_EQ(r->status, 401);
+    EXPECT_EQ(member(r->body, "error_description"), "subject_revoked");
+    EXPECT_EQ(me_status(other.access), 200);
+    // Logging in again works at once, even within the same second.
+    EXPECT_EQ(me_status(login().access), 200);
+}
+
+TEST_F(ExampleServer, RevocationsSurviveARestart) {
+    const auto dir =
+        std::filesystem::temp_directory_path() / ("jwtguard-example-" + std::to_string(getpid()));
+    std::filesystem::create_directories(dir);
+    for (const char* name : {"access.key", "refresh.key"}) {
+        std::ofstream(dir / name) << "0123456789abcdef0123456789abcdef-" << name;
+    }
+    const std::vector<std::string> args = {"--journal",
+                                           (dir / "journal").string(),
+                                           "--secret-file",
+                                           (dir / "access.key").string(),
+                                           "--refresh-secret-file",
+                                           (dir / "refresh.key").string()};
+    ASSERT_EQ(server->stop(), 0);
+    start(args);
+    const Session out = login(), in = login("alan", "turing");
+    ASSERT_EQ(post("/logout", "", out.access)->status, 204);
+    ASSERT_EQ(server->stop(), 0);
+    start(args);
+    EXPECT_EQ(refusal(out.access), "revoked");
+    EXPECT_EQ(me_status(in.access), 200);
+    std::filesystem::remove_all(dir);
+}
+
+TEST_F(ExampleServer, Rs256AccessTokens) {
+    ASSERT_EQ(server->stop(), 0);
+    start({"--alg", "RS256"});
+    const Session s = login();
+    const std::string encoded = s.access.substr(0, s.access.find('.'));
+    std::string header(jwtguard::base64url_decoded_size(encoded.size()), '\0');
+    std::size_t size = 0;
+    ASSERT_EQ(
+        jwtguard::base64url_decode(encoded, reinterpret_cast<unsigned char*>(header.data()), size),
+        jwtguard::Base64Status::ok);
+    header.resize(size);
+    EXPECT_EQ(member(header, "alg"), "RS256");
+    EXPECT_EQ(member(header, "typ"), "at+jwt");
+    EXPECT_EQ(me_status(s.access), 200);
+    EXPECT_EQ(post("/logout", "", s.access)->status, 204);
+    EXPECT_EQ(refusal(s.access), "revoked");
+}
+
+}  // namespace

@@ -1,0 +1,573 @@
+// jwtguard example: the API of a single-page app, on cpp-httplib, using the
+// library only through its public headers.
+//
+//   POST /login       {"username","password"} -> access token (short-lived,
+//                     HS256 or RS256) + refresh token (long-lived, HS256)
+//   POST /refresh     {"refresh_token"} -> a new pair; the old refresh token
+//                     is revoked, and presenting a revoked one again revokes
+//                     its whole family (reuse detection)
+//   GET  /me          Bearer access token -> its claims; 401 with an RFC 6750
+//                     WWW-Authenticate header otherwise
+//   POST /logout      revokes the presented access token (and the refresh
+//                     token in the body, if any)
+//   POST /logout-all  revokes every token of the user (subject cut-off)
+//   GET  /public      no validation: the load test's baseline
+//
+// Access and refresh tokens are signed with different keys and carry
+// different `typ`s (RFC 8725 3.11), so neither can pass for the other. One
+// Denylist holds every revocation, journaled if --journal is given.
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/rsa.h>
+#include <pthread.h>
+#include <signal.h>
+
+#include <httplib.h>
+#include <rapidjson/document.h>
+#include <jwtguard/jwtguard.hpp>
+
+#include <atomic>
+#include <cctype>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <variant>
+#include <vector>
+
+namespace {
+
+using jwtguard::Error;
+
+constexpr std::string_view issuer = "jwtguard-example";
+constexpr std::string_view audience = "jwtguard-example-api";
+constexpr std::string_view realm = "jwtguard-example";
+
+struct Config {
+    std::string host = "127.0.0.1";
+    int port = 8080;  // 0: any free port (printed)
+    std::string alg = "HS256";
+    std::string secret_file;          // HS256 access secret; random if empty
+    std::string key_file;             // RS256 private key (PEM); generated if empty
+    std::string refresh_secret_file;  // refresh secret; random if empty
+    std::string journal;
+    std::int64_t access_ttl = 300;
+    std::int64_t refresh_ttl = 86400;
+    int pbkdf2_iterations = 600'000;  // OWASP's figure for PBKDF2-HMAC-SHA256
+    std::size_t revoked = 0;          // random revocations to preload (load tests)
+    std::string redis;                // not available yet: refused
+};
+
+[[noreturn]] void usage(const std::string& why) {
+    std::cerr
+        << "error: " << why << "\n"
+        << "usage: jwtguard_example_server [--host H] [--port N (0: any)] [--alg HS256|RS256]\n"
+           "         [--secret-file F | --key-file PRIVATE.pem] [--refresh-secret-file F]\n"
+           "         [--journal PATH] [--access-ttl S] [--refresh-ttl S]\n"
+           "         [--pbkdf2-iterations N] [--revoked N]\n";
+    std::exit(2);
+}
+
+Config parse_args(int argc, char** argv) {
+    Config c;
+    for (int i = 1; i < argc; ++i) {
+        const std::string arg = argv[i];
+        auto value = [&]() -> std::string {
+            if (i + 1 >= argc) usage(arg + " needs a value");
+            return argv[++i];
+        };
+        auto number = [&]() -> std::int64_t {
+            const std::string v = value();
+            std::size_t used = 0;
+            std::int64_t n = -1;
+            try {
+                n = std::stoll(v, &used);
+            } catch (...) {
+            }
+            if (used != v.size() || n < 0) usage(arg + " needs a non-negative integer");
+            return n;
+        };
+        if (arg == "--host")
+            c.host = value();
+        else if (arg == "--port")
+            c.port = static_cast<int>(number());
+        else if (arg == "--alg")
+            c.alg = value();
+        else if (arg == "--secret-file")
+            c.secret_file = value();
+        else if (arg == "--key-file")
+            c.key_file = value();
+        else if (arg == "--refresh-secret-file")
+            c.refresh_secret_file = value();
+        else if (arg == "--journal")
+            c.journal = value();
+        else if (arg == "--access-ttl")
+            c.access_ttl = number();
+        else if (arg == "--refresh-ttl")
+            c.refresh_ttl = number();
+        else if (arg == "--pbkdf2-iterations")
+            c.pbkdf2_iterations = static_cast<int>(number());
+        else if (arg == "--revoked")
+            c.revoked = static_cast<std::size_t>(number());
+        else if (arg == "--redis")
+            c.redis = value();
+        else
+            usage("unknown option " + arg);
+    }
+    if (c.alg != "HS256" && c.alg != "RS256") usage("--alg must be HS256 or RS256");
+    if (c.access_ttl <= 0 || c.refresh_ttl < c.access_ttl)
+        usage("need 0 < --access-ttl <= --refresh-ttl");
+    if (c.pbkdf2_iterations < 1) usage("--pbkdf2-iterations must be positive");
+    if (!c.redis.empty())
+        usage("--redis: the Redis mirror is not built yet (issue 7); run without it");
+    return c;
+}
+
+std::int64_t unix_now() {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+std::string random_bytes(std::size_t n) {
+    std::string out(n, '\0');
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(n)) != 1)
+        throw std::runtime_error("RAND_bytes failed");
+    return out;
+}
+
+/// A random (version 4) UUID, the usual shape of a jti.
+std::string uuid() {
+    std::string b = random_bytes(16);
+    b[6] = static_cast<char>((b[6] & 0x0f) | 0x40);
+    b[8] = static_cast<char>((b[8] & 0x3f) | 0x80);
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out;
+    for (std::size_t i = 0; i < 16; ++i) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
+        out += hex[static_cast<unsigned char>(b[i]) >> 4];
+        out += hex[static_cast<unsigned char>(b[i]) & 15];
+    }
+    return out;
+}
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw std::runtime_error("cannot read " + path);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+/// A JSON string literal (quotes included).
+std::string json_quoted(std::string_view s) {
+    std::string out = "\"";
+    for (const char c : s) {
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += c;
+        } else if (static_cast<unsigned char>(c) < 0x20) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\u%04x", c);
+            out += buf;
+        } else {
+            out += c;
+        }
+    }
+    return out + "\"";
+}
+
+/// Users and their password hashes (PBKDF2-HMAC-SHA256, random salt). A
+/// real service keeps these in its database, preferably with argon2id.
+class Users {
+  public:
+    explicit Users(int iterations) : m_iterations(iterations) {
+        for (const auto& [name, password] :
+             {std::pair{"ada", "lovelace"}, std::pair{"alan", "turing"},
+              std::pair{"grace", "hopper"}}) {
+            Entry e{random_bytes(16), {}};
+            e.hash = hash(password, e.salt);
+            m_users.emplace(name, std::move(e));
+        }
+    }
+    [[nodiscard]] bool check(const std::string& user, const std::string& password) const {
+        const auto it = m_users.find(user);
+        // Hash even for an unknown user, so timing does not tell users apart.
+        const std::string salt = it != m_users.end() ? it->second.salt : std::string(16, '\0');
+        const std::string h = hash(password, salt);
+        return it != m_users.end() &&
+               CRYPTO_memcmp(h.data(), it->second.hash.data(), h.size()) == 0;
+    }
+
+  private:
+    struct Entry {
+        std::string salt, hash;
+    };
+    [[nodiscard]] std::string hash(const std::string& password, const std::string& salt) const {
+        std::string out(32, '\0');
+        PKCS5_PBKDF2_HMAC(password.data(), static_cast<int>(password.size()),
+                          reinterpret_cast<const unsigned char*>(salt.data()),
+                          static_cast<int>(salt.size()), m_iterations, EVP_sha256(), 32,
+                          reinterpret_cast<unsigned char*>(out.data()));
+        return out;
+    }
+    int m_iterations;
+    std::map<std::string, Entry, std::less<>> m_users;
+};
+
+/// A string member of a JSON object body, if it is one.
+std::optional<std::string> json_string(const std::string& body, const char* name) {
+    rapidjson::Document doc;
+    doc.Parse(body.c_str());
+    if (doc.HasParseError() || !doc.IsObject()) return std::nullopt;
+    const auto m = doc.FindMember(name);
+    if (m == doc.MemberEnd() || !m->value.IsString()) return std::nullopt;
+    return std::string(m->value.GetString(), m->value.GetStringLength());
+}
+
+/// The token of an `Authorization: Bearer <token>` header (RFC 6750 2.1;
+/// the scheme name is case-insensitive).
+std::optional<std::string> bearer_token(const httplib::Request& req) {
+    const std::string value = req.get_header_value("Authorization");
+    constexpr std::string_view scheme = "bearer ";
+    if (value.size() <= scheme.size()) return std::nullopt;
+    for (std::size_t i = 0; i < scheme.size(); ++i)
+        if (std::tolower(static_cast<unsigned char>(value[i])) != scheme[i]) return std::nullopt;
+    return value.substr(scheme.size());
+}
+
+void json_reply(httplib::Response& res, int status, const std::string& body) {
+    res.status = status;
+    res.set_content(body, "application/json");
+}
+
+/// 401 as RFC 6750 3 describes it: no error code when no token came.
+void unauthorized(httplib::Response& res, std::optional<Error> error) {
+    std::string challenge = "Bearer realm=\"" + std::string(realm) + "\"";
+    std::string body = R"({"error":"invalid_token"})";
+    if (error) {
+        const std::string code(jwtguard::to_string(*error));
+        challenge += ", error=\"invalid_token\", error_description=\"" + code + "\"";
+        body = R"({"error":"invalid_token","error_description":)" + json_quoted(code) + "}";
+    }
+    res.set_header("WWW-Authenticate", challenge);
+    json_reply(res, 401, body);
+}
+
+/// Sign with whichever access key the server was started with.
+using AccessKey = std::variant<jwtguard::Hs256Key, jwtguard::Rs256PrivateKey>;
+
+class App {
+  public:
+    explicit App(const Config& config)
+        : m_config(config),
+          m_users(config.pbkdf2_iterations),
+          m_access_key(make_access_key(config)),
+          m_refresh_key(config.refresh_secret_file.empty() ? random_bytes(32)
+                                                           : read_file(config.refresh_secret_file)),
+          m_denylist(denylist_options(config), unix_now()),
+          m_access(access_keys(), validator_options(config.access_ttl, "at+jwt", true)),
+          m_refresh(jwtguard::Key(m_refresh_key),
+                    validator_options(config.refresh_ttl, "refresh+jwt", false)) {}
+
+    [[nodiscard]] std::size_t revocations() const { return m_denylist.size(); }
+    /// Moves the denylist's time forward: expired revocations go away.
+    void advance(std::int64_t now) { m_denylist.advance(now); }
+
+    /// Random revocations, as a busy deployment would hold (load tests).
+    void preload_revocations(std::size_t count) {
+        const std::int64_t now = unix_now();
+        for (std::size_t i = 0; i < count; ++i)
+            (void)m_denylist.revoke_jti(
+                uuid(), now + static_cast<std::int64_t>(i) % m_config.access_ttl + 1);
+    }
+
+    void routes(httplib::Server& server) {
+        server.Get("/public", [](const httplib::Request&, httplib::Response& res) {
+            json_reply(res, 200, R"({"service":"jwtguard-example","auth":"none"})");
+        });
+        server.Post("/login", [this](const httplib::Request& req, httplib::Response& res) {
+            const auto user = json_string(req.body, "username");
+            const auto password = json_string(req.body, "password");
+            if (!user || !password) return json_reply(res, 400, R"({"error":"invalid_request"})");
+            if (!m_users.check(*user, *password))
+                return json_reply(res, 401, R"({"error":"invalid_grant"})");
+            json_reply(res, 200, *issue(*user, uuid()));
+        });
+        server.Get("/me", [this](const httplib::Request& req, httplib::Response& res) {
+            // The request path: one validate, no allocation inside it.
+            const auto token = bearer_token(req);
+            if (!token) return unauthorized(res, std::nullopt);
+            thread_local jwtguard::Claims claims;
+            if (const Error e = m_access.validate(*token, unix_now(), claims); e != Error::ok)
+                return unauthorized(res, e);
+            json_reply(res, 200, std::string(claims.payload_json()));
+        });
+        server.Post("/refresh", [this](const httplib::Request& req, httplib::Response& res) {
+            const auto token = json_string(req.body, "refresh_token");
+            if (!token) return json_reply(res, 400, R"({"error":"invalid_request"})");
+            refresh(*token, res);
+        });
+        server.Post("/logout", [this](const httplib::Request& req, httplib::Response& res) {
+            jwtguard::Claims claims;
+            if (!authenticate(req, res, claims)) return;
+            (void)m_denylist.revoke_jti(*claims.jti, claims.exp);
+            // The refresh token of this session, if the client sends it.
+            if (const auto refresh = json_string(req.body, "refresh_token")) {
+                jwtguard::Claims r;
+                if (m_refresh.validate(*refresh, unix_now(), r) == Error::ok && r.sub == claims.sub)
+                    (void)m_denylist.revoke_jti(*r.jti, r.exp);
+            }
+            res.status = 204;
+        });
+        server.Post("/logout-all", [this](const httplib::Request& req, httplib::Response& res) {
+            jwtguard::Claims claims;
+            if (!authenticate(req, res, claims)) return;
+            // Every token issued up to this second, access and refresh alike.
+            (void)m_denylist.revoke_subject(*claims.sub, unix_now() + 1);
+            res.status = 204;
+        });
+    }
+
+  private:
+    static AccessKey make_access_key(const Config& c) {
+        if (c.alg == "HS256")
+            return jwtguard::Hs256Key(c.secret_file.empty() ? random_bytes(32)
+                                                            : read_file(c.secret_file));
+        if (!c.key_file.empty()) return jwtguard::Rs256PrivateKey::from_pem(read_file(c.key_file));
+        EVP_PKEY* key = EVP_RSA_gen(2048);
+        BIO* bio = BIO_new(BIO_s_mem());
+        PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr);
+        char* data = nullptr;
+        const long size = BIO_get_mem_data(bio, &data);
+        std::string pem(data, static_cast<std::size_t>(size));
+        BIO_free(bio);
+        EVP_PKEY_free(key);
+        return jwtguard::Rs256PrivateKey::from_pem(pem);
+    }
+
+    jwtguard::KeySet access_keys() const {
+        jwtguard::KeySet keys;
+        std::visit(
+            [&](const auto& k) {
+                if constexpr (std::is_same_v<std::decay_t<decltype(k)>, jwtguard::Hs256Key>)
+                    keys.add(k, "access-1");
+                else
+                    keys.add(k.public_key(), "access-1");
+            },
+            m_access_key);
+        return keys;
+    }
+
+    static jwtguard::DenylistOptions denylist_options(const Config& c) {
+        jwtguard::DenylistOptions o;
+        o.horizon = c.refresh_ttl;
+        o.leeway = leeway;
+        o.max_token_lifetime = c.refresh_ttl;
+        o.journal_path = c.journal;
+        return o;
+    }
+
+    jwtguard::ValidatorOptions validator_options(std::int64_t ttl, std::string typ,
+                                                 bool with_denylist) {
+        jwtguard::ValidatorOptions o;
+        o.leeway = leeway;
+        o.issuers = {std::string(issuer)};
+        o.audiences = {std::string(audience)};
+        o.require_aud = true;
+        o.typ = std::move(typ);
+        o.max_lifetime = ttl;
+        o.require_kid = true;
+        // The refresh path checks the denylist itself (see refresh()).
+        if (with_denylist) o.denylist = &m_denylist;
+        return o;
+    }
+
+    /// Validates the Bearer token of `req`; answers 401 and returns false if
+    /// it does not hold.
+    bool authenticate(const httplib::Request& req, httplib::Response& res,
+                      jwtguard::Claims& claims) {
+        const auto token = bearer_token(req);
+        if (!token) {
+            unauthorized(res, std::nullopt);
+            return false;
+        }
+        if (const Error e = m_access.validate(*token, unix_now(), claims); e != Error::ok) {
+            unauthorized(res, e);
+            return false;
+        }
+        return true;
+    }
+
+    /// A new access + refresh pair for `user` in refresh family `family`;
+    /// nullopt if the family has been ended meanwhile.
+    std::optional<std::string> issue(const std::string& user, const std::string& family) {
+        const std::int64_t now = unix_now();
+        // After "log out everywhere" at this second, tokens issued in it are
+        // refused; date a new login at the cut-off instead (within leeway).
+        const std::int64_t iat = std::max(now, m_denylist.subject_cutoff(user).value_or(now));
+        const std::string common = R"({"iss":)" + json_quoted(issuer) + R"(,"sub":)" +
+                                   json_quoted(user) + R"(,"aud":)" + json_quoted(audience) +
+                                   R"(,"iat":)" + std::to_string(iat);
+        const std::string access_jti = uuid(), refresh_jti = uuid();
+        const std::int64_t refresh_exp = iat + m_config.refresh_ttl;
+        const std::string access = std::visit(
+            [&](const auto& key) {
+                return jwtguard::sign(key,
+                                      common + R"(,"exp":)" +
+                                          std::to_string(iat + m_config.access_ttl) + R"(,"jti":)" +
+                                          json_quoted(access_jti) + "}",
+                                      {.kid = "access-1", .typ = "at+jwt"});
+            },
+            m_access_key);
+        const std::string refresh =
+            jwtguard::sign(m_refresh_key,
+                           common + R"(,"exp":)" + std::to_string(refresh_exp) + R"(,"jti":)" +
+                               json_quoted(refresh_jti) + R"(,"fam":)" + json_quoted(family) + "}",
+                           {.kid = "refresh-1", .typ = "refresh+jwt"});
+        {
+            std::lock_guard lock(m_families_mutex);
+            Family& f = m_families[family];
+            if (f.ended) return std::nullopt;
+            f = {refresh_jti, refresh_exp, false};
+        }
+        return R"({"token_type":"Bearer","access_token":)" + json_quoted(access) +
+               R"(,"expires_in":)" + std::to_string(m_config.access_ttl) + R"(,"refresh_token":)" +
+               json_quoted(refresh) + "}";
+    }
+
+    /// Refresh token rotation with reuse detection.
+    void refresh(const std::string& token, httplib::Response& res) {
+        auto refused = [&](std::string_view why) {
+            json_reply(res, 401,
+                       R"({"error":"invalid_grant","error_description":)" + json_quoted(why) + "}");
+        };
+        const std::int64_t now = unix_now();
+        jwtguard::Claims claims;
+        if (const Error e = m_refresh.validate(token, now, claims); e != Error::ok)
+            return refused(jwtguard::to_string(e));
+        // Signature and claims hold: these claims are the issuer's. Now the
+        // revocations, checked here so that a revoked token is told apart.
+        const auto family = json_string(std::string(claims.payload_json()), "fam");
+        if (!family) return refused("fam_missing");
+        const std::string user(*claims.sub);
+        const Error verdict = m_denylist.check(claims, {});
+        if (verdict == Error::subject_revoked) return refused(jwtguard::to_string(verdict));
+        // Rotate: revoke the presented token. Only one caller can add that
+        // revocation, so two concurrent uses of one token cannot both win.
+        if (verdict == Error::revoked ||
+            m_denylist.revoke_jti(*claims.jti, claims.exp) != jwtguard::RevokeResult::added) {
+            end_family(*family, user, now);
+            return refused("refresh_token_reused");
+        }
+        const auto pair = issue(user, *family);
+        if (!pair) return refused("refresh_token_reused");
+        json_reply(res, 200, *pair);
+    }
+
+    /// A rotated-away refresh token came back: someone holds a copy. End its
+    /// family by revoking the family's current token; a family unknown here
+    /// (the server restarted) costs the user all sessions instead.
+    void end_family(const std::string& family, const std::string& user, std::int64_t now) {
+        std::lock_guard lock(m_families_mutex);
+        const auto f = m_families.find(family);
+        if (f == m_families.end()) {
+            (void)m_denylist.revoke_subject(user, now + 1);
+            return;
+        }
+        (void)m_denylist.revoke_jti(f->second.jti, f->second.exp);
+        f->second.ended = true;
+    }
+
+    static constexpr std::int64_t leeway = 5;
+
+    struct Family {
+        std::string jti;  // its current refresh token
+        std::int64_t exp = 0;
+        bool ended = false;
+    };
+
+    const Config& m_config;
+    Users m_users;
+    AccessKey m_access_key;
+    jwtguard::Hs256Key m_refresh_key;
+    jwtguard::Denylist m_denylist;
+    jwtguard::Validator m_access;
+    jwtguard::Validator m_refresh;
+    std::mutex m_families_mutex;
+    std::map<std::string, Family> m_families;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const Config config = parse_args(argc, argv);
+
+    // SIGINT/SIGTERM are taken by one thread (below), not by handlers.
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+    std::unique_ptr<App> app;
+    try {
+        app = std::make_unique<App>(config);
+        app->preload_revocations(config.revoked);
+    } catch (const std::exception& e) {
+        std::cerr << "error: " << e.what() << "\n";
+        return 1;
+    }
+
+    httplib::Server server;
+    server.set_keep_alive_max_count(1'000'000);  // clients reuse their connections
+    // Without it, Nagle's algorithm and delayed ACKs hold small replies ~40 ms.
+    server.set_tcp_nodelay(true);
+    app->routes(server);
+    const int port = config.port == 0
+                         ? server.bind_to_any_port(config.host)
+                         : (server.bind_to_port(config.host, config.port) ? config.port : -1);
+    if (port < 0) {
+        std::cerr << "error: cannot listen on " << config.host << ":" << config.port << "\n";
+        return 1;
+    }
+
+    std::mutex mutex;
+    std::condition_variable stopped;
+    bool stopping = false;
+    std::atomic<bool> signalled{false};
+    std::thread signals([&] {
+        int signal = 0;
+        sigwait(&stop_signals, &signal);
+        signalled = true;
+        server.stop();
+    });
+    std::thread maintenance([&] {
+        std::unique_lock lock(mutex);
+        while (!stopped.wait_for(lock, std::chrono::seconds(10), [&] { return stopping; }))
+            app->advance(unix_now());
+    });
+
+    std::cout << "jwtguard example server: " << config.alg << " access tokens, "
+              << app->revocations() << " revocations loaded, listening on http://" << config.host
+              << ":" << port << std::endl;
+    const bool ok = server.listen_after_bind();
+    {
+        std::lock_guard lock(mutex);
+        stopping = true;
+    }
+    stopped.notify_all();
+    maintenance.join();
+    if (!signalled) pthread_kill(signals.native_handle(), SIGTERM);  // ends its sigwait
+    signals.join();
+    return ok ? 0 : 1;
+}
