@@ -239,6 +239,15 @@ TEST_F(ExampleServer, RevocationsSurviveARestart) {
     std::filesystem::remove_all(dir);
 }
 
+TEST_F(ExampleServer, SigtermRightAfterStartingStopsTheServer) {
+    // The server says it listens just before it does; a signal in between
+    // must not be lost (the test would hang, and time out).
+    for (int i = 0; i < 20; ++i) {
+        ASSERT_EQ(server->stop(), 0) << i;
+        start();
+    }
+}
+
 TEST_F(ExampleServer, Rs256AccessTokens) {
     ASSERT_EQ(server->stop(), 0);
     start({"--alg", "RS256"});

@@ -544,11 +544,15 @@ int main(int argc, char** argv) {
     std::mutex mutex;
     std::condition_variable stopped;
     bool stopping = false;
-    std::atomic<bool> signalled{false};
+    std::atomic<bool> signalled{false}, listening_over{false};
     std::thread signals([&] {
         int signal = 0;
         sigwait(&stop_signals, &signal);
         signalled = true;
+        // stop() does nothing until listen_after_bind() runs: a signal that
+        // came right after the "listening" line would be lost.
+        while (!server.is_running() && !listening_over)
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
         server.stop();
     });
     std::thread maintenance([&] {
@@ -561,6 +565,7 @@ int main(int argc, char** argv) {
               << app->revocations() << " revocations loaded, listening on http://" << config.host
               << ":" << port << std::endl;
     const bool ok = server.listen_after_bind();
+    listening_over = true;
     {
         std::lock_guard lock(mutex);
         stopping = true;
