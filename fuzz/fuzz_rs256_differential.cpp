@@ -20,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "../tests/test_rsa.hpp"
 #include "fuzz_support.hpp"
 #include "jwtguard/rs256.hpp"
 
@@ -29,33 +30,15 @@ struct Fixture {
     jwtguard::Rs256PrivateKey private_key =
         jwtguard::Rs256PrivateKey::from_pem(fuzz::rs256_private_pem);
     jwtguard::Rs256Key key = private_key.public_key();
-    EVP_PKEY* openssl_key = nullptr;
+    EVP_PKEY* openssl_key = fuzz::openssl_rs256_key();
     BIGNUM* n = nullptr;
 
-    Fixture() {
-        BIO* bio = BIO_new_mem_buf(fuzz::rs256_private_pem.data(),
-                                   static_cast<int>(fuzz::rs256_private_pem.size()));
-        openssl_key = PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr);
-        BIO_free(bio);
-        FUZZ_CHECK(openssl_key != nullptr);
-        FUZZ_CHECK(EVP_PKEY_get_bn_param(openssl_key, "n", &n) == 1);
-    }
+    Fixture() { FUZZ_CHECK(EVP_PKEY_get_bn_param(openssl_key, "n", &n) == 1); }
 };
 
 Fixture& fixture() {
     static Fixture f;
     return f;
-}
-
-bool openssl_verifies(EVP_PKEY* key, std::string_view message,
-                      const std::vector<unsigned char>& signature) {
-    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-    const bool ok = EVP_DigestVerifyInit(ctx, nullptr, EVP_sha256(), nullptr, key) == 1 &&
-                    EVP_DigestVerify(ctx, signature.data(), signature.size(),
-                                     reinterpret_cast<const unsigned char*>(message.data()),
-                                     message.size()) == 1;
-    EVP_MD_CTX_free(ctx);
-    return ok;
 }
 
 /// EMSA-PKCS1-v1_5 (RFC 8017 section 9.2) of SHA-256(message), `size` bytes.
@@ -136,7 +119,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
 
     const bool ours = f.key.verify(message, signature.data(), signature.size());
-    const bool theirs = openssl_verifies(f.openssl_key, message, signature);
+    const bool theirs = jwtguard::test::openssl_verify(
+        f.openssl_key, message,
+        std::string_view(reinterpret_cast<const char*>(signature.data()), signature.size()));
     FUZZ_CHECK(ours == theirs);
     if (mode == 3) FUZZ_CHECK(!ours);
     return 0;

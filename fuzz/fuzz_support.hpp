@@ -2,6 +2,9 @@
 // input), an allocation counter, and the fuzz-only keys.
 #pragma once
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -80,6 +83,19 @@ Hp6nEnlTm4ImlgPZ2AEtWh/aarXDQacFRVIqFY22xszdiZ6MJdsOItoHYqtzlHT/
 YDaQ/gT/NxqxZDv4UCF/C4AQ
 -----END PRIVATE KEY-----
 )";
+
+/// The fuzz key as OpenSSL's own object, for oracles (loaded once).
+inline EVP_PKEY* openssl_rs256_key() {
+    static EVP_PKEY* const key = [] {
+        BIO* bio =
+            BIO_new_mem_buf(rs256_private_pem.data(), static_cast<int>(rs256_private_pem.size()));
+        EVP_PKEY* k = PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr);
+        BIO_free(bio);
+        FUZZ_CHECK(k != nullptr);
+        return k;
+    }();
+    return key;
+}
 
 /// `now` of the targets that validate: seed tokens are valid at this time.
 inline constexpr std::int64_t now = 1'700'000'000;

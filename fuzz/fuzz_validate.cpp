@@ -7,7 +7,6 @@
 // claims that hold at `now`, and no revoked jti or subject.
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <openssl/pem.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -16,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "../tests/test_rsa.hpp"
 #include "fuzz_support.hpp"
 #include "jwtguard/jwtguard.hpp"
 
@@ -31,7 +31,6 @@ struct Fixture {
         jwtguard::Rs256PrivateKey::from_pem(fuzz::rs256_private_pem);
     jwtguard::Denylist denylist{{}, fuzz::now};
     std::unique_ptr<jwtguard::Validator> validator;
-    EVP_PKEY* rs_openssl = nullptr;  // the oracle's own copy of the key
 
     Fixture() {
         jwtguard::KeySet keys;
@@ -43,11 +42,6 @@ struct Fixture {
         options.denylist = &denylist;
         options.audiences = {"api"};
         validator = std::make_unique<jwtguard::Validator>(std::move(keys), options);
-        BIO* bio = BIO_new_mem_buf(fuzz::rs256_private_pem.data(),
-                                   static_cast<int>(fuzz::rs256_private_pem.size()));
-        rs_openssl = PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr);
-        BIO_free(bio);
-        FUZZ_CHECK(rs_openssl != nullptr);
         // First use of each key on this thread sets up per-thread state
         // (epoch slot, RSA scratch): done here, outside the counted calls.
         const std::string claims = R"({"exp":)" + std::to_string(fuzz::now + 60) + "}";
@@ -83,17 +77,6 @@ bool hmac_holds(std::string_view input, std::string_view signature) {
            std::string_view(reinterpret_cast<char*>(mac), size) == signature;
 }
 
-bool rsa_holds(EVP_PKEY* key, std::string_view input, std::string_view signature) {
-    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-    const bool ok =
-        EVP_DigestVerifyInit(ctx, nullptr, EVP_sha256(), nullptr, key) == 1 &&
-        EVP_DigestVerify(ctx, reinterpret_cast<const unsigned char*>(signature.data()),
-                         signature.size(), reinterpret_cast<const unsigned char*>(input.data()),
-                         input.size()) == 1;
-    EVP_MD_CTX_free(ctx);
-    return ok;
-}
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -127,7 +110,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         FUZZ_CHECK(hmac_holds(input, signature));
     } else {
         FUZZ_CHECK(*claims->header.alg == "RS256");
-        FUZZ_CHECK(rsa_holds(f.rs_openssl, input, signature));
+        FUZZ_CHECK(jwtguard::test::openssl_verify(fuzz::openssl_rs256_key(), input, signature));
     }
     // Claims that hold at now (leeway 0), and nothing revoked.
     FUZZ_CHECK(claims->exp.has_value() && fuzz::now < *claims->exp);

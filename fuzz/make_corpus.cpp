@@ -148,10 +148,7 @@ int main(int argc, char** argv) {
         // The public key's components, as a JWK carries them.
         BIGNUM* bn_n = nullptr;
         BIGNUM* bn_e = nullptr;
-        BIO* bio = BIO_new_mem_buf(fuzz::rs256_private_pem.data(),
-                                   static_cast<int>(fuzz::rs256_private_pem.size()));
-        EVP_PKEY* key = PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr);
-        BIO_free(bio);
+        EVP_PKEY* key = fuzz::openssl_rs256_key();
         EVP_PKEY_get_bn_param(key, "n", &bn_n);
         EVP_PKEY_get_bn_param(key, "e", &bn_e);
         auto bytes = [](const BIGNUM* b) {
@@ -163,7 +160,6 @@ int main(int argc, char** argv) {
         e = bytes(bn_e);
         BN_free(bn_n);
         BN_free(bn_e);
-        EVP_PKEY_free(key);
     }
     const std::string rsa_jwk = R"({"kty":"RSA","kid":"rs","use":"sig","alg":"RS256","n":")" + n +
                                 R"(","e":")" + e + R"("})";
