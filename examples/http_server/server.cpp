@@ -226,9 +226,10 @@ class Users {
 
 /// A string member of a JSON object body, if it is one.
 std::optional<std::string> json_string(const std::string& body, const char* name) {
-    rapidjson::Document doc;
-    doc.Parse(body.c_str());
-    if (doc.HasParseError() || !doc.IsObject()) return std::nullopt;
+    rapidjson::Document parsed;
+    parsed.Parse(body.c_str());
+    const rapidjson::Value& doc = parsed;  // const iterators: no ambiguous == in C++20
+    if (parsed.HasParseError() || !doc.IsObject()) return std::nullopt;
     const auto m = doc.FindMember(name);
     if (m == doc.MemberEnd() || !m->value.IsString()) return std::nullopt;
     return std::string(m->value.GetString(), m->value.GetStringLength());
