@@ -5,6 +5,8 @@
 // number's text with string arithmetic.
 #pragma once
 
+#include "jwtguard/config.hpp"  // before rapidjson: the same SIMD scanning as the library
+
 #include <rapidjson/document.h>
 
 #include <cstddef>
@@ -35,13 +37,12 @@ struct Dom {
 template <unsigned extra_flags = 0>
 bool parse_reference(std::string_view json, rapidjson::Document& doc) {
     // NUL-terminated, through rapidjson's plain string stream: the
-    // length-taking Parse would skip UTF-8 BOM bytes at the start. Padded
-    // with NULs: the encoding check reads up to three bytes past the end of
-    // a truncated sequence.
-    std::string copy(json);
-    copy.append(4, '\0');
+    // length-taking Parse would skip UTF-8 BOM bytes at the start. Padded:
+    // the SIMD scanning reads whole 16-byte blocks, and the encoding check
+    // up to three bytes past the end of a truncated sequence.
+    jwtguard::detail::JsonBuffer copy(json);
     doc.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag | extra_flags>(
-        copy.c_str());
+        copy.data());
     // The stream reads a NUL byte as the end of input; JSON allows none
     // outside strings and none raw inside them.
     return !doc.HasParseError() && json.find('\0') == std::string_view::npos;

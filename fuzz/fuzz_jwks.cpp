@@ -3,8 +3,6 @@
 // DOM finds unusable must throw and a usable one must not; every JWK of the
 // "keys" array is either loaded or reported, in order; and a loaded JWK
 // must satisfy every rule of keyset.hpp, checked here on the DOM.
-#include <rapidjson/document.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <optional>

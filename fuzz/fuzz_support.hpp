@@ -5,6 +5,18 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include "jwtguard/config.hpp"  // before rapidjson, as in the library
+
+#include <rapidjson/rapidjson.h>
+
+// A target that includes rapidjson before jwtguard's config would fuzz a
+// rapidjson without the SIMD scanning the library uses (and misses its
+// bugs): refuse to build it. Include this header first.
+#if JWTGUARD_RAPIDJSON_SIMD && defined(__SSE2__) && !defined(RAPIDJSON_SSE2) && \
+    !defined(RAPIDJSON_SSE42)
+#error "rapidjson was included before jwtguard/config.hpp: include fuzz_support.hpp first"
+#endif
+
 #include <atomic>
 #include <cstddef>
 #include <cstdint>

@@ -85,7 +85,7 @@ struct Session {
 
 std::string member(const std::string& json, const char* name) {
     rapidjson::Document doc;
-    doc.Parse(json.c_str());
+    doc.Parse(json.data(), json.size());  // bounded: no SIMD reads past the end
     if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember(name) || !doc[name].IsString())
         return {};
     return doc[name].GetString();

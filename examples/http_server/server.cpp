@@ -227,7 +227,9 @@ class Users {
 /// A string member of a JSON object body, if it is one.
 std::optional<std::string> json_string(const std::string& body, const char* name) {
     rapidjson::Document parsed;
-    parsed.Parse(body.c_str());
+    // With the length: rapidjson then reads through a bounded stream (its
+    // SIMD scanning of NUL-terminated text reads past the string's end).
+    parsed.Parse(body.data(), body.size());
     const rapidjson::Value& doc = parsed;  // const iterators: no ambiguous == in C++20
     if (parsed.HasParseError() || !doc.IsObject()) return std::nullopt;
     const auto m = doc.FindMember(name);

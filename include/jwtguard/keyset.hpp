@@ -204,12 +204,13 @@ inline void parse_jwk_document(std::string_view json, rapidjson::Document& doc, 
         throw SetupError(Error::key_invalid, std::string(what) + " holds a NUL byte");
     if (!is_strict_json_text(json.data(), json.size()))
         throw SetupError(Error::key_invalid, std::string(what) + " is not valid UTF-8");
-    // From a NUL-terminated copy: rapidjson's Parse(text, length) would
-    // skip any of the three bytes of a UTF-8 BOM at the start, one by one,
-    // even alone (so "\xbf{...}" would load). Iterative: a deeply nested
-    // document must not exhaust the stack.
-    const std::string text(json);
-    doc.Parse<rapidjson::kParseIterativeFlag>(text.c_str());
+    // From a NUL-terminated, padded copy (rapidjson's SIMD scanning reads
+    // whole 16-byte blocks): its Parse(text, length) would skip any of the
+    // three bytes of a UTF-8 BOM at the start, one by one, even alone (so
+    // "\xbf{...}" would load). Iterative: a deeply nested document must not
+    // exhaust the stack.
+    JsonBuffer text(json);
+    doc.Parse<rapidjson::kParseIterativeFlag>(text.data());
     if (doc.HasParseError())
         throw SetupError(Error::key_invalid, std::string(what) + " is not valid JSON");
 }
