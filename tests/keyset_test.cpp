@@ -216,6 +216,11 @@ TEST(Jwks, DocumentMustBeStrictJson) {
     // A truncated sequence at the very end (rapidjson's own check would read
     // past the end of the text here; ASan builds catch that).
     EXPECT_THROW((void)load_jwks(R"({"keys":[],"x":")" + std::string("\xea")), SetupError);
+    // A raw control character in a string (rapidjson's SIMD scanning
+    // misses 0x1A-0x1F; found by fuzz_jwks).
+    std::string control = good;
+    control.replace(control.find("\"h\""), 3, "\"h01234567890123456789012345678901234\x1b\"");
+    EXPECT_THROW((void)load_jwks(control), SetupError);
     // rapidjson's length-taking Parse skips BOM bytes, even one alone.
     EXPECT_THROW((void)load_jwks("\xbf" + good), SetupError);
     EXPECT_THROW((void)load_jwks("\xef\xbb\xbf" + good), SetupError);

@@ -44,20 +44,39 @@
 
 namespace jwtguard::detail {
 
-/// True when `data` is well-formed UTF-8 (RFC 3629; Unicode table 3-7).
-[[nodiscard]] inline bool is_valid_utf8(const unsigned char* data, std::size_t size) noexcept {
+/// Why a JSON document was refused, before the caller names the segment.
+enum class JsonFault : std::uint8_t {
+    none,
+    syntax,
+    not_object,
+    invalid_utf8,
+    too_deep,
+    too_many_members,
+    duplicate_member,
+};
+
+/// The first fault of raw JSON text among those the parser must not be left
+/// to find: ill-formed UTF-8 (RFC 3629; Unicode table 3-7), and a raw
+/// control character other than JSON whitespace (tab, LF, CR), which JSON
+/// allows nowhere (`syntax`). rapidjson 1.1 checks the latter itself, except
+/// in its SIMD string scanning, which lets 0x1A-0x1F through.
+[[nodiscard]] inline JsonFault raw_text_fault(const unsigned char* data,
+                                              std::size_t size) noexcept {
     std::size_t i = 0;
     while (i < size) {
-        // ASCII runs, eight bytes at a time: tokens are nearly all ASCII.
+        // Printable ASCII runs, eight bytes at a time: tokens are nearly all
+        // that. A byte below 0x20 sets its high bit in (w - 0x20..) & ~w.
         while (i + 8 <= size) {
             std::uint64_t word;
             std::memcpy(&word, data + i, 8);
-            if (word & 0x8080808080808080ull) break;
+            constexpr std::uint64_t high = 0x8080808080808080ull;
+            if ((word & high) | ((word - 0x2020202020202020ull) & ~word & high)) break;
             i += 8;
         }
         if (i >= size) break;
         const unsigned char c = data[i];
         if (c < 0x80) {
+            if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') return JsonFault::syntax;
             ++i;
             continue;
         }
@@ -74,15 +93,15 @@ namespace jwtguard::detail {
             if (c == 0xf0) lo = 0x90;  // no overlong forms
             if (c == 0xf4) hi = 0x8f;  // nothing above U+10FFFF
         } else {
-            return false;  // continuation byte, C0, C1, F5..FF
+            return JsonFault::invalid_utf8;  // continuation byte, C0, C1, F5..FF
         }
-        if (size - i < length) return false;
-        if (data[i + 1] < lo || data[i + 1] > hi) return false;
+        if (size - i < length) return JsonFault::invalid_utf8;
+        if (data[i + 1] < lo || data[i + 1] > hi) return JsonFault::invalid_utf8;
         for (std::size_t k = 2; k < length; ++k)
-            if ((data[i + k] & 0xc0) != 0x80) return false;
+            if ((data[i + k] & 0xc0) != 0x80) return JsonFault::invalid_utf8;
         i += length;
     }
-    return true;
+    return JsonFault::none;
 }
 
 [[nodiscard]] constexpr int hex_value(char c) noexcept {
@@ -126,13 +145,16 @@ namespace jwtguard::detail {
     }
 }
 
-/// True when `json` is text rapidjson may parse as strict JSON without its
-/// own encoding check: well-formed UTF-8, and no escaped lone low surrogate
-/// (rapidjson refuses a lone high one itself). rapidjson's check is not used:
-/// on NUL-terminated input it reads past the end of a truncated sequence.
-[[nodiscard]] inline bool is_strict_json_text(const char* json, std::size_t size) noexcept {
-    return is_valid_utf8(reinterpret_cast<const unsigned char*>(json), size) &&
-           !has_lone_low_surrogate(json, size);
+/// The fault of `json` that rapidjson, parsing it afterwards without its own
+/// encoding check, would miss: raw_text_fault, then an escaped lone low
+/// surrogate (rapidjson refuses a lone high one itself). rapidjson's encoding
+/// check is not used: on NUL-terminated input it reads past the end of a
+/// truncated sequence.
+[[nodiscard]] inline JsonFault json_text_fault(const char* json, std::size_t size) noexcept {
+    if (const JsonFault f = raw_text_fault(reinterpret_cast<const unsigned char*>(json), size);
+        f != JsonFault::none)
+        return f;
+    return has_lone_low_surrogate(json, size) ? JsonFault::invalid_utf8 : JsonFault::none;
 }
 
 /// Reads a JSON number's text as a NumericDate: a value in [0, 2^53], rounded
@@ -208,17 +230,6 @@ namespace jwtguard::detail {
     }
     return true;
 }
-
-/// Why a JSON document was refused, before the caller names the segment.
-enum class JsonFault : std::uint8_t {
-    none,
-    syntax,
-    not_object,
-    invalid_utf8,
-    too_deep,
-    too_many_members,
-    duplicate_member,
-};
 
 /// Top-level member names seen so far: open addressing over a fixed table,
 /// so detection stays linear and allocation-free. The hash is XXH3, keyed by
@@ -317,7 +328,7 @@ class TopLevelHandler {
     /// Parses the `size` bytes at `json` in place. `json[size]` must be NUL and
     /// the aligned 16-byte block holding it readable (see `json_padding`).
     [[nodiscard]] JsonFault parse(char* json, std::size_t size) noexcept {
-        if (!is_strict_json_text(json, size)) return JsonFault::invalid_utf8;
+        if (const JsonFault f = json_text_fault(json, size); f != JsonFault::none) return f;
         rapidjson::InsituStringStream stream(json);
         rapidjson::Reader reader;
         constexpr unsigned flags =

@@ -202,8 +202,10 @@ inline void parse_jwk_document(std::string_view json, rapidjson::Document& doc, 
     // rapidjson would read a NUL byte as the end of the text.
     if (json.find('\0') != std::string_view::npos)
         throw SetupError(Error::key_invalid, std::string(what) + " holds a NUL byte");
-    if (!is_strict_json_text(json.data(), json.size()))
-        throw SetupError(Error::key_invalid, std::string(what) + " is not valid UTF-8");
+    if (json_text_fault(json.data(), json.size()) != JsonFault::none)
+        throw SetupError(
+            Error::key_invalid,
+            std::string(what) + " is not valid UTF-8 or holds a raw control character");
     // From a NUL-terminated, padded copy (rapidjson's SIMD scanning reads
     // whole 16-byte blocks): its Parse(text, length) would skip any of the
     // three bytes of a UTF-8 BOM at the start, one by one, even alone (so
