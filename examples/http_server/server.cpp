@@ -279,8 +279,7 @@ class App {
                                                            : read_file(config.refresh_secret_file)),
           m_denylist(denylist_options(config), unix_now()),
           m_access(access_keys(), validator_options(config.access_ttl, "at+jwt", true)),
-          m_refresh(jwtguard::Key(m_refresh_key),
-                    validator_options(config.refresh_ttl, "refresh+jwt", false)) {}
+          m_refresh(refresh_keys(), validator_options(config.refresh_ttl, "refresh+jwt", false)) {}
 
     [[nodiscard]] std::size_t revocations() const { return m_denylist.size(); }
     /// Moves the denylist's time forward: expired revocations go away.
@@ -322,19 +321,22 @@ class App {
         });
         server.Post("/logout", [this](const httplib::Request& req, httplib::Response& res) {
             jwtguard::Claims claims;
-            if (!authenticate(req, res, claims)) return;
-            (void)m_denylist.revoke_jti(*claims.jti, claims.exp);
+            const auto token = authenticate(req, res, claims);
+            if (!token) return;
+            // By its jti, or by its signature if it has none.
+            (void)m_denylist.revoke_token(*token);
             // The refresh token of this session, if the client sends it.
             if (const auto refresh = json_string(req.body, "refresh_token")) {
                 jwtguard::Claims r;
                 if (m_refresh.validate(*refresh, unix_now(), r) == Error::ok && r.sub == claims.sub)
-                    (void)m_denylist.revoke_jti(*r.jti, r.exp);
+                    (void)m_denylist.revoke_token(*refresh);
             }
             res.status = 204;
         });
         server.Post("/logout-all", [this](const httplib::Request& req, httplib::Response& res) {
             jwtguard::Claims claims;
             if (!authenticate(req, res, claims)) return;
+            if (!claims.sub) return json_reply(res, 400, R"({"error":"invalid_request"})");
             // Every token issued up to this second, access and refresh alike.
             (void)m_denylist.revoke_subject(*claims.sub, unix_now() + 1);
             res.status = 204;
@@ -371,6 +373,12 @@ class App {
         return keys;
     }
 
+    jwtguard::KeySet refresh_keys() const {
+        jwtguard::KeySet keys;
+        keys.add(m_refresh_key, "refresh-1");
+        return keys;
+    }
+
     static jwtguard::DenylistOptions denylist_options(const Config& c) {
         jwtguard::DenylistOptions o;
         o.horizon = c.refresh_ttl;
@@ -395,20 +403,20 @@ class App {
         return o;
     }
 
-    /// Validates the Bearer token of `req`; answers 401 and returns false if
-    /// it does not hold.
-    bool authenticate(const httplib::Request& req, httplib::Response& res,
-                      jwtguard::Claims& claims) {
-        const auto token = bearer_token(req);
+    /// The Bearer token of `req` if it holds (its claims in `claims`);
+    /// otherwise answers 401 and returns nullopt.
+    std::optional<std::string> authenticate(const httplib::Request& req, httplib::Response& res,
+                                            jwtguard::Claims& claims) {
+        auto token = bearer_token(req);
         if (!token) {
             unauthorized(res, std::nullopt);
-            return false;
+            return std::nullopt;
         }
         if (const Error e = m_access.validate(*token, unix_now(), claims); e != Error::ok) {
             unauthorized(res, e);
-            return false;
+            return std::nullopt;
         }
-        return true;
+        return token;
     }
 
     /// A new access + refresh pair for `user` in refresh family `family`;
@@ -460,8 +468,9 @@ class App {
             return refused(jwtguard::to_string(e));
         // Signature and claims hold: these claims are the issuer's. Now the
         // revocations, checked here so that a revoked token is told apart.
+        // Ours always carry these; check() below then needs no signature.
         const auto family = json_string(std::string(claims.payload_json()), "fam");
-        if (!family) return refused("fam_missing");
+        if (!family || !claims.jti || !claims.sub) return refused("claims_missing");
         const std::string user(*claims.sub);
         const Error verdict = m_denylist.check(claims, {});
         if (verdict == Error::subject_revoked) return refused(jwtguard::to_string(verdict));
