@@ -16,7 +16,8 @@
 // either it is refused (never guessed from `kty`). `use` other than "sig",
 // `key_ops` without "verify", private RSA members and non-minimal or padded
 // encodings are refused too, and so is a document that is not strict JSON
-// (invalid UTF-8, a NUL byte) or has an object with a member name twice:
+// (invalid UTF-8, a raw control character or NUL byte) or has an object with
+// a member name twice:
 // RFC 7517 section 4 lets a parser either refuse those or keep the last
 // duplicate, and rapidjson's lookups would find the first.
 #pragma once
@@ -199,13 +200,19 @@ namespace detail {
 /// Parses a JWK or JWKS document strictly (see the top of this file); `what`
 /// names it in the error.
 inline void parse_jwk_document(std::string_view json, rapidjson::Document& doc, const char* what) {
-    // rapidjson would read a NUL byte as the end of the text.
-    if (json.find('\0') != std::string_view::npos)
-        throw SetupError(Error::key_invalid, std::string(what) + " holds a NUL byte");
-    if (json_text_fault(json.data(), json.size()) != JsonFault::none)
-        throw SetupError(
-            Error::key_invalid,
-            std::string(what) + " is not valid UTF-8 or holds a raw control character");
+    // The token's own pre-check: a NUL byte (which rapidjson would read as
+    // the end of the text) counts as a raw control character.
+    switch (json_text_fault(json.data(), json.size())) {
+        case JsonFault::none:
+            break;
+        case JsonFault::syntax:
+            throw SetupError(Error::key_invalid,
+                             std::string(what) + " holds a raw control character (or NUL)");
+        default:
+            throw SetupError(Error::key_invalid, std::string(what) +
+                                                     " is not valid UTF-8 (or escapes a lone "
+                                                     "surrogate)");
+    }
     // From a NUL-terminated, padded copy (rapidjson's SIMD scanning reads
     // whole 16-byte blocks): its Parse(text, length) would skip any of the
     // three bytes of a UTF-8 BOM at the start, one by one, even alone (so
