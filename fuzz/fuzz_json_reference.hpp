@@ -5,7 +5,7 @@
 // number's text with string arithmetic.
 #pragma once
 
-#include "jwtguard/config.hpp"  // before rapidjson: the same SIMD scanning as the library
+#include "fuzz_support.hpp"  // first: rapidjson built as the library builds it
 
 #include <rapidjson/document.h>
 
@@ -117,6 +117,23 @@ inline bool is_structural(jwtguard::Error e, bool payload) {
           JsonFault::too_many_members, JsonFault::duplicate_member})
         if (e == jwtguard::detail::json_fault_error(f, payload)) return true;
     return false;
+}
+
+/// Parses `json` into `dom` and checks the structural verdict `got` the
+/// library gave it (`payload`: as a payload, else as a header). True when
+/// the reference finds the structure sound, so that the caller goes on to
+/// compare members; `got` is then still to be checked.
+inline bool structure_agrees(std::string_view json, jwtguard::Error got, bool payload, Dom& dom) {
+    parse_dom(json, dom);
+    if (!dom.ok) {
+        FUZZ_CHECK(is_structural(got, payload));
+        return false;
+    }
+    if (const JsonFault fault = reference_fault(dom.typed); fault != JsonFault::none) {
+        FUZZ_CHECK(got == jwtguard::detail::json_fault_error(fault, payload));
+        return false;
+    }
+    return true;
 }
 
 struct Date {
