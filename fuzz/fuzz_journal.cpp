@@ -19,6 +19,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
@@ -84,14 +85,25 @@ void write_all(const std::string& path, const std::vector<unsigned char>& bytes)
     FUZZ_CHECK(out.good());
 }
 
-const std::string& directory() {
-    static const std::string dir = [] {
+/// A private folder for the files of one input, removed at exit (a run
+/// stopped by a finding leaves it, with the input's files, to look at).
+class Directory {
+  public:
+    Directory() {
         const char* base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-        std::string pattern = std::string(base) + "/jwtguard-fuzz-journal-XXXXXX";
-        FUZZ_CHECK(mkdtemp(pattern.data()) != nullptr);
-        return pattern;
-    }();
-    return dir;
+        m_path = std::string(base) + "/jwtguard-fuzz-journal-XXXXXX";
+        FUZZ_CHECK(mkdtemp(m_path.data()) != nullptr);
+    }
+    ~Directory() { std::filesystem::remove_all(m_path); }
+    [[nodiscard]] const std::string& path() const { return m_path; }
+
+  private:
+    std::string m_path;
+};
+
+const std::string& directory() {
+    static const Directory dir;
+    return dir.path();
 }
 
 }  // namespace
