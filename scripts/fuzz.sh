@@ -7,12 +7,13 @@
 #
 #   scripts/fuzz.sh [TARGET|all] [SECONDS]      e.g. scripts/fuzz.sh all 600
 #
-# Each target starts from the seeds in fuzz/corpus/<target> (never written
-# here) plus its working corpus build/fuzz/corpus/<target>, which keeps
-# growing across runs. Findings land in build/fuzz/findings/<target>/ with
-# the full log in build/fuzz/logs/<target>.log. FUZZ_MERGE=1 afterwards
-# merges the working corpus into fuzz/corpus/<target> (inputs that add
-# coverage only), to commit.
+# Each target starts from the seeds in fuzz/corpus/<target> (which a
+# campaign never writes) plus its working corpus build/fuzz/corpus/<target>,
+# which keeps growing across runs. Findings land in
+# build/fuzz/findings/<target>/ with the full log in
+# build/fuzz/logs/<target>.log. With FUZZ_MERGE=1, after the campaign, the
+# inputs of the working corpus that add coverage are merged into
+# fuzz/corpus/<target>, to commit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,6 +21,8 @@ targets=(base64url header claims validate rs256_differential jwks denylist journ
 which=${1:-all}
 seconds=${2:-60}
 jobs=${FUZZ_JOBS:-2}
+# libFuzzer reads -max_total_time=0 as "no limit": refuse it.
+[[ "$seconds" =~ ^[1-9][0-9]*$ ]] || { echo "fuzz: SECONDS must be a positive integer" >&2; exit 2; }
 if [ "$which" != all ]; then
   [[ " ${targets[*]} " == *" $which "* ]] || { echo "fuzz: unknown target '$which' (${targets[*]})" >&2; exit 2; }
   targets=("$which")
