@@ -399,6 +399,56 @@ TEST_F(DenylistValidation, RevokeTokenRefusesMalformedTokens) {
     EXPECT_EQ(d.size(), 1u);  // only the well-formed one (no jti, no exp)
 }
 
+TEST_F(DenylistValidation, RevocationValuesCarryEachKindToAnotherDenylist) {
+    DenylistOptions options = small_options();
+    options.max_token_lifetime = 3600;
+    Denylist here(options, now);
+    Denylist there(options, now);
+    const std::string token =
+        test::make_token(test::hs256_header, R"({"sub":"x","iat":1700000000,"exp":1700000600})");
+    Revocation from_token;
+    ASSERT_EQ(Denylist::token_revocation(token, from_token), Error::ok);
+    for (const Revocation& r : {Denylist::jti_revocation("id-1", now + 100), from_token,
+                                Denylist::subject_revocation("alice", now)}) {
+        EXPECT_EQ(there.apply(r), RevokeResult::added);
+        EXPECT_EQ(there.apply(r), RevokeResult::already_revoked);
+    }
+    EXPECT_TRUE(there.is_revoked("id-1", now + 100));
+    EXPECT_EQ(there.subject_cutoff("alice"), now);
+    // The values are exactly what the revoke_* functions put in force.
+    EXPECT_EQ(here.revoke_jti("id-1", now + 100), RevokeResult::added);
+    EXPECT_EQ(here.revoke_token(token), Error::ok);
+    EXPECT_EQ(here.revoke_subject("alice", now), RevokeResult::added);
+    EXPECT_EQ(there.apply(Denylist::jti_revocation("id-1", now + 100)),
+              RevokeResult::already_revoked);
+    Validator::Options validator_options;
+    validator_options.denylist = &there;
+    validator_options.max_lifetime = 3600;
+    EXPECT_EQ(Validator(Hs256Key(test::secret), validator_options).validate(token, now, *claims),
+              Error::revoked);
+    EXPECT_EQ(Denylist::token_revocation("a.b", from_token), Error::token_malformed);
+}
+
+TEST(DenylistSetup, ApplyRefusesARevocationOutOfRange) {
+    Denylist d(small_options(), now);
+    Revocation r = Denylist::jti_revocation("a", now + 100);
+    EXPECT_THROW((void)Denylist::jti_revocation("a", -1), SetupError);
+    EXPECT_THROW((void)Denylist::subject_revocation("a", detail::max_numeric_date + 1), SetupError);
+    Revocation bad = r;
+    bad.first = bad.last + 1;  // an empty range
+    EXPECT_THROW(d.apply(bad), SetupError);
+    bad = r;
+    bad.fp.hi = 0;  // the empty-slot marker
+    EXPECT_THROW(d.apply(bad), SetupError);
+    bad = Denylist::subject_revocation("a", now);
+    bad.last = now + 1;
+    EXPECT_THROW(d.apply(bad), SetupError);
+    bad.kind = static_cast<RevocationKind>(7);
+    EXPECT_THROW(d.apply(bad), SetupError);
+    EXPECT_EQ(d.size(), 0u);
+    EXPECT_EQ(d.apply(r), RevokeResult::added);
+}
+
 TEST(DenylistSetup, ValidatorRefusesADenylistThatForgetsTooEarly) {
     DenylistOptions o = small_options();
     o.leeway = 10;

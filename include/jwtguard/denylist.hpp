@@ -445,25 +445,32 @@ inline void encode_record(const Record& r, unsigned char* out) noexcept {
     return (t >= 0 && t <= max_numeric_date) || t == no_exp;
 }
 
+/// True when every field of `r` is in range for its kind.
+[[nodiscard]] inline bool record_valid(const Record& r) noexcept {
+    if (r.fp.hi == 0) return false;
+    switch (r.kind) {
+        case RecordKind::revoked:
+            return is_date_or_no_exp(r.first) && is_date_or_no_exp(r.last) && r.first <= r.last &&
+                   (r.first != no_exp || r.last == no_exp);
+        case RecordKind::subject:
+            return r.first >= 0 && r.first <= max_numeric_date && r.first == r.last;
+    }
+    return false;
+}
+
 /// Decodes one record; false if anything about it is wrong.
 [[nodiscard]] inline bool decode_record(const unsigned char* in, Record& r) noexcept {
     if (load_le64(in + 40) != XXH3_64bits_withSeed(in, 40, record_checksum_seed)) return false;
     for (int i = 1; i < 8; ++i)
         if (in[i] != 0) return false;
+    if (in[0] != static_cast<unsigned char>(RecordKind::revoked) &&
+        in[0] != static_cast<unsigned char>(RecordKind::subject))
+        return false;
+    r.kind = static_cast<RecordKind>(in[0]);
     r.first = static_cast<std::int64_t>(load_le64(in + 8));
     r.last = static_cast<std::int64_t>(load_le64(in + 16));
     r.fp = {load_le64(in + 24), load_le64(in + 32)};
-    if (r.fp.hi == 0) return false;
-    if (in[0] == static_cast<unsigned char>(RecordKind::revoked)) {
-        r.kind = RecordKind::revoked;
-        return is_date_or_no_exp(r.first) && is_date_or_no_exp(r.last) && r.first <= r.last &&
-               (r.first != no_exp || r.last == no_exp);
-    }
-    if (in[0] == static_cast<unsigned char>(RecordKind::subject)) {
-        r.kind = RecordKind::subject;
-        return r.first >= 0 && r.first <= max_numeric_date && r.first == r.last;
-    }
-    return false;
+    return record_valid(r);
 }
 
 [[noreturn]] inline void throw_io_error(const std::string& what, const std::string& path) {
@@ -528,6 +535,13 @@ std::size_t for_each_record(std::span<const unsigned char> image, JournalReport&
 }
 
 }  // namespace detail
+
+/// One revocation as the journal and the Redis mirror carry it: a token's
+/// fingerprint with the range its exp lies in (first == last == exp, or
+/// `detail::no_exp` twice for a token without exp), or a subject's
+/// fingerprint with its cut-off (first == last).
+using Revocation = detail::Record;
+using RevocationKind = detail::RecordKind;
 
 /// The revoked-token store. Thread-safe: any number of readers and writers.
 class Denylist {
@@ -642,8 +656,7 @@ class Denylist {
     /// outside [0, 2^53], and std::system_error if the journal write failed
     /// (the revocation is then in force in memory but not durable).
     RevokeResult revoke_jti(std::string_view jti, std::optional<std::int64_t> exp) {
-        check_exp(exp);
-        return revoke_key(jti_key(jti, exp), exp.value_or(detail::no_exp));
+        return apply(jti_revocation(jti, exp));
     }
 
     /// Revokes a token by the token itself: its jti if it has one, else its
@@ -652,6 +665,43 @@ class Denylist {
     /// Returns the structural error of a malformed token, or ok (with what
     /// was done in `result`).
     [[nodiscard]] Error revoke_token(std::string_view token, RevokeResult* result = nullptr) {
+        Revocation revocation;
+        if (const Error e = token_revocation(token, revocation); e != Error::ok) return e;
+        const RevokeResult r = apply(revocation);
+        if (result != nullptr) *result = r;
+        return Error::ok;
+    }
+
+    /// Rejects every token of `sub` whose iat is before `cutoff` (and every
+    /// one without iat). A later cut-off replaces an earlier one; an earlier
+    /// one changes nothing (already_revoked). Throws SetupError(option_invalid)
+    /// for a cut-off outside [0, 2^53], and like revoke_jti.
+    RevokeResult revoke_subject(std::string_view sub, std::int64_t cutoff) {
+        return apply(subject_revocation(sub, cutoff));
+    }
+
+    // --- revocations as values, to ship elsewhere before applying ----------
+
+    /// What revoke_jti(jti, exp) applies, without applying it. Throws like it.
+    [[nodiscard]] static Revocation jti_revocation(std::string_view jti,
+                                                   std::optional<std::int64_t> exp) {
+        check_exp(exp);
+        const std::int64_t e = exp.value_or(detail::no_exp);
+        return {RevocationKind::revoked, e, e,
+                detail::fingerprint(detail::NameKind::jti, jti.data(), jti.size(), e)};
+    }
+
+    /// What revoke_subject(sub, cutoff) applies, without applying it.
+    [[nodiscard]] static Revocation subject_revocation(std::string_view sub, std::int64_t cutoff) {
+        if (cutoff < 0 || cutoff > detail::max_numeric_date)
+            throw SetupError(Error::option_invalid, "a cut-off must lie in [0, 2^53]");
+        return {RevocationKind::subject, cutoff, cutoff,
+                detail::fingerprint(detail::NameKind::subject, sub.data(), sub.size(), 0)};
+    }
+
+    /// What revoke_token(token) applies, without applying it: ok and `out`, or
+    /// the token's structural error.
+    [[nodiscard]] static Error token_revocation(std::string_view token, Revocation& out) {
         detail::Segments parts;
         if (token.size() > max_token_size_limit) return Error::token_too_large;
         if (!detail::split_token(token, parts)) return Error::token_malformed;
@@ -681,31 +731,29 @@ class Denylist {
             s != Base64Status::ok)
             return detail::base64_error(s, 2);
         if (signature_size == 0) return Error::signature_length;
-        const Key key = claims->jti
-                            ? jti_key(*claims->jti, claims->exp)
-                            : signature_key({signature.data(), signature_size}, claims->exp);
-        const RevokeResult r = revoke_key(key, claims->exp.value_or(detail::no_exp));
-        if (result != nullptr) *result = r;
+        const std::int64_t e = claims->exp.value_or(detail::no_exp);
+        out = {RevocationKind::revoked, e, e,
+               claims->jti ? detail::fingerprint(detail::NameKind::jti, claims->jti->data(),
+                                                 claims->jti->size(), e)
+                           : detail::fingerprint(detail::NameKind::signature, signature.data(),
+                                                 signature_size, e)};
         return Error::ok;
     }
 
-    /// Rejects every token of `sub` whose iat is before `cutoff` (and every
-    /// one without iat). A later cut-off replaces an earlier one; an earlier
-    /// one changes nothing (already_revoked). Throws like revoke_jti.
-    RevokeResult revoke_subject(std::string_view sub, std::int64_t cutoff) {
-        if (cutoff < 0 || cutoff > detail::max_numeric_date)
-            throw SetupError(Error::option_invalid, "a cut-off must lie in [0, 2^53]");
-        const detail::Fingerprint fp =
-            detail::fingerprint(detail::NameKind::subject, sub.data(), sub.size(), 0);
+    /// Applies a revocation (made by one of the three functions above, here
+    /// or in another process) and journals it if it added anything. Throws
+    /// SetupError(option_invalid) for a revocation with a field out of range,
+    /// and std::system_error like revoke_jti.
+    RevokeResult apply(const Revocation& revocation) {
+        if (!detail::record_valid(revocation))
+            throw SetupError(Error::option_invalid, "a revocation field is out of range");
         std::unique_lock<std::mutex> journal = journal_lock();
-        if (subject_expired(cutoff)) return RevokeResult::already_expired;
-        const detail::Record record{detail::RecordKind::subject, cutoff, cutoff, fp};
-        const bool added = [&] {
-            std::lock_guard lock(m_subject_mutex);
-            return upsert_subject_locked(fp, cutoff);
-        }();
-        if (added) append(record);
-        return added ? RevokeResult::added : RevokeResult::already_revoked;
+        const RevokeResult result = insert_record(revocation);
+        if (result == RevokeResult::added) append(revocation);
+        // A grown cell retired its predecessor: free it as soon as readers
+        // allow, so that replaced tables do not pile up between advances.
+        if (m_retired.has_pending()) m_retired.reclaim();
+        return result;
     }
 
     /// Moves time forward to `now` (never back): drops buckets whose tokens
@@ -965,21 +1013,6 @@ class Denylist {
         return std::unique_lock<std::mutex>(m_journal_mutex);
     }
 
-    RevokeResult revoke_key(const Key& key, std::int64_t exp) {
-        std::unique_lock<std::mutex> journal = journal_lock();
-        RevokeResult result;
-        {
-            Shard& shard = m_shards[key.fp.lo & m_shard_mask];
-            std::lock_guard lock(shard.mutex);
-            result = insert_locked(key.fp, exp, exp);
-        }
-        if (result == RevokeResult::added) append({detail::RecordKind::revoked, exp, exp, key.fp});
-        // A grown cell retired its predecessor: free it as soon as readers
-        // allow, so that replaced tables do not pile up between advances.
-        if (m_retired.has_pending()) m_retired.reclaim();
-        return result;
-    }
-
     /// Inserts a fingerprint whose token's exp lies in [first, last]: into
     /// every bucket of that range the ring covers, the rest to the overflow.
     /// Holds the fingerprint's shard lock.
@@ -1157,20 +1190,21 @@ class Denylist {
 
     [[nodiscard]] std::string snapshot_path() const { return m_options.journal_path + ".snapshot"; }
 
-    /// Applies one loaded record; counts it as expired if it was.
-    void apply_record(const detail::Record& r) {
+    /// Puts one revocation in force (no journal). Takes the lock its kind needs.
+    RevokeResult insert_record(const detail::Record& r) {
         if (r.kind == detail::RecordKind::subject) {
-            if (subject_expired(r.first)) {
-                ++m_report.expired_records;
-                return;
-            }
+            if (subject_expired(r.first)) return RevokeResult::already_expired;
             std::lock_guard lock(m_subject_mutex);
-            upsert_subject_locked(r.fp, r.first);
-            return;
+            return upsert_subject_locked(r.fp, r.first) ? RevokeResult::added
+                                                        : RevokeResult::already_revoked;
         }
         std::lock_guard lock(m_shards[r.fp.lo & m_shard_mask].mutex);
-        if (insert_locked(r.fp, r.first, r.last) == RevokeResult::already_expired)
-            ++m_report.expired_records;
+        return insert_locked(r.fp, r.first, r.last);
+    }
+
+    /// Applies one loaded record; counts it as expired if it was.
+    void apply_record(const detail::Record& r) {
+        if (insert_record(r) == RevokeResult::already_expired) ++m_report.expired_records;
     }
 
     void open_journal() {
