@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/deps.sh clang-14 libclang-rt-14-dev libcpp-httplib-dev
+scripts/deps.sh clang-14 libclang-rt-14-dev libcpp-httplib-dev libhiredis-dev redis-server
 cmake --workflow --preset test
 cmake --workflow --preset test-clang
 cmake --workflow --preset test-sanitize

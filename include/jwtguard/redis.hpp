@@ -1,0 +1,780 @@
+// Mirrors a Denylist through Redis, for a farm of server instances: every
+// revocation goes to Redis first and is applied to the local Denylist; a
+// background thread applies every other instance's revocations to it within
+// milliseconds. Requests never wait on Redis: validators read the local
+// Denylist exactly as on one machine.
+//
+// Optional and not in the umbrella header: it needs hiredis (Debian:
+// libhiredis-dev; link with -lhiredis, or the CMake target
+// jwtguard::redis when hiredis was found).
+//
+// In Redis, under the key prefix (default "jwtguard:"):
+//   <prefix>live         sorted set: every live revocation (member: its text
+//                        form, score: the time after which no token it names
+//                        can pass, plus clock slack). The durable shared record:
+//                        a new or restarted instance loads it before it is ready.
+//   <prefix>revocations  stream: each revocation as it is made (fields r: its
+//                        text form, o: the instance that made it), trimmed to
+//                        MINID = now - stream retention. Instances follow it
+//                        with XREAD BLOCK from the last id they saw, so an
+//                        instance that was disconnected replays what it missed
+//                        (a PUB/SUB message sent while it was away would be
+//                        lost); one that missed more than the stream still
+//                        holds reloads the sorted set instead.
+// A revocation's write is one MULTI/EXEC (ZADD + XADD), so the set and the
+// stream never disagree. Revocations commute (a set of fingerprints, and a
+// subject's latest cut-off wins), so replays and duplicates are harmless.
+//
+// Text form of a revocation (what the stream and the set carry):
+//   token <first> <last> <fingerprint>     first/last: the exp range (equal
+//                                          for one token), or "none"
+//   subject <cutoff> <fingerprint>
+// where <fingerprint> is 32 lowercase hex digits (lo then hi, 16 each). An
+// entry that does not parse is skipped with a warning.
+#pragma once
+
+#include <jwtguard/denylist.hpp>
+
+#include <hiredis/hiredis.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <charconv>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <cstdio>
+#include <deque>
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace jwtguard {
+
+struct RedisSyncOptions {
+    std::string host = "127.0.0.1";
+    int port = 6379;
+    /// ACL user (Redis 6+); empty: AUTH with the password alone.
+    std::string user;
+    /// Empty: no AUTH.
+    std::string password;
+    // TLS: Debian 12's hiredis (0.14) has no TLS support. Keep Redis on a
+    // private network or loopback, or tunnel it (stunnel, spiped).
+    std::string key_prefix = "jwtguard:";
+    std::string stream_name = "revocations";
+    std::chrono::milliseconds connect_timeout{500};
+    /// Bound on one command's round trip: a revocation waits at most this
+    /// long for Redis before it is queued instead.
+    std::chrono::milliseconds command_timeout{500};
+    /// How long one XREAD waits for new entries; also how long stopping the
+    /// background thread may take.
+    std::chrono::milliseconds read_block{100};
+    /// Reconnection backoff: doubles from min to max while Redis is away.
+    std::chrono::milliseconds backoff_min{50};
+    std::chrono::milliseconds backoff_max{2000};
+    /// How often the background thread drops expired revocations from Redis
+    /// (every instance does; the work is idempotent).
+    std::chrono::milliseconds trim_interval{10000};
+    /// Seconds the stream keeps an entry; 0: the denylist's
+    /// max_token_lifetime, or one day if that is 0. An instance away for
+    /// longer reloads the sorted set, so this bounds only replay, not safety.
+    std::int64_t stream_retention = 0;
+    /// Seconds Redis keeps a revocation beyond the moment its tokens expire
+    /// (with the denylist's leeway): room for clocks that disagree.
+    std::int64_t clock_slack = 60;
+    /// Current time in seconds since the epoch; empty: the system clock.
+    std::function<std::int64_t()> clock;
+    /// Where warnings go (malformed entries, outages, recoveries); empty:
+    /// stderr.
+    std::function<void(std::string_view)> warn;
+    /// Names this instance in the stream's "o" field (for people reading the
+    /// stream); empty: host:pid. A random suffix is always added, so that two
+    /// instances never take each other's entries for their own.
+    std::string instance_id;
+};
+
+/// What one mirrored revocation did.
+struct SyncedRevocation {
+    /// What the local denylist did.
+    RevokeResult local = RevokeResult::added;
+    /// True when Redis took it. False: Redis is unreachable or refused it;
+    /// it is in force here and queued, and is sent when Redis is back.
+    bool shared = false;
+    /// Why Redis did not take it (empty when shared).
+    std::string redis_error;
+};
+
+namespace detail {
+
+inline constexpr std::string_view hex_digits = "0123456789abcdef";
+
+[[nodiscard]] inline std::string format_date(std::int64_t t) {
+    return t == no_exp ? std::string("none") : std::to_string(t);
+}
+
+/// A NumericDate in canonical decimal (no sign, no leading zero), or "none".
+[[nodiscard]] inline bool parse_date(std::string_view s, std::int64_t& out) noexcept {
+    if (s == "none") {
+        out = no_exp;
+        return true;
+    }
+    if (s.empty() || s.size() > 16 || (s.size() > 1 && s[0] == '0')) return false;
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+    return ec == std::errc() && end == s.data() + s.size() && out >= 0 && out <= max_numeric_date;
+}
+
+/// The text form of a revocation (see the top of this header).
+[[nodiscard]] inline std::string format_revocation(const Revocation& r) {
+    std::string s = r.kind == RevocationKind::subject
+                        ? "subject " + format_date(r.first)
+                        : "token " + format_date(r.first) + " " + format_date(r.last);
+    s += ' ';
+    for (const std::uint64_t half : {r.fp.lo, r.fp.hi})
+        for (int shift = 60; shift >= 0; shift -= 4)
+            s += hex_digits[(half >> shift) & 0xF];
+    return s;
+}
+
+/// Parses the text form strictly (single spaces, lowercase hex, canonical
+/// numbers); false for anything else or a revocation out of range.
+[[nodiscard]] inline bool parse_revocation(std::string_view s, Revocation& out) noexcept {
+    std::string_view fields[4];
+    std::size_t count = 0;
+    for (std::size_t start = 0;;) {
+        const std::size_t space = s.find(' ', start);
+        if (count == 4) return false;
+        fields[count++] = s.substr(start, space - start);
+        if (space == std::string_view::npos) break;
+        start = space + 1;
+    }
+    std::string_view fp;
+    if (fields[0] == "token" && count == 4) {
+        out.kind = RevocationKind::revoked;
+        if (!parse_date(fields[1], out.first) || !parse_date(fields[2], out.last)) return false;
+        fp = fields[3];
+    } else if (fields[0] == "subject" && count == 3) {
+        out.kind = RevocationKind::subject;
+        if (!parse_date(fields[1], out.first) || out.first == no_exp) return false;
+        out.last = out.first;
+        fp = fields[2];
+    } else {
+        return false;
+    }
+    if (fp.size() != 32) return false;
+    std::uint64_t halves[2] = {0, 0};
+    for (std::size_t i = 0; i < 32; ++i) {
+        const std::size_t digit = hex_digits.find(fp[i]);
+        if (digit == std::string_view::npos) return false;
+        halves[i / 16] = (halves[i / 16] << 4) | digit;
+    }
+    out.fp = {halves[0], halves[1]};
+    return record_valid(out);
+}
+
+/// A stream entry id "<ms>-<seq>", comparable.
+struct StreamId {
+    std::uint64_t ms = 0;
+    std::uint64_t seq = 0;
+    friend auto operator<=>(const StreamId&, const StreamId&) = default;
+
+    [[nodiscard]] static std::optional<StreamId> parse(std::string_view s) noexcept {
+        const std::size_t dash = s.find('-');
+        if (dash == std::string_view::npos) return std::nullopt;
+        StreamId id;
+        const char* end = s.data() + s.size();
+        const auto a = std::from_chars(s.data(), s.data() + dash, id.ms);
+        const auto b = std::from_chars(s.data() + dash + 1, end, id.seq);
+        if (a.ec != std::errc() || a.ptr != s.data() + dash || b.ec != std::errc() || b.ptr != end)
+            return std::nullopt;
+        return id;
+    }
+    [[nodiscard]] std::string text() const {
+        return std::to_string(ms) + "-" + std::to_string(seq);
+    }
+};
+
+struct ReplyDeleter {
+    void operator()(redisReply* r) const noexcept { freeReplyObject(r); }
+};
+using Reply = std::unique_ptr<redisReply, ReplyDeleter>;
+
+[[nodiscard]] inline std::string_view reply_text(const redisReply* r) noexcept {
+    return r != nullptr && r->str != nullptr ? std::string_view(r->str, r->len)
+                                             : std::string_view();
+}
+
+[[nodiscard]] inline timeval to_timeval(std::chrono::milliseconds ms) noexcept {
+    timeval tv{};
+    tv.tv_sec = static_cast<time_t>(ms.count() / 1000);
+    tv.tv_usec = static_cast<suseconds_t>((ms.count() % 1000) * 1000);
+    return tv;
+}
+
+/// One blocking hiredis connection. Not thread-safe: one owner at a time.
+class RedisConnection {
+  public:
+    /// Connects and authenticates; on failure `error()` says why.
+    RedisConnection(const RedisSyncOptions& o, std::chrono::milliseconds timeout) {
+        m_context.reset(
+            redisConnectWithTimeout(o.host.c_str(), o.port, to_timeval(o.connect_timeout)));
+        if (m_context == nullptr) {
+            m_error = "cannot allocate a Redis context";
+            return;
+        }
+        if (m_context->err != 0) {
+            m_error = "cannot connect to " + o.host + ":" + std::to_string(o.port) + ": " +
+                      m_context->errstr;
+            return;
+        }
+        redisSetTimeout(m_context.get(), to_timeval(timeout));
+        redisEnableKeepAlive(m_context.get());
+        if (o.password.empty()) return;
+        Reply r = o.user.empty() ? run({"AUTH", o.password}) : run({"AUTH", o.user, o.password});
+        if (r != nullptr && r->type == REDIS_REPLY_ERROR)
+            m_error = "AUTH refused: " + std::string(reply_text(r.get()));
+    }
+
+    [[nodiscard]] bool ok() const noexcept { return m_error.empty(); }
+    [[nodiscard]] const std::string& error() const noexcept { return m_error; }
+
+    /// Sends one command and reads its reply; nullptr (and error() set, the
+    /// connection unusable) on an I/O error or timeout. An error reply is a
+    /// reply: the caller checks its type.
+    [[nodiscard]] Reply run(std::initializer_list<std::string_view> args) {
+        append(args);
+        return read();
+    }
+
+    /// Queues a command (pipelining); read() takes the replies in order.
+    void append(std::initializer_list<std::string_view> args) {
+        if (!ok()) return;
+        std::vector<const char*> argv;
+        std::vector<std::size_t> lengths;
+        for (const std::string_view a : args) {
+            argv.push_back(a.data());
+            lengths.push_back(a.size());
+        }
+        if (redisAppendCommandArgv(m_context.get(), static_cast<int>(argv.size()), argv.data(),
+                                   lengths.data()) != REDIS_OK)
+            fail();
+    }
+
+    [[nodiscard]] Reply read() {
+        if (!ok()) return nullptr;
+        void* reply = nullptr;
+        if (redisGetReply(m_context.get(), &reply) != REDIS_OK || reply == nullptr) {
+            fail();
+            return nullptr;
+        }
+        return Reply(static_cast<redisReply*>(reply));
+    }
+
+  private:
+    struct ContextDeleter {
+        void operator()(redisContext* c) const noexcept { redisFree(c); }
+    };
+
+    void fail() {
+        m_error = m_context->err != 0 ? std::string(m_context->errstr) : "Redis I/O error";
+        if (m_error.empty()) m_error = "Redis I/O error";
+    }
+
+    std::unique_ptr<redisContext, ContextDeleter> m_context;
+    std::string m_error;
+};
+
+}  // namespace detail
+
+/// Connects one local Denylist to Redis. Construct it after the Denylist
+/// (and its journal) is loaded; it starts a background thread that loads
+/// every live revocation from Redis (wait_ready() tells when that is done)
+/// and then follows the stream. Revoke through it, not through the Denylist,
+/// so that other instances learn of it. Thread-safe.
+class RedisDenylistSync {
+  public:
+    using Options = RedisSyncOptions;
+
+    struct Stats {
+        /// Entries applied from Redis (the initial load, reloads and other
+        /// instances' stream entries) and how many added anything.
+        std::uint64_t received = 0;
+        std::uint64_t applied = 0;
+        /// Entries skipped because they did not parse.
+        std::uint64_t malformed = 0;
+        /// Revocations queued while Redis was away, and sent since.
+        std::uint64_t queued = 0;
+        std::uint64_t replayed = 0;
+        /// Full loads of the sorted set (the first, and after a gap).
+        std::uint64_t full_loads = 0;
+        /// Background sessions that failed: connections lost or refused.
+        std::uint64_t connection_failures = 0;
+    };
+
+    /// Throws SetupError(option_invalid) for bad options. Does not wait for
+    /// Redis: an unreachable Redis is retried in the background.
+    RedisDenylistSync(Denylist& denylist, Options options)
+        : m_denylist(denylist), m_options(std::move(options)) {
+        const auto fail = [](const char* what) { throw SetupError(Error::option_invalid, what); };
+        if (m_options.port <= 0 || m_options.port > 65535) fail("port must lie in [1, 65535]");
+        if (m_options.stream_name.empty()) fail("stream_name must not be empty");
+        if (m_options.connect_timeout.count() <= 0 || m_options.command_timeout.count() <= 0 ||
+            m_options.read_block.count() <= 0 || m_options.trim_interval.count() <= 0)
+            fail("timeouts must be positive");
+        if (m_options.backoff_min.count() <= 0 || m_options.backoff_max < m_options.backoff_min)
+            fail("backoff needs 0 < backoff_min <= backoff_max");
+        if (m_options.stream_retention < 0 || m_options.clock_slack < 0)
+            fail("stream_retention and clock_slack must not be negative");
+        if (!m_options.clock)
+            m_options.clock = [] {
+                return static_cast<std::int64_t>(
+                    std::chrono::duration_cast<std::chrono::seconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count());
+            };
+        if (!m_options.warn)
+            m_options.warn = [](std::string_view m) {
+                std::fprintf(stderr, "jwtguard redis: %.*s\n", static_cast<int>(m.size()),
+                             m.data());
+            };
+        if (m_options.instance_id.empty()) m_options.instance_id = default_instance_id();
+        m_origin = m_options.instance_id + "#" + random_suffix();
+        if (m_options.stream_retention == 0) {
+            const std::int64_t life = m_denylist.options().max_token_lifetime;
+            m_options.stream_retention = life > 0 ? life : 24 * 3600;
+        }
+        m_stream_key = m_options.key_prefix + m_options.stream_name;
+        m_live_key = m_options.key_prefix + "live";
+        m_thread = std::thread([this] { run(); });
+    }
+
+    ~RedisDenylistSync() {
+        {
+            std::lock_guard lock(m_state_mutex);
+            m_stop = true;
+        }
+        m_wake.notify_all();
+        m_thread.join();
+    }
+    RedisDenylistSync(const RedisDenylistSync&) = delete;
+    RedisDenylistSync& operator=(const RedisDenylistSync&) = delete;
+
+    /// True once every revocation Redis held has been loaded.
+    [[nodiscard]] bool ready() const noexcept { return m_ready.load(std::memory_order_acquire); }
+
+    /// Waits until ready() or the timeout; returns ready().
+    bool wait_ready(std::chrono::milliseconds timeout) {
+        std::unique_lock lock(m_state_mutex);
+        m_wake.wait_for(lock, timeout, [&] { return ready() || m_stop; });
+        return ready();
+    }
+
+    /// Revokes like Denylist::revoke_jti, through Redis. Throws like it.
+    SyncedRevocation revoke_jti(std::string_view jti, std::optional<std::int64_t> exp) {
+        return revoke(Denylist::jti_revocation(jti, exp));
+    }
+    /// Revokes like Denylist::revoke_subject, through Redis. Throws like it.
+    SyncedRevocation revoke_subject(std::string_view sub, std::int64_t cutoff) {
+        return revoke(Denylist::subject_revocation(sub, cutoff));
+    }
+    /// Revokes like Denylist::revoke_token, through Redis: ok, or the token's
+    /// structural error (then nothing is sent).
+    [[nodiscard]] Error revoke_token(std::string_view token, SyncedRevocation* result = nullptr) {
+        Revocation revocation;
+        if (const Error e = Denylist::token_revocation(token, revocation); e != Error::ok) return e;
+        SyncedRevocation r = revoke(revocation);
+        if (result != nullptr) *result = std::move(r);
+        return Error::ok;
+    }
+
+    /// Sends a revocation to Redis (one round trip, at most command_timeout),
+    /// then applies it locally. If Redis does not take it, it is applied
+    /// locally and queued for the background thread to send; the result says
+    /// so. Throws SetupError for a revocation out of range, and
+    /// std::system_error when the local journal cannot be written.
+    SyncedRevocation revoke(const Revocation& revocation) {
+        if (!detail::record_valid(revocation))
+            throw SetupError(Error::option_invalid, "a revocation field is out of range");
+        SyncedRevocation result;
+        {
+            std::lock_guard lock(m_writer_mutex);
+            if (m_writer == nullptr) {
+                result.redis_error =
+                    m_writer_error.empty() ? "not connected to Redis yet" : m_writer_error;
+            } else if (m_outbox.empty()) {
+                result.redis_error = publish(*m_writer, revocation);
+                if (!m_writer->ok()) drop_writer_locked();
+            } else {
+                result.redis_error = "earlier revocations are still queued";
+            }
+            result.shared = result.redis_error.empty();
+            if (!result.shared) {
+                m_outbox.push_back(revocation);
+                ++m_queued;
+            }
+        }
+        if (!result.shared) m_wake.notify_all();
+        result.local = m_denylist.apply(revocation);
+        return result;
+    }
+
+    [[nodiscard]] Stats stats() const {
+        std::lock_guard lock(m_writer_mutex);
+        Stats s;
+        s.received = m_received.load(std::memory_order_relaxed);
+        s.applied = m_applied.load(std::memory_order_relaxed);
+        s.malformed = m_malformed.load(std::memory_order_relaxed);
+        s.queued = m_queued;
+        s.replayed = m_replayed;
+        s.full_loads = m_full_loads.load(std::memory_order_relaxed);
+        s.connection_failures = m_connection_failures.load(std::memory_order_relaxed);
+        return s;
+    }
+
+    /// Revocations waiting for Redis.
+    [[nodiscard]] std::size_t queued() const {
+        std::lock_guard lock(m_writer_mutex);
+        return m_outbox.size();
+    }
+
+    [[nodiscard]] const Options& options() const noexcept { return m_options; }
+    [[nodiscard]] const std::string& stream_key() const noexcept { return m_stream_key; }
+    [[nodiscard]] const std::string& live_key() const noexcept { return m_live_key; }
+
+  private:
+    using Connection = detail::RedisConnection;
+
+    [[nodiscard]] static std::string default_instance_id() {
+        char host[256] = {};
+        if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+        return std::string(host) + ":" + std::to_string(::getpid());
+    }
+
+    [[nodiscard]] static std::string random_suffix() {
+        std::random_device random;
+        const std::uint64_t r = (std::uint64_t{random()} << 32) ^ random();
+        std::string s;
+        for (int shift = 60; shift >= 0; shift -= 4)
+            s += detail::hex_digits[(r >> shift) & 0xF];
+        return s;
+    }
+
+    [[nodiscard]] std::int64_t now() const { return m_options.clock(); }
+
+    /// The sorted-set score of a revocation: when the last token it names
+    /// has expired, with leeway and slack; "+inf" for ever.
+    [[nodiscard]] std::string expiry_score(const Revocation& r) const {
+        const DenylistOptions& d = m_denylist.options();
+        std::int64_t until = 0;
+        if (r.kind == RevocationKind::subject) {
+            if (d.max_token_lifetime == 0) return "+inf";
+            until = r.first + d.max_token_lifetime;
+        } else {
+            if (r.last == detail::no_exp) return "+inf";
+            until = r.last;
+        }
+        return std::to_string(until + d.leeway + m_options.clock_slack);
+    }
+
+    /// "(<now>": the scores of revocations that have expired.
+    [[nodiscard]] std::string expired_bound() const { return "(" + std::to_string(now()); }
+
+    /// The stream's trimming point: ids older than now - retention.
+    [[nodiscard]] std::string stream_min_id() const {
+        const std::int64_t seconds = std::max<std::int64_t>(now() - m_options.stream_retention, 0);
+        return std::to_string(seconds * 1000);
+    }
+
+    /// Writes one revocation to the set and the stream atomically; returns
+    /// why it failed, or an empty string.
+    [[nodiscard]] std::string publish(Connection& c, const Revocation& r) {
+        const std::string text = detail::format_revocation(r);
+        const std::string score = expiry_score(r);
+        const std::string min_id = stream_min_id();
+        c.append({"MULTI"});
+        c.append({"ZADD", m_live_key, score, text});
+        c.append({"XADD", m_stream_key, "MINID", "~", min_id, "*", "r", text, "o", m_origin});
+        c.append({"EXEC"});
+        std::string error;
+        for (int i = 0; i < 4; ++i) {
+            const detail::Reply reply = c.read();
+            if (reply == nullptr) return c.error();
+            if (reply->type == REDIS_REPLY_ERROR && error.empty())
+                error = "Redis refused: " + std::string(detail::reply_text(reply.get()));
+            if (i == 3 && error.empty()) {
+                if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2)
+                    return "Redis did not run the transaction";
+                for (std::size_t k = 0; k < 2; ++k)
+                    if (reply->element[k]->type == REDIS_REPLY_ERROR)
+                        return "Redis refused: " +
+                               std::string(detail::reply_text(reply->element[k]));
+            }
+        }
+        return error;
+    }
+
+    void drop_writer_locked() {
+        m_writer_error = m_writer->error();
+        m_writer.reset();
+    }
+
+    void warn(const std::string& message) const { m_options.warn(message); }
+
+    /// Applies one entry's text; a malformed one is counted and reported.
+    void receive(std::string_view text, std::string_view where) {
+        m_received.fetch_add(1, std::memory_order_relaxed);
+        Revocation r;
+        if (!detail::parse_revocation(text, r)) {
+            m_malformed.fetch_add(1, std::memory_order_relaxed);
+            warn("skipped a malformed revocation in " + std::string(where) + ": \"" +
+                 std::string(text.substr(0, 120)) + "\"");
+            return;
+        }
+        try {
+            if (m_denylist.apply(r) == RevokeResult::added)
+                m_applied.fetch_add(1, std::memory_order_relaxed);
+        } catch (const std::exception& e) {
+            // In force in memory; the local journal could not record it.
+            warn(std::string("applying a revocation from Redis: ") + e.what());
+        }
+    }
+
+    /// Sleeps up to `d` unless stopped; returns false when stopped.
+    bool sleep_for(std::chrono::milliseconds d) {
+        std::unique_lock lock(m_state_mutex);
+        return !m_wake.wait_for(lock, d, [&] { return m_stop; });
+    }
+
+    [[nodiscard]] bool stopping() {
+        std::lock_guard lock(m_state_mutex);
+        return m_stop;
+    }
+
+    /// The background thread: connect, catch up, replay the queue, follow
+    /// the stream; on any failure start over after a backoff.
+    void run() {
+        std::chrono::milliseconds backoff = m_options.backoff_min;
+        bool in_outage = false;
+        auto since = std::chrono::steady_clock::now();
+        while (!stopping()) {
+            std::string error = session(in_outage, since, backoff);
+            if (stopping()) break;
+            m_connection_failures.fetch_add(1, std::memory_order_relaxed);
+            if (!in_outage) {
+                in_outage = true;
+                since = std::chrono::steady_clock::now();
+                warn("Redis unreachable (" + error +
+                     "); validating from the local copy, revocations are queued, retrying");
+            }
+            if (!sleep_for(backoff)) break;
+            backoff = std::min(backoff * 2, m_options.backoff_max);
+        }
+    }
+
+    /// One connected session; returns why it ended.
+    std::string session(bool& in_outage, std::chrono::steady_clock::time_point since,
+                        std::chrono::milliseconds& backoff) {
+        Connection reader(m_options, m_options.read_block + m_options.command_timeout);
+        if (!reader.ok()) return reader.error();
+        if (std::string e = catch_up(reader); !e.empty()) return e;
+        if (std::string e = connect_writer(); !e.empty()) return e;
+        if (in_outage) {
+            const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::chrono::steady_clock::now() - since);
+            warn("Redis reachable again after " + std::to_string(ms.count()) + " ms; caught up");
+            in_outage = false;
+        }
+        backoff = m_options.backoff_min;
+        {
+            // Under the lock, so that wait_ready() cannot miss the change.
+            std::lock_guard lock(m_state_mutex);
+            m_ready.store(true, std::memory_order_release);
+        }
+        m_wake.notify_all();
+        auto next_trim = std::chrono::steady_clock::now();
+        while (!stopping()) {
+            if (std::string e = replay_queue(); !e.empty()) return e;
+            if (std::chrono::steady_clock::now() >= next_trim) {
+                if (std::string e = trim(reader); !e.empty()) return e;
+                next_trim = std::chrono::steady_clock::now() + m_options.trim_interval;
+            }
+            if (std::string e = follow(reader); !e.empty()) return e;
+        }
+        return "stopping";
+    }
+
+    /// (Re)connects the writer connection that revoke() uses.
+    std::string connect_writer() {
+        {
+            std::lock_guard lock(m_writer_mutex);
+            if (m_writer != nullptr) return {};
+        }
+        auto writer = std::make_unique<Connection>(m_options, m_options.command_timeout);
+        std::lock_guard lock(m_writer_mutex);
+        if (!writer->ok()) {
+            m_writer_error = writer->error();
+            return m_writer_error;
+        }
+        m_writer = std::move(writer);
+        m_writer_error.clear();
+        return {};
+    }
+
+    /// Sends queued revocations, oldest first.
+    std::string replay_queue() {
+        std::lock_guard lock(m_writer_mutex);
+        while (!m_outbox.empty()) {
+            if (m_writer == nullptr) return m_writer_error;
+            if (std::string e = publish(*m_writer, m_outbox.front()); !e.empty()) {
+                if (!m_writer->ok()) drop_writer_locked();
+                return e;
+            }
+            m_outbox.pop_front();
+            ++m_replayed;
+        }
+        return {};
+    }
+
+    /// After (re)connecting: follow the stream from the last id seen if the
+    /// stream still holds everything after it, else reload the sorted set.
+    std::string catch_up(Connection& c) {
+        if (m_last_id) {
+            const detail::Reply first = c.run({"XRANGE", m_stream_key, "-", "+", "COUNT", "1"});
+            if (first == nullptr) return c.error();
+            if (first->type == REDIS_REPLY_ARRAY && first->elements == 1 &&
+                first->element[0]->type == REDIS_REPLY_ARRAY && first->element[0]->elements == 2) {
+                const auto id =
+                    detail::StreamId::parse(detail::reply_text(first->element[0]->element[0]));
+                if (id && *id <= *m_last_id) return {};  // nothing trimmed past us
+            }
+        }
+        return full_load(c);
+    }
+
+    /// Loads every revocation of the sorted set. The stream's last id is
+    /// read first, so whatever is added during the scan is also in the
+    /// stream after it; ZSCAN returns every member present throughout.
+    std::string full_load(Connection& c) {
+        const detail::Reply last = c.run({"XREVRANGE", m_stream_key, "+", "-", "COUNT", "1"});
+        if (last == nullptr) return c.error();
+        if (last->type != REDIS_REPLY_ARRAY)
+            return "XREVRANGE: " + std::string(detail::reply_text(last.get()));
+        detail::StreamId from;
+        if (last->elements == 1 && last->element[0]->type == REDIS_REPLY_ARRAY &&
+            last->element[0]->elements == 2) {
+            const auto id =
+                detail::StreamId::parse(detail::reply_text(last->element[0]->element[0]));
+            if (!id) return "XREVRANGE returned a malformed id";
+            from = *id;
+        }
+        std::string cursor = "0";
+        do {
+            const detail::Reply page = c.run({"ZSCAN", m_live_key, cursor, "COUNT", "1000"});
+            if (page == nullptr) return c.error();
+            if (page->type != REDIS_REPLY_ARRAY || page->elements != 2 ||
+                page->element[1]->type != REDIS_REPLY_ARRAY)
+                return "ZSCAN: " + std::string(detail::reply_text(page.get()));
+            cursor = detail::reply_text(page->element[0]);
+            const redisReply* items = page->element[1];
+            for (std::size_t i = 0; i + 1 < items->elements; i += 2)
+                receive(detail::reply_text(items->element[i]), m_live_key);
+        } while (cursor != "0");
+        m_last_id = from;
+        m_full_loads.fetch_add(1, std::memory_order_relaxed);
+        return {};
+    }
+
+    /// Waits up to read_block for stream entries after the last id seen and
+    /// applies them.
+    std::string follow(Connection& c) {
+        const std::string block = std::to_string(m_options.read_block.count());
+        const detail::Reply r = c.run(
+            {"XREAD", "COUNT", "1000", "BLOCK", block, "STREAMS", m_stream_key, m_last_id->text()});
+        if (r == nullptr) return c.error();
+        if (r->type == REDIS_REPLY_NIL) return {};
+        if (r->type != REDIS_REPLY_ARRAY || r->elements != 1 ||
+            r->element[0]->type != REDIS_REPLY_ARRAY || r->element[0]->elements != 2 ||
+            r->element[0]->element[1]->type != REDIS_REPLY_ARRAY)
+            return "XREAD: " + std::string(detail::reply_text(r.get()));
+        const redisReply* entries = r->element[0]->element[1];
+        for (std::size_t i = 0; i < entries->elements; ++i) {
+            const redisReply* entry = entries->element[i];
+            if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2) continue;
+            const auto id = detail::StreamId::parse(detail::reply_text(entry->element[0]));
+            if (!id) return "XREAD returned a malformed id";
+            m_last_id = *id;
+            const redisReply* fields = entry->element[1];
+            std::optional<std::string_view> text;
+            bool own = false;
+            if (fields->type == REDIS_REPLY_ARRAY)
+                for (std::size_t k = 0; k + 1 < fields->elements; k += 2) {
+                    const std::string_view name = detail::reply_text(fields->element[k]);
+                    const std::string_view value = detail::reply_text(fields->element[k + 1]);
+                    if (name == "r") text = value;
+                    if (name == "o") own = value == m_origin;
+                }
+            // This instance applied its own revocations when it made them.
+            if (own) continue;
+            const std::string where = m_stream_key + " entry " + id->text();
+            if (text) {
+                receive(*text, where);
+            } else {
+                m_received.fetch_add(1, std::memory_order_relaxed);
+                m_malformed.fetch_add(1, std::memory_order_relaxed);
+                warn("skipped a stream entry without an \"r\" field: " + where);
+            }
+        }
+        return {};
+    }
+
+    /// Drops revocations whose tokens have all expired from the set, and
+    /// stream entries older than the retention.
+    std::string trim(Connection& c) {
+        c.append({"ZREMRANGEBYSCORE", m_live_key, "-inf", expired_bound()});
+        c.append({"XTRIM", m_stream_key, "MINID", stream_min_id()});
+        for (int i = 0; i < 2; ++i) {
+            const detail::Reply r = c.read();
+            if (r == nullptr) return c.error();
+            if (r->type == REDIS_REPLY_ERROR)
+                warn("trimming: " + std::string(detail::reply_text(r.get())));
+        }
+        return {};
+    }
+
+    Denylist& m_denylist;
+    Options m_options;
+    std::string m_origin;  // the "o" field of this instance's entries
+    std::string m_stream_key;
+    std::string m_live_key;
+
+    mutable std::mutex m_writer_mutex;
+    std::unique_ptr<Connection> m_writer;  // guarded by m_writer_mutex
+    std::string m_writer_error;            // guarded by m_writer_mutex
+    std::deque<Revocation> m_outbox;       // guarded by m_writer_mutex
+    std::uint64_t m_queued = 0;            // guarded by m_writer_mutex
+    std::uint64_t m_replayed = 0;          // guarded by m_writer_mutex
+
+    std::optional<detail::StreamId> m_last_id;  // background thread only
+    std::atomic<bool> m_ready{false};
+    std::atomic<std::uint64_t> m_received{0};
+    std::atomic<std::uint64_t> m_applied{0};
+    std::atomic<std::uint64_t> m_malformed{0};
+    std::atomic<std::uint64_t> m_full_loads{0};
+    std::atomic<std::uint64_t> m_connection_failures{0};
+
+    std::mutex m_state_mutex;
+    std::condition_variable m_wake;
+    bool m_stop = false;   // guarded by m_state_mutex
+    std::thread m_thread;  // last: started once everything above exists
+};
+
+}  // namespace jwtguard

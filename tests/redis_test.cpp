@@ -1,0 +1,536 @@
+// The Redis mirror against a real redis-server (tests/redis_server.hpp).
+#include <jwtguard/redis.hpp>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "redis_server.hpp"
+#include "test_tokens.hpp"
+
+namespace jwtguard {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+std::string id(std::string_view prefix, long long n) {
+    std::string s(prefix);
+    s += std::to_string(n);
+    return s;
+}
+
+std::int64_t wall_now() {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+/// Polls `done` every millisecond for up to `limit`; returns how long it took,
+/// or nullopt.
+std::optional<std::chrono::microseconds> wait_for(const std::function<bool()>& done,
+                                                  std::chrono::milliseconds limit = 5000ms) {
+    const auto start = Clock::now();
+    while (!done()) {
+        if (Clock::now() - start > limit) return std::nullopt;
+        std::this_thread::sleep_for(1ms);
+    }
+    return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
+}
+
+/// Runs one command on a test connection and returns its reply (owned).
+detail::Reply command(redisContext* c, std::initializer_list<std::string_view> args) {
+    std::vector<const char*> argv;
+    std::vector<std::size_t> lengths;
+    for (const std::string_view a : args) {
+        argv.push_back(a.data());
+        lengths.push_back(a.size());
+    }
+    return detail::Reply(static_cast<redisReply*>(
+        redisCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lengths.data())));
+}
+
+long long integer(redisContext* c, std::initializer_list<std::string_view> args) {
+    const detail::Reply r = command(c, args);
+    return r != nullptr && r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+}
+
+DenylistOptions denylist_options() {
+    DenylistOptions o;
+    o.bucket_width = 10;
+    o.horizon = 3600;
+    o.max_token_lifetime = 3600;
+    return o;
+}
+
+/// A token with jti, iat and exp (the denylists enforce a maximum lifetime).
+std::string token_for(std::string_view jti, std::int64_t now) {
+    return test::make_token(test::hs256_header, R"({"jti":")" + std::string(jti) + R"(","iat":)" +
+                                                    std::to_string(now - 10) + R"(,"exp":)" +
+                                                    std::to_string(now + 600) + "}");
+}
+
+/// A validator reading `denylist`, with the lifetime limit it asks for.
+Validator validator_for(const Denylist& denylist) {
+    Validator::Options vo;
+    vo.denylist = &denylist;
+    vo.max_lifetime = denylist.options().max_token_lifetime;
+    return Validator(Hs256Key(test::secret), vo);
+}
+
+/// One server instance: its Denylist and its mirror, with warnings kept.
+struct Instance {
+    Instance(int port, std::int64_t now, RedisSyncOptions extra = {})
+        : denylist(denylist_options(), now) {
+        extra.port = port;
+        extra.backoff_min = 10ms;
+        extra.backoff_max = 100ms;
+        extra.read_block = 50ms;
+        extra.warn = [this](std::string_view m) {
+            std::lock_guard lock(mutex);
+            warnings.emplace_back(m);
+        };
+        sync = std::make_unique<RedisDenylistSync>(denylist, std::move(extra));
+    }
+    [[nodiscard]] bool warned(std::string_view part) {
+        std::lock_guard lock(mutex);
+        for (const std::string& w : warnings)
+            if (w.find(part) != std::string::npos) return true;
+        return false;
+    }
+    Denylist denylist;
+    std::mutex mutex;
+    std::vector<std::string> warnings;
+    std::unique_ptr<RedisDenylistSync> sync;
+};
+
+TEST(RedisText, EveryKindRoundTrips) {
+    const std::string token = test::make_token(test::hs256_header, R"({"sub":"x"})");
+    Revocation from_token;
+    ASSERT_EQ(Denylist::token_revocation(token, from_token), Error::ok);
+    for (const Revocation& r :
+         {Denylist::jti_revocation("a", 1'700'000'000), Denylist::jti_revocation("b", std::nullopt),
+          Denylist::jti_revocation("c", 0), Denylist::subject_revocation("alice", 12345),
+          from_token, Revocation{RevocationKind::revoked, 100, 200, {1, 2}}}) {
+        const std::string text = detail::format_revocation(r);
+        Revocation back;
+        ASSERT_TRUE(detail::parse_revocation(text, back)) << text;
+        EXPECT_EQ(back.kind, r.kind);
+        EXPECT_EQ(back.first, r.first);
+        EXPECT_EQ(back.last, r.last);
+        EXPECT_EQ(back.fp, r.fp);
+    }
+    EXPECT_EQ(detail::format_revocation({RevocationKind::revoked, 100, 200, {1, 0xabc}}),
+              "token 100 200 00000000000000010000000000000abc");
+    EXPECT_EQ(detail::format_revocation({RevocationKind::subject, 7, 7, {1, 2}}),
+              "subject 7 00000000000000010000000000000002");
+}
+
+TEST(RedisText, AnythingElseIsRefused) {
+    const std::string fp = "00000000000000010000000000000002";
+    Revocation r;
+    for (const std::string& text : std::vector<std::string>{
+             std::string(),
+             "token 1 2",
+             "token 1 2 " + fp + " x",
+             "token 1 2  " + fp,
+             " token 1 2 " + fp,
+             "token 1 2 " + fp + " ",
+             "Token 1 2 " + fp,
+             "token 2 1 " + fp,                             // empty range
+             "token none 5 " + fp,                          // no exp first, a date last
+             "token 01 2 " + fp,                            // leading zero
+             "token -1 2 " + fp,                            // negative
+             "token +1 2 " + fp,                            //
+             "token 1 9007199254740993 " + fp,              // beyond 2^53
+             "token 1 2 00000000000000010000000000000000",  // hi 0: the empty marker
+             "token 1 2 0000000000000001000000000000000G",
+             "token 1 2 0000000000000001000000000000000A",  // uppercase
+             "token 1 2 000000000000000100000000000000022",
+             "subject 5 6 " + fp,
+             "subject none " + fp,
+             "subject 5",
+             "jti 5 5 " + fp,
+         })
+        EXPECT_FALSE(detail::parse_revocation(text, r)) << '"' << text << '"';
+    EXPECT_TRUE(detail::parse_revocation("token none none " + fp, r));
+    EXPECT_TRUE(detail::parse_revocation("token 0 9007199254740992 " + fp, r));
+}
+
+TEST(RedisSync, BadOptionsAreRefused) {
+    Denylist d(denylist_options(), test::now);
+    const auto refused = [&](auto change) {
+        RedisSyncOptions o;
+        change(o);
+        EXPECT_THROW(RedisDenylistSync(d, o), SetupError);
+    };
+    refused([](RedisSyncOptions& o) { o.port = 0; });
+    refused([](RedisSyncOptions& o) { o.port = 70000; });
+    refused([](RedisSyncOptions& o) { o.stream_name.clear(); });
+    refused([](RedisSyncOptions& o) { o.command_timeout = 0ms; });
+    refused([](RedisSyncOptions& o) { o.read_block = 0ms; });
+    refused([](RedisSyncOptions& o) { o.backoff_max = o.backoff_min / 2; });
+    refused([](RedisSyncOptions& o) { o.clock_slack = -1; });
+}
+
+TEST(RedisSync, WithoutRedisRevocationsAreLocalAndQueued) {
+    test::RedisServer server;
+    const int port = server.port();
+    server.stop();
+    Instance a(port, wall_now());
+    EXPECT_FALSE(a.sync->wait_ready(200ms));
+    const SyncedRevocation r = a.sync->revoke_jti("j", wall_now() + 600);
+    EXPECT_FALSE(r.shared);
+    EXPECT_FALSE(r.redis_error.empty());
+    EXPECT_EQ(r.local, RevokeResult::added);
+    EXPECT_TRUE(a.denylist.is_revoked("j", wall_now() + 600));
+    EXPECT_EQ(a.sync->queued(), 1u);
+    EXPECT_TRUE(wait_for([&] { return a.warned("Redis unreachable"); }));
+    // Redis comes: the instance becomes ready and sends what it queued.
+    server.start();
+    EXPECT_TRUE(a.sync->wait_ready(5000ms));
+    EXPECT_TRUE(wait_for([&] { return a.sync->queued() == 0; }));
+    EXPECT_EQ(a.sync->stats().replayed, 1u);
+    redisContext* c = server.connect();
+    ASSERT_NE(c, nullptr);
+    EXPECT_EQ(integer(c, {"ZCARD", "jwtguard:live"}), 1);
+    EXPECT_EQ(integer(c, {"XLEN", "jwtguard:revocations"}), 1);
+    redisFree(c);
+}
+
+TEST(RedisSync, ARevocationOnOneInstanceIsInForceOnTheOthersWithinMilliseconds) {
+    test::RedisServer server;
+    const std::int64_t now = wall_now();
+    Instance a(server.port(), now);
+    Instance b(server.port(), now);
+    Instance c(server.port(), now);
+    ASSERT_TRUE(a.sync->wait_ready(5000ms));
+    ASSERT_TRUE(b.sync->wait_ready(5000ms));
+    ASSERT_TRUE(c.sync->wait_ready(5000ms));
+
+    std::chrono::microseconds slowest{0};
+    for (int i = 0; i < 50; ++i) {
+        const std::string jti = id("jti-", i);
+        const SyncedRevocation r = a.sync->revoke_jti(jti, now + 600);
+        ASSERT_TRUE(r.shared) << r.redis_error;
+        EXPECT_EQ(r.local, RevokeResult::added);
+        EXPECT_TRUE(a.denylist.is_revoked(jti, now + 600));
+        for (Instance* other : {&b, &c}) {
+            const auto took = wait_for([&] { return other->denylist.is_revoked(jti, now + 600); });
+            ASSERT_TRUE(took) << jti << " never arrived";
+            slowest = std::max(slowest, *took);
+        }
+    }
+    // Generous: a loaded CI machine; the benchmark measures the real figure.
+    EXPECT_LT(slowest, 500ms);
+
+    // The other two kinds travel the same way, and the validator of another
+    // instance rejects with the right error.
+    const Validator v = validator_for(b.denylist);
+    auto claims = test::new_claims();
+    const std::string payload = R"({"sub":"bob","iat":)" + std::to_string(now - 10) + R"(,"exp":)" +
+                                std::to_string(now + 600) + "}";
+    const std::string token = test::make_token(test::hs256_header, payload);
+    ASSERT_EQ(v.validate(token, now, *claims), Error::ok);
+    SyncedRevocation r;
+    ASSERT_EQ(c.sync->revoke_token(token, &r), Error::ok);
+    EXPECT_TRUE(r.shared);
+    EXPECT_TRUE(wait_for([&] { return v.validate(token, now, *claims) == Error::revoked; }));
+    const std::string later =
+        test::make_token(test::hs256_header, R"({"sub":"carol","iat":)" + std::to_string(now - 10) +
+                                                 R"(,"exp":)" + std::to_string(now + 600) + "}");
+    ASSERT_EQ(v.validate(later, now, *claims), Error::ok);
+    EXPECT_TRUE(c.sync->revoke_subject("carol", now).shared);
+    EXPECT_TRUE(
+        wait_for([&] { return v.validate(later, now, *claims) == Error::subject_revoked; }));
+    EXPECT_EQ(c.sync->revoke_token("a.b"), Error::token_malformed);
+    EXPECT_EQ(a.sync->stats().malformed, 0u);
+}
+
+TEST(RedisSync, AnOutageLosesNothingAndValidationGoesOn) {
+    test::RedisServer server;
+    const std::int64_t now = wall_now();
+    Instance a(server.port(), now);
+    Instance b(server.port(), now);
+    ASSERT_TRUE(a.sync->wait_ready(5000ms));
+    ASSERT_TRUE(b.sync->wait_ready(5000ms));
+    ASSERT_TRUE(a.sync->revoke_jti("before", now + 600).shared);
+    ASSERT_TRUE(wait_for([&] { return b.denylist.is_revoked("before", now + 600); }));
+
+    const Validator v = validator_for(a.denylist);
+    const std::string valid = token_for("kept", now);
+
+    server.stop();  // Redis restarts empty: no persistence
+    std::atomic<bool> validating{true};
+    std::atomic<long> failures{0};
+    std::atomic<long> validations{0};
+    std::thread validator([&] {
+        auto claims = test::new_claims();
+        while (validating.load()) {
+            if (v.validate(valid, now, *claims) != Error::ok) ++failures;
+            ++validations;
+        }
+    });
+    for (int i = 0; i < 20; ++i) {
+        const SyncedRevocation r = a.sync->revoke_jti(id("during-", i), now + 600);
+        EXPECT_FALSE(r.shared);
+        EXPECT_EQ(r.local, RevokeResult::added);
+    }
+    EXPECT_EQ(a.sync->queued(), 20u);
+    std::this_thread::sleep_for(200ms);  // a few reconnection attempts
+    server.start();
+    EXPECT_TRUE(wait_for([&] { return a.sync->queued() == 0; }));
+    for (int i = 0; i < 20; ++i) {
+        const std::string jti = id("during-", i);
+        EXPECT_TRUE(wait_for([&] { return b.denylist.is_revoked(jti, now + 600); })) << jti;
+    }
+    validating = false;
+    validator.join();
+    EXPECT_EQ(failures.load(), 0);
+    EXPECT_GT(validations.load(), 0);
+    EXPECT_TRUE(b.denylist.is_revoked("before", now + 600));
+    EXPECT_GE(b.sync->stats().connection_failures, 1u);
+    EXPECT_TRUE(b.warned("Redis reachable again"));
+    // What was queued is in Redis too: a new instance gets it.
+    Instance c(server.port(), now);
+    ASSERT_TRUE(c.sync->wait_ready(5000ms));
+    for (int i = 0; i < 20; ++i)
+        EXPECT_TRUE(c.denylist.is_revoked(id("during-", i), now + 600));
+}
+
+TEST(RedisSync, AnInstanceThatMissedTrimmedEntriesReloadsTheSet) {
+    // Redis restarts empty while B sleeps in a long backoff; before B is
+    // back, a revocation reaches the set but its stream entry is gone (here:
+    // written without one). B must notice that the stream no longer reaches
+    // back to the last entry it saw, and reload the set.
+    for (const bool newer_entry : {false, true}) {
+        SCOPED_TRACE(newer_entry ? "the stream restarted with a newer entry" : "empty stream");
+        test::RedisServer server;
+        const std::int64_t now = wall_now();
+        RedisSyncOptions slow;
+        Instance a(server.port(), now);
+        Instance b(server.port(), now);
+        b.sync = nullptr;
+        slow.port = server.port();
+        slow.backoff_min = slow.backoff_max = 1500ms;
+        slow.read_block = 50ms;
+        slow.warn = [](std::string_view) {};
+        b.sync = std::make_unique<RedisDenylistSync>(b.denylist, slow);
+        ASSERT_TRUE(a.sync->wait_ready(5000ms));
+        ASSERT_TRUE(b.sync->wait_ready(5000ms));
+        ASSERT_TRUE(a.sync->revoke_jti("seen", now + 600).shared);
+        ASSERT_TRUE(wait_for([&] { return b.denylist.is_revoked("seen", now + 600); }));
+        server.stop();
+        std::this_thread::sleep_for(100ms);  // B notices and starts its backoff
+        server.start();
+        redisContext* c = server.connect();
+        ASSERT_NE(c, nullptr);
+        const std::string missed =
+            detail::format_revocation(Denylist::jti_revocation("missed", now + 600));
+        ASSERT_EQ(integer(c, {"ZADD", "jwtguard:live", "+inf", missed}), 1);
+        if (newer_entry) {
+            const std::string other =
+                detail::format_revocation(Denylist::jti_revocation("newer", now + 600));
+            ASSERT_EQ(integer(c, {"ZADD", "jwtguard:live", "+inf", other}), 1);
+            ASSERT_NE(command(c, {"XADD", "jwtguard:revocations", "*", "r", other}), nullptr);
+        }
+        redisFree(c);
+        EXPECT_EQ(b.sync->stats().full_loads, 1u) << "B came back too early for this test";
+        EXPECT_TRUE(wait_for([&] { return b.denylist.is_revoked("missed", now + 600); }));
+        EXPECT_EQ(b.sync->stats().full_loads, 2u);
+        if (newer_entry) {
+            EXPECT_TRUE(b.denylist.is_revoked("newer", now + 600));
+        }
+    }
+}
+
+TEST(RedisSync, ARestartedInstanceHasEveryLiveRevocationWhenReady) {
+    test::RedisServer server;
+    const std::int64_t now = wall_now();
+    constexpr int count = 2000;
+    {
+        Instance a(server.port(), now);
+        ASSERT_TRUE(a.sync->wait_ready(5000ms));
+        for (int i = 0; i < count; ++i)
+            ASSERT_TRUE(a.sync->revoke_jti(id("r-", i), now + 60 + i).shared);
+        ASSERT_TRUE(a.sync->revoke_subject("dave", now).shared);
+        ASSERT_TRUE(a.sync->revoke_jti("no-exp", std::nullopt).shared);
+    }
+    Instance restarted(server.port(), now);
+    ASSERT_TRUE(restarted.sync->wait_ready(5000ms));
+    // Checked at once, no waiting: ready means loaded.
+    for (int i = 0; i < count; ++i)
+        ASSERT_TRUE(restarted.denylist.is_revoked(id("r-", i), now + 60 + i)) << i;
+    EXPECT_EQ(restarted.denylist.subject_cutoff("dave"), now);
+    EXPECT_TRUE(restarted.denylist.is_revoked("no-exp", std::nullopt));
+    EXPECT_EQ(restarted.sync->stats().full_loads, 1u);
+    EXPECT_EQ(restarted.sync->stats().applied, count + 2u);
+}
+
+TEST(RedisSync, ExpiredRevocationsVanishFromRedisAndFromEveryInstance) {
+    test::RedisServer server;
+    std::atomic<std::int64_t> skew{0};
+    RedisSyncOptions o;
+    o.clock = [&] { return wall_now() + skew.load(); };
+    o.clock_slack = 0;
+    o.trim_interval = 20ms;
+    const std::int64_t now = wall_now();
+    Instance a(server.port(), now, o);
+    Instance b(server.port(), now, o);
+    ASSERT_TRUE(a.sync->wait_ready(5000ms));
+    ASSERT_TRUE(b.sync->wait_ready(5000ms));
+    ASSERT_TRUE(a.sync->revoke_jti("short", now + 5).shared);
+    ASSERT_TRUE(a.sync->revoke_jti("long", now + 3000).shared);
+    ASSERT_TRUE(a.sync->revoke_subject("erin", now).shared);
+    ASSERT_TRUE(wait_for([&] { return b.denylist.subject_cutoff("erin").has_value(); }));
+    ASSERT_TRUE(b.denylist.is_revoked("short", now + 5));
+    redisContext* c = server.connect();
+    ASSERT_NE(c, nullptr);
+    EXPECT_EQ(integer(c, {"ZCARD", "jwtguard:live"}), 3);
+
+    // The short token has expired: only its revocation goes.
+    skew = 100;
+    EXPECT_TRUE(wait_for([&] { return integer(c, {"ZCARD", "jwtguard:live"}) == 2; }));
+    for (Instance* i : {&a, &b}) {
+        i->denylist.advance(now + 100);
+        EXPECT_FALSE(i->denylist.is_revoked("short", now + 5));
+        EXPECT_TRUE(i->denylist.is_revoked("long", now + 3000));
+    }
+    // Past every lifetime: the set and the stream are empty, so are the instances.
+    skew = 3600 + 3001;
+    EXPECT_TRUE(wait_for([&] {
+        return integer(c, {"ZCARD", "jwtguard:live"}) == 0 &&
+               integer(c, {"XLEN", "jwtguard:revocations"}) == 0;
+    }));
+    for (Instance* i : {&a, &b}) {
+        i->denylist.advance(now + 3600 + 3001);
+        EXPECT_FALSE(i->denylist.is_revoked("long", now + 3000));
+        EXPECT_FALSE(i->denylist.subject_cutoff("erin").has_value());
+        EXPECT_EQ(i->denylist.size(), 0u);
+    }
+    redisFree(c);
+}
+
+TEST(RedisSync, MalformedEntriesAreSkippedWithAWarning) {
+    test::RedisServer server;
+    const std::int64_t now = wall_now();
+    redisContext* c = server.connect();
+    ASSERT_NE(c, nullptr);
+    // A malformed member of the set, met by the initial load.
+    ASSERT_EQ(integer(c, {"ZADD", "jwtguard:live", "+inf", "token soon"}), 1);
+    Instance a(server.port(), now);
+    ASSERT_TRUE(a.sync->wait_ready(5000ms));
+    EXPECT_TRUE(a.warned("token soon"));
+    EXPECT_EQ(a.sync->stats().malformed, 1u);
+
+    // Malformed stream entries written by hand, then a good one.
+    const std::string fp = "00000000000000010000000000000002";
+    const std::string empty_range = "token 5 4 " + fp;
+    for (const std::string_view value : {std::string_view("garbage"), std::string_view(empty_range),
+                                         std::string_view("token\0", 6)}) {
+        const detail::Reply r = command(c, {"XADD", "jwtguard:revocations", "*", "r", value});
+        ASSERT_TRUE(r != nullptr && r->type == REDIS_REPLY_STRING);
+    }
+    ASSERT_NE(command(c, {"XADD", "jwtguard:revocations", "*", "x", "y"}), nullptr);
+    const Revocation good = Denylist::jti_revocation("good", now + 600);
+    const std::string text = detail::format_revocation(good);
+    ASSERT_NE(command(c, {"XADD", "jwtguard:revocations", "*", "r", text}), nullptr);
+    EXPECT_TRUE(wait_for([&] { return a.denylist.is_revoked("good", now + 600); }));
+    EXPECT_EQ(a.sync->stats().malformed, 5u);
+    EXPECT_TRUE(a.warned("garbage"));
+    EXPECT_TRUE(a.warned("without an \"r\" field"));
+    EXPECT_TRUE(a.warned("token 5 4"));
+    // The instance still follows the stream.
+    Instance b(server.port(), now);
+    ASSERT_TRUE(b.sync->wait_ready(5000ms));
+    ASSERT_TRUE(b.sync->revoke_jti("after", now + 600).shared);
+    EXPECT_TRUE(wait_for([&] { return a.denylist.is_revoked("after", now + 600); }));
+    redisFree(c);
+}
+
+TEST(RedisSync, PasswordIsSentAndAWrongOneReported) {
+    test::RedisServer server({"--requirepass", "s3cret"});
+    const std::int64_t now = wall_now();
+    RedisSyncOptions wrong;
+    wrong.password = "nope";
+    Instance refused(server.port(), now, wrong);
+    EXPECT_FALSE(refused.sync->wait_ready(300ms));
+    EXPECT_TRUE(wait_for([&] { return refused.warned("AUTH refused"); }));
+    RedisSyncOptions right;
+    right.password = "s3cret";
+    Instance a(server.port(), now, right);
+    Instance b(server.port(), now, right);
+    ASSERT_TRUE(a.sync->wait_ready(5000ms));
+    ASSERT_TRUE(b.sync->wait_ready(5000ms));
+    ASSERT_TRUE(a.sync->revoke_jti("p", now + 600).shared);
+    EXPECT_TRUE(wait_for([&] { return b.denylist.is_revoked("p", now + 600); }));
+}
+
+TEST(RedisSync, KeyPrefixSeparatesDeployments) {
+    test::RedisServer server;
+    const std::int64_t now = wall_now();
+    RedisSyncOptions blue;
+    blue.key_prefix = "blue:";
+    RedisSyncOptions green;
+    green.key_prefix = "green:";
+    Instance a(server.port(), now, blue);
+    Instance b(server.port(), now, green);
+    Instance c(server.port(), now, green);
+    for (Instance* i : {&a, &b, &c})
+        ASSERT_TRUE(i->sync->wait_ready(5000ms));
+    ASSERT_TRUE(a.sync->revoke_jti("blue-only", now + 600).shared);
+    ASSERT_TRUE(b.sync->revoke_jti("green-only", now + 600).shared);
+    EXPECT_TRUE(wait_for([&] { return c.denylist.is_revoked("green-only", now + 600); }));
+    EXPECT_FALSE(c.denylist.is_revoked("blue-only", now + 600));
+    EXPECT_FALSE(a.denylist.is_revoked("green-only", now + 600));
+}
+
+TEST(RedisSyncConcurrency, ValidatorsAndRevokersOnTwoInstances) {
+    test::RedisServer server;
+    const std::int64_t now = wall_now();
+    Instance a(server.port(), now);
+    Instance b(server.port(), now);
+    ASSERT_TRUE(a.sync->wait_ready(5000ms));
+    ASSERT_TRUE(b.sync->wait_ready(5000ms));
+    const Validator v = validator_for(b.denylist);
+    std::vector<std::string> tokens;
+    for (int i = 0; i < 8; ++i)
+        tokens.push_back(token_for(id("t", i), now));
+    std::atomic<bool> done{false};
+    std::atomic<long> bad{0};
+    std::vector<std::thread> readers;
+    for (int t = 0; t < 2; ++t)
+        readers.emplace_back([&] {
+            auto claims = test::new_claims();
+            while (!done.load())
+                for (const std::string& token : tokens) {
+                    const Error e = v.validate(token, now, *claims);
+                    if (e != Error::ok && e != Error::revoked) ++bad;
+                }
+        });
+    std::vector<std::thread> writers;
+    for (int t = 0; t < 2; ++t)
+        writers.emplace_back([&, t] {
+            for (int i = t; i < 8; i += 2)
+                EXPECT_TRUE(a.sync->revoke_jti(id("t", i), now + 600).shared);
+        });
+    for (std::thread& w : writers)
+        w.join();
+    auto claims = test::new_claims();
+    for (const std::string& token : tokens)
+        EXPECT_TRUE(wait_for([&] { return v.validate(token, now, *claims) == Error::revoked; }));
+    done = true;
+    for (std::thread& r : readers)
+        r.join();
+    EXPECT_EQ(bad.load(), 0);
+}
+
+}  // namespace
+}  // namespace jwtguard
