@@ -3,11 +3,19 @@
 # repetitions of different benchmarks interleaved at random so that a noisy
 # moment of the shared machine does not land on one benchmark only.
 # Extra arguments go to Google Benchmark (e.g. --benchmark_filter=validate).
+# Without extra arguments the Redis mirror's benchmark runs too (its own
+# redis-server on a loopback port; the propagation percentiles come from
+# 2000 revocations per repetition).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/deps.sh
+scripts/deps.sh libhiredis-dev redis-server
 cmake --preset release >/dev/null
 cmake --build --preset release --target jwtguard_bench
 build/release/bench/jwtguard_bench --benchmark_repetitions=5 \
   --benchmark_enable_random_interleaving=true --benchmark_report_aggregates_only=true "$@"
+if [ $# -eq 0 ] && grep -q '^JWTGUARD_WITH_REDIS:BOOL=ON' build/release/CMakeCache.txt; then
+  cmake --build --preset release --target jwtguard_bench_redis
+  build/release/bench/jwtguard_bench_redis --benchmark_repetitions=3 \
+    --benchmark_report_aggregates_only=true
+fi

@@ -1,0 +1,147 @@
+// The Redis mirror (redis.hpp), on a private redis-server over loopback:
+// - how long a revocation made on instance A takes to be in force on
+//   instance B (p50/p99 over every iteration, as counters);
+// - what one request's revocation check costs in process (the local
+//   Denylist, 1M live revocations) next to the naive design's Redis EXISTS
+//   round trip per request.
+#include <jwtguard/redis.hpp>
+
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bench_data.hpp"
+#include "redis_server.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+
+std::int64_t wall_now() {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+/// Two instances on one redis-server, made once for the whole run.
+struct Farm {
+    Farm()
+        : now(wall_now()),
+          a_list(options(), now),
+          b_list(options(), now),
+          a(a_list, sync_options(server.port())),
+          b(b_list, sync_options(server.port())) {
+        if (!a.wait_ready(10s) || !b.wait_ready(10s)) throw std::runtime_error("Redis not ready");
+        raw = server.connect();
+        if (raw == nullptr) throw std::runtime_error("cannot connect to redis-server");
+    }
+    ~Farm() { redisFree(raw); }
+
+    static jwtguard::DenylistOptions options() {
+        jwtguard::DenylistOptions o;
+        o.max_token_lifetime = bench::lifetime;
+        return o;
+    }
+    static jwtguard::RedisSyncOptions sync_options(int port) {
+        jwtguard::RedisSyncOptions o;
+        o.port = port;
+        return o;
+    }
+
+    jwtguard::test::RedisServer server;
+    std::int64_t now;
+    jwtguard::Denylist a_list;
+    jwtguard::Denylist b_list;
+    jwtguard::RedisDenylistSync a;
+    jwtguard::RedisDenylistSync b;
+    redisContext* raw = nullptr;
+};
+
+Farm& farm() {
+    static Farm f;
+    return f;
+}
+
+double percentile(std::vector<double> v, double p) {
+    std::sort(v.begin(), v.end());
+    return v[static_cast<std::size_t>(p * static_cast<double>(v.size() - 1))];
+}
+
+/// Revoke on A, then wait until B's local denylist has it. The iteration's
+/// time is that whole span: A's round trip to Redis, the stream, B's XREAD
+/// and B's apply.
+void BM_redis_propagation(benchmark::State& state) {
+    Farm& f = farm();
+    static std::uint64_t next = 0;  // fresh jtis across repetitions
+    std::vector<double> total_us;
+    std::vector<double> revoke_us;
+    for (auto _ : state) {
+        const std::string jti = "propagation-" + std::to_string(next++);
+        const std::int64_t exp = f.now + 600;
+        const auto start = std::chrono::steady_clock::now();
+        const jwtguard::SyncedRevocation r = f.a.revoke_jti(jti, exp);
+        const auto returned = std::chrono::steady_clock::now();
+        if (!r.shared) {
+            state.SkipWithError(r.redis_error.c_str());
+            break;
+        }
+        while (!f.b_list.is_revoked(jti, exp))
+            std::this_thread::yield();
+        const auto seen = std::chrono::steady_clock::now();
+        const std::chrono::duration<double> span = seen - start;
+        state.SetIterationTime(span.count());
+        total_us.push_back(span.count() * 1e6);
+        revoke_us.push_back(std::chrono::duration<double>(returned - start).count() * 1e6);
+    }
+    if (total_us.empty()) return;
+    state.counters["p50_us"] = percentile(total_us, 0.50);
+    state.counters["p99_us"] = percentile(total_us, 0.99);
+    state.counters["revoke_call_p50_us"] = percentile(revoke_us, 0.50);
+}
+BENCHMARK(BM_redis_propagation)->UseManualTime()->Iterations(2000)->Unit(benchmark::kMicrosecond);
+
+/// One request's check in process: a lookup that misses, 1M live revocations.
+void BM_in_process_check(benchmark::State& state) {
+    const jwtguard::Denylist& d = bench::denylist_with(1'000'000);
+    bench::JtiMaker jti(bench::fresh_family);
+    std::uint64_t i = 0;
+    std::uint64_t hits = 0;
+    for (auto _ : state) {
+        hits += d.is_revoked(jti(i), bench::JtiMaker::exp(i)) ? 1 : 0;
+        ++i;
+    }
+    benchmark::DoNotOptimize(hits);
+    state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_in_process_check);
+
+/// The naive design: one Redis key per revoked jti, EXISTS on every request
+/// (a miss), over loopback with a blocking hiredis connection.
+void BM_redis_exists_round_trip(benchmark::State& state) {
+    Farm& f = farm();
+    bench::JtiMaker jti(bench::fresh_family);
+    std::uint64_t i = 0;
+    long long found = 0;
+    for (auto _ : state) {
+        const std::string_view name = jti(i++);
+        auto* reply = static_cast<redisReply*>(
+            redisCommand(f.raw, "EXISTS jwtguard-naive:%b", name.data(), name.size()));
+        if (reply == nullptr) {
+            state.SkipWithError("EXISTS failed");
+            break;
+        }
+        found += reply->integer;
+        freeReplyObject(reply);
+    }
+    benchmark::DoNotOptimize(found);
+    state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_redis_exists_round_trip)->UseRealTime();
+
+}  // namespace
