@@ -17,9 +17,15 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
+
+#if JWTGUARD_EXAMPLE_REDIS
+#include "redis_server.hpp"
+#endif
 
 namespace {
 
@@ -238,6 +244,52 @@ TEST_F(ExampleServer, RevocationsSurviveARestart) {
     EXPECT_EQ(me_status(in.access), 200);
     std::filesystem::remove_all(dir);
 }
+
+#if JWTGUARD_EXAMPLE_REDIS
+TEST_F(ExampleServer, InstancesOnOneRedisShareEveryRevocation) {
+    jwtguard::test::RedisServer redis;
+    const auto dir = std::filesystem::temp_directory_path() /
+                     ("jwtguard-example-redis-" + std::to_string(getpid()));
+    std::filesystem::create_directories(dir);
+    for (const char* name : {"access.key", "refresh.key"}) {
+        std::ofstream(dir / name) << "0123456789abcdef0123456789abcdef-" << name;
+    }
+    const std::vector<std::string> args = {"--redis",
+                                           "127.0.0.1:" + std::to_string(redis.port()),
+                                           "--secret-file",
+                                           (dir / "access.key").string(),
+                                           "--refresh-secret-file",
+                                           (dir / "refresh.key").string()};
+    ASSERT_EQ(server->stop(), 0);
+    start(args);
+    ServerProcess other(args);
+    httplib::Client other_client("127.0.0.1", other.port());
+    const auto other_refusal = [&](const std::string& token) {
+        httplib::Headers headers{{"Authorization", "Bearer " + token}};
+        const auto r = other_client.Get("/me", headers);
+        return r->status == 401 ? member(r->body, "error_description") : std::string();
+    };
+    const auto eventually = [](const std::function<bool()>& done) {
+        for (int i = 0; i < 2000 && !done(); ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        return done();
+    };
+    const Session ada = login(), alan = login("alan", "turing");
+    ASSERT_EQ(other_refusal(ada.access), "");  // both instances accept it
+    ASSERT_EQ(post("/logout", "", ada.access)->status, 204);
+    EXPECT_TRUE(eventually([&] { return other_refusal(ada.access) == "revoked"; }));
+    ASSERT_EQ(post("/logout-all", "", alan.access)->status, 204);
+    EXPECT_TRUE(eventually([&] { return other_refusal(alan.access) == "subject_revoked"; }));
+    // A third instance knows both revocations from its first request on.
+    ServerProcess third(args);
+    httplib::Client third_client("127.0.0.1", third.port());
+    httplib::Headers headers{{"Authorization", "Bearer " + ada.access}};
+    EXPECT_EQ(member(third_client.Get("/me", headers)->body, "error_description"), "revoked");
+    EXPECT_EQ(other.stop(), 0);
+    EXPECT_EQ(third.stop(), 0);
+    std::filesystem::remove_all(dir);
+}
+#endif
 
 TEST_F(ExampleServer, SigtermRightAfterStartingStopsTheServer) {
     // The server says it listens just before it does; a signal in between

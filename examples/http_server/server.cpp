@@ -15,7 +15,9 @@
 //
 // Access and refresh tokens are signed with different keys and carry
 // different `typ`s (RFC 8725 3.11), so neither can pass for the other. One
-// Denylist holds every revocation, journaled if --journal is given.
+// Denylist holds every revocation, journaled if --journal is given, and
+// mirrored through Redis with --redis HOST:PORT (several instances; the
+// password, if any, comes from the environment: JWTGUARD_REDIS_PASSWORD).
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
@@ -26,6 +28,9 @@
 #include <httplib.h>
 #include <rapidjson/document.h>
 #include <jwtguard/jwtguard.hpp>
+#if JWTGUARD_EXAMPLE_REDIS
+#include <jwtguard/redis.hpp>
+#endif
 
 #include <atomic>
 #include <cctype>
@@ -33,6 +38,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -66,7 +72,8 @@ struct Config {
     std::int64_t refresh_ttl = 86400;
     int pbkdf2_iterations = 600'000;  // OWASP's figure for PBKDF2-HMAC-SHA256
     std::size_t revoked = 0;          // random revocations to preload (load tests)
-    std::string redis;                // not available yet: refused
+    std::string redis_host;           // empty: no Redis mirror
+    int redis_port = 6379;
 };
 
 [[noreturn]] void usage(const std::string& why) {
@@ -75,7 +82,7 @@ struct Config {
         << "usage: jwtguard_example_server [--host H] [--port N (0: any)] [--alg HS256|RS256]\n"
            "         [--secret-file F | --key-file PRIVATE.pem] [--refresh-secret-file F]\n"
            "         [--journal PATH] [--access-ttl S] [--refresh-ttl S]\n"
-           "         [--pbkdf2-iterations N] [--revoked N]\n";
+           "         [--pbkdf2-iterations N] [--revoked N] [--redis HOST:PORT]\n";
     std::exit(2);
 }
 
@@ -120,17 +127,27 @@ Config parse_args(int argc, char** argv) {
             c.pbkdf2_iterations = static_cast<int>(number());
         else if (arg == "--revoked")
             c.revoked = static_cast<std::size_t>(number());
-        else if (arg == "--redis")
-            c.redis = value();
-        else
+        else if (arg == "--redis") {
+            const std::string v = value();
+            const std::size_t colon = v.rfind(':');
+            if (colon == std::string::npos || colon == 0) usage("--redis needs HOST:PORT");
+            c.redis_host = v.substr(0, colon);
+            const std::string port = v.substr(colon + 1);
+            if (port.empty() || port.size() > 5 ||
+                port.find_first_not_of("0123456789") != std::string::npos || std::stoi(port) < 1 ||
+                std::stoi(port) > 65535)
+                usage("--redis needs a port in [1, 65535]");
+            c.redis_port = std::stoi(port);
+        } else
             usage("unknown option " + arg);
     }
     if (c.alg != "HS256" && c.alg != "RS256") usage("--alg must be HS256 or RS256");
     if (c.access_ttl <= 0 || c.refresh_ttl < c.access_ttl)
         usage("need 0 < --access-ttl <= --refresh-ttl");
     if (c.pbkdf2_iterations < 1) usage("--pbkdf2-iterations must be positive");
-    if (!c.redis.empty())
-        usage("--redis: the Redis mirror is not built yet (issue 7); run without it");
+#if !JWTGUARD_EXAMPLE_REDIS
+    if (!c.redis_host.empty()) usage("--redis: built without hiredis (libhiredis-dev)");
+#endif
     return c;
 }
 
@@ -279,11 +296,35 @@ class App {
                                                            : read_file(config.refresh_secret_file)),
           m_denylist(denylist_options(config), unix_now()),
           m_access(access_keys(), validator_options(config.access_ttl, "at+jwt", true)),
-          m_refresh(refresh_keys(), validator_options(config.refresh_ttl, "refresh+jwt", false)) {}
+          m_refresh(refresh_keys(), validator_options(config.refresh_ttl, "refresh+jwt", false)) {
+#if JWTGUARD_EXAMPLE_REDIS
+        if (!config.redis_host.empty()) {
+            jwtguard::RedisSyncOptions o;
+            o.host = config.redis_host;
+            o.port = config.redis_port;
+            if (const char* password = std::getenv("JWTGUARD_REDIS_PASSWORD"))
+                o.password = password;
+            m_sync = std::make_unique<jwtguard::RedisDenylistSync>(m_denylist, o);
+        }
+#endif
+    }
 
-    [[nodiscard]] std::size_t revocations() const { return m_denylist.size(); }
+    /// With --redis: waits until every revocation Redis holds is loaded.
+    [[nodiscard]] bool wait_for_redis(std::chrono::seconds limit) {
+#if JWTGUARD_EXAMPLE_REDIS
+        if (m_sync) return m_sync->wait_ready(limit);
+#endif
+        (void)limit;
+        return true;
+    }
+
+    [[nodiscard]] std::size_t revocations() const {
+        return m_denylist.size();
+    }
     /// Moves the denylist's time forward: expired revocations go away.
-    void advance(std::int64_t now) { m_denylist.advance(now); }
+    void advance(std::int64_t now) {
+        m_denylist.advance(now);
+    }
 
     /// Random revocations, as a busy deployment would hold (load tests).
     void preload_revocations(std::size_t count) {
@@ -291,6 +332,27 @@ class App {
         for (std::size_t i = 0; i < count; ++i)
             (void)m_denylist.revoke_jti(
                 uuid(), now + static_cast<std::int64_t>(i) % m_config.access_ttl + 1);
+    }
+
+    /// Every revocation of a request goes through here: with --redis, to
+    /// Redis first (queued if it is away), so that every instance has it.
+    jwtguard::RevokeResult revoke(const jwtguard::Revocation& revocation) {
+#if JWTGUARD_EXAMPLE_REDIS
+        if (m_sync) {
+            const jwtguard::SyncedRevocation r = m_sync->revoke(revocation);
+            if (!r.shared)
+                std::cerr << "warning: revocation queued until Redis is back: " << r.redis_error
+                          << "\n";
+            return r.local;
+        }
+#endif
+        return m_denylist.apply(revocation);
+    }
+    /// By its jti, or by its signature if it has none.
+    void revoke_token(std::string_view token) {
+        jwtguard::Revocation revocation;
+        if (jwtguard::Denylist::token_revocation(token, revocation) == Error::ok)
+            (void)revoke(revocation);
     }
 
     void routes(httplib::Server& server) {
@@ -323,13 +385,12 @@ class App {
             jwtguard::Claims claims;
             const auto token = authenticate(req, res, claims);
             if (!token) return;
-            // By its jti, or by its signature if it has none.
-            (void)m_denylist.revoke_token(*token);
+            revoke_token(*token);
             // The refresh token of this session, if the client sends it.
             if (const auto refresh = json_string(req.body, "refresh_token")) {
                 jwtguard::Claims r;
                 if (m_refresh.validate(*refresh, unix_now(), r) == Error::ok && r.sub == claims.sub)
-                    (void)m_denylist.revoke_token(*refresh);
+                    revoke_token(*refresh);
             }
             res.status = 204;
         });
@@ -338,7 +399,7 @@ class App {
             if (!authenticate(req, res, claims)) return;
             if (!claims.sub) return json_reply(res, 400, R"({"error":"invalid_request"})");
             // Every token issued up to this second, access and refresh alike.
-            (void)m_denylist.revoke_subject(*claims.sub, unix_now() + 1);
+            (void)revoke(jwtguard::Denylist::subject_revocation(*claims.sub, unix_now() + 1));
             res.status = 204;
         });
     }
@@ -477,7 +538,8 @@ class App {
         // Rotate: revoke the presented token. Only one caller can add that
         // revocation, so two concurrent uses of one token cannot both win.
         if (verdict == Error::revoked ||
-            m_denylist.revoke_jti(*claims.jti, claims.exp) != jwtguard::RevokeResult::added) {
+            revoke(jwtguard::Denylist::jti_revocation(*claims.jti, claims.exp)) !=
+                jwtguard::RevokeResult::added) {
             end_family(*family, user, now);
             return refused("refresh_token_reused");
         }
@@ -493,10 +555,10 @@ class App {
         std::lock_guard lock(m_families_mutex);
         const auto f = m_families.find(family);
         if (f == m_families.end()) {
-            (void)m_denylist.revoke_subject(user, now + 1);
+            (void)revoke(jwtguard::Denylist::subject_revocation(user, now + 1));
             return;
         }
-        (void)m_denylist.revoke_jti(f->second.jti, f->second.exp);
+        (void)revoke(jwtguard::Denylist::jti_revocation(f->second.jti, f->second.exp));
         f->second.ended = true;
     }
 
@@ -513,6 +575,9 @@ class App {
     AccessKey m_access_key;
     jwtguard::Hs256Key m_refresh_key;
     jwtguard::Denylist m_denylist;
+#if JWTGUARD_EXAMPLE_REDIS
+    std::unique_ptr<jwtguard::RedisDenylistSync> m_sync;  // before m_denylist goes
+#endif
     jwtguard::Validator m_access;
     jwtguard::Validator m_refresh;
     std::mutex m_families_mutex;
@@ -535,6 +600,12 @@ int main(int argc, char** argv) {
     try {
         app = std::make_unique<App>(config);
         app->preload_revocations(config.revoked);
+        // Ready only with every revocation the farm knows.
+        if (!app->wait_for_redis(std::chrono::seconds(30))) {
+            std::cerr << "error: Redis at " << config.redis_host << ":" << config.redis_port
+                      << " did not answer within 30 s\n";
+            return 1;
+        }
     } catch (const std::exception& e) {
         std::cerr << "error: " << e.what() << "\n";
         return 1;
