@@ -590,6 +590,36 @@ TEST_F(DenylistJournal, RevocationsSurviveARestart) {
     EXPECT_EQ(d.size(), 4u);
 }
 
+TEST_F(DenylistJournal, ABatchIsJournaledWholeAndReportsEachResult) {
+    options.journal_sync = JournalSync::each_record;
+    std::vector<Revocation> batch;
+    {
+        Denylist d(options, now);
+        EXPECT_EQ(d.revoke_jti("old", now + 100), RevokeResult::added);
+        batch = {Denylist::jti_revocation("old", now + 100),
+                 Denylist::jti_revocation("new", now + 200),
+                 Denylist::jti_revocation("gone", now - 1000),
+                 Denylist::subject_revocation("alice", now)};
+        RevokeResult results[4];
+        EXPECT_EQ(d.apply_all(batch, results), 2u);
+        EXPECT_EQ(results[0], RevokeResult::already_revoked);
+        EXPECT_EQ(results[1], RevokeResult::added);
+        EXPECT_EQ(results[2], RevokeResult::already_expired);
+        EXPECT_EQ(results[3], RevokeResult::added);
+        // One bad revocation refuses the batch before any of it is applied.
+        Revocation bad = Denylist::jti_revocation("x", now + 100);
+        bad.fp.hi = 0;
+        const std::vector<Revocation> spoiled = {Denylist::jti_revocation("y", now + 100), bad};
+        EXPECT_THROW(d.apply_all(spoiled), SetupError);
+        EXPECT_FALSE(d.is_revoked("y", now + 100));
+    }
+    EXPECT_EQ(journal_size(), detail::magic_size + 3 * detail::record_size);
+    Denylist d(options, now);
+    EXPECT_TRUE(d.is_revoked("new", now + 200));
+    EXPECT_EQ(d.subject_cutoff("alice"), now);
+    EXPECT_EQ(d.apply_all(batch), 0u);
+}
+
 TEST_F(DenylistJournal, RestartLeavesOutWhatExpiredMeanwhile) {
     {
         Denylist d(options, now);

@@ -192,7 +192,7 @@ TEST(RedisSync, WithoutRedisRevocationsAreLocalAndQueued) {
     EXPECT_EQ(r.local, RevokeResult::added);
     EXPECT_TRUE(a.denylist.is_revoked("j", wall_now() + 600));
     EXPECT_EQ(a.sync->queued(), 1u);
-    EXPECT_TRUE(wait_for([&] { return a.warned("Redis unreachable"); }));
+    EXPECT_TRUE(wait_for([&] { return a.warned("Redis unavailable"); }));
     // Redis comes: the instance becomes ready and sends what it queued.
     server.start();
     EXPECT_TRUE(a.sync->wait_ready(5000ms));
@@ -297,7 +297,7 @@ TEST(RedisSync, AnOutageLosesNothingAndValidationGoesOn) {
     EXPECT_GT(validations.load(), 0);
     EXPECT_TRUE(b.denylist.is_revoked("before", now + 600));
     EXPECT_GE(b.sync->stats().connection_failures, 1u);
-    EXPECT_TRUE(b.warned("Redis reachable again"));
+    EXPECT_TRUE(b.warned("Redis available again"));
     // What was queued is in Redis too: a new instance gets it.
     Instance c(server.port(), now);
     ASSERT_TRUE(c.sync->wait_ready(5000ms));

@@ -91,7 +91,8 @@ namespace jwtguard {
 enum class JournalSync : std::uint8_t {
     /// write(2) only: survives a crash of the process, not of the machine.
     none,
-    /// fdatasync(2) after every record, before the revocation returns.
+    /// fdatasync(2) after every record (after the whole batch for apply_all),
+    /// before the revocation returns.
     each_record,
 };
 
@@ -745,15 +746,34 @@ class Denylist {
     /// SetupError(option_invalid) for a revocation with a field out of range,
     /// and std::system_error like revoke_jti.
     RevokeResult apply(const Revocation& revocation) {
-        if (!detail::record_valid(revocation))
-            throw SetupError(Error::option_invalid, "a revocation field is out of range");
+        RevokeResult result{};
+        apply_all({&revocation, 1}, &result);
+        return result;
+    }
+
+    /// Applies many revocations (a mirror's batch) with one journal sync at
+    /// the end rather than one per record; returns how many added anything.
+    /// `results`, if given, receives each one's result. Checks every
+    /// revocation before it applies any; throws like apply().
+    std::size_t apply_all(std::span<const Revocation> revocations,
+                          RevokeResult* results = nullptr) {
+        for (const Revocation& r : revocations)
+            if (!detail::record_valid(r))
+                throw SetupError(Error::option_invalid, "a revocation field is out of range");
         std::unique_lock<std::mutex> journal = journal_lock();
-        const RevokeResult result = insert_record(revocation);
-        if (result == RevokeResult::added) append(revocation);
+        std::size_t added = 0;
+        for (std::size_t i = 0; i < revocations.size(); ++i) {
+            const RevokeResult result = insert_record(revocations[i]);
+            if (results != nullptr) results[i] = result;
+            if (result != RevokeResult::added) continue;
+            ++added;
+            append(revocations[i]);
+        }
+        if (added > 0) sync_journal();
         // A grown cell retired its predecessor: free it as soon as readers
         // allow, so that replaced tables do not pile up between advances.
         if (m_retired.has_pending()) m_retired.reclaim();
-        return result;
+        return added;
     }
 
     /// Moves time forward to `now` (never back): drops buckets whose tokens
@@ -1263,12 +1283,17 @@ class Denylist {
         }
     }
 
+    /// Writes one record; sync_journal() makes what was written durable.
     void append(const detail::Record& record) {
         if (m_journal_fd < 0) return;
         unsigned char bytes[detail::record_size];
         detail::encode_record(record, bytes);
         detail::write_all(m_journal_fd, bytes, sizeof bytes, m_options.journal_path);
-        if (m_options.journal_sync == JournalSync::each_record && ::fdatasync(m_journal_fd) != 0)
+    }
+
+    void sync_journal() {
+        if (m_journal_fd < 0 || m_options.journal_sync != JournalSync::each_record) return;
+        if (::fdatasync(m_journal_fd) != 0)
             detail::throw_io_error("cannot sync", m_options.journal_path);
     }
 

@@ -529,22 +529,28 @@ class RedisDenylistSync {
 
     void warn(const std::string& message) const { m_options.warn(message); }
 
-    /// Applies one entry's text; a malformed one is counted and reported.
-    void receive(std::string_view text, std::string_view where) {
+    /// Parses one entry's text into `batch`; a malformed one is counted and
+    /// reported.
+    void receive(std::string_view text, std::string_view where, std::vector<Revocation>& batch) {
         m_received.fetch_add(1, std::memory_order_relaxed);
         Revocation r;
-        if (!detail::parse_revocation(text, r)) {
-            m_malformed.fetch_add(1, std::memory_order_relaxed);
-            warn("skipped a malformed revocation in " + std::string(where) + ": \"" +
-                 std::string(text.substr(0, 120)) + "\"");
+        if (detail::parse_revocation(text, r)) {
+            batch.push_back(r);
             return;
         }
+        m_malformed.fetch_add(1, std::memory_order_relaxed);
+        warn("skipped a malformed revocation in " + std::string(where) + ": \"" +
+             std::string(text.substr(0, 120)) + "\"");
+    }
+
+    /// Applies a batch with one journal sync.
+    void apply(const std::vector<Revocation>& batch) {
+        if (batch.empty()) return;
         try {
-            if (m_denylist.apply(r) == RevokeResult::added)
-                m_applied.fetch_add(1, std::memory_order_relaxed);
+            m_applied.fetch_add(m_denylist.apply_all(batch), std::memory_order_relaxed);
         } catch (const std::exception& e) {
             // In force in memory; the local journal could not record it.
-            warn(std::string("applying a revocation from Redis: ") + e.what());
+            warn(std::string("applying revocations from Redis: ") + e.what());
         }
     }
 
@@ -572,7 +578,7 @@ class RedisDenylistSync {
             if (!in_outage) {
                 in_outage = true;
                 since = std::chrono::steady_clock::now();
-                warn("Redis unreachable (" + error +
+                warn("Redis unavailable (" + error +
                      "); validating from the local copy, revocations are queued, retrying");
             }
             if (!sleep_for(backoff)) break;
@@ -590,7 +596,7 @@ class RedisDenylistSync {
         if (in_outage) {
             const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                 std::chrono::steady_clock::now() - since);
-            warn("Redis reachable again after " + std::to_string(ms.count()) + " ms; caught up");
+            warn("Redis available again after " + std::to_string(ms.count()) + " ms; caught up");
             in_outage = false;
         }
         backoff = m_options.backoff_min;
@@ -685,8 +691,10 @@ class RedisDenylistSync {
                 return "ZSCAN: " + std::string(detail::reply_text(page.get()));
             cursor = detail::reply_text(page->element[0]);
             const redisReply* items = page->element[1];
+            std::vector<Revocation> batch;
             for (std::size_t i = 0; i + 1 < items->elements; i += 2)
-                receive(detail::reply_text(items->element[i]), m_live_key);
+                receive(detail::reply_text(items->element[i]), m_live_key, batch);
+            apply(batch);
         } while (cursor != "0");
         m_last_id = from;
         m_full_loads.fetch_add(1, std::memory_order_relaxed);
@@ -706,11 +714,15 @@ class RedisDenylistSync {
             r->element[0]->element[1]->type != REDIS_REPLY_ARRAY)
             return "XREAD: " + std::string(detail::reply_text(r.get()));
         const redisReply* entries = r->element[0]->element[1];
+        std::vector<Revocation> batch;
         for (std::size_t i = 0; i < entries->elements; ++i) {
             const redisReply* entry = entries->element[i];
             if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2) continue;
             const auto id = detail::StreamId::parse(detail::reply_text(entry->element[0]));
-            if (!id) return "XREAD returned a malformed id";
+            if (!id) {
+                apply(batch);
+                return "XREAD returned a malformed id";
+            }
             m_last_id = *id;
             const redisReply* fields = entry->element[1];
             std::optional<std::string_view> text;
@@ -726,13 +738,14 @@ class RedisDenylistSync {
             if (own) continue;
             const std::string where = m_stream_key + " entry " + id->text();
             if (text) {
-                receive(*text, where);
+                receive(*text, where, batch);
             } else {
                 m_received.fetch_add(1, std::memory_order_relaxed);
                 m_malformed.fetch_add(1, std::memory_order_relaxed);
                 warn("skipped a stream entry without an \"r\" field: " + where);
             }
         }
+        apply(batch);
         return {};
     }
 
