@@ -215,6 +215,22 @@ int main(int argc, char** argv) {
         write("journal", "torn", with_byte(at_now, with_byte(59, torn)));
     }
     std::filesystem::remove_all(dir);
+
+    // What the Redis mirror reads: revocation texts (redis.hpp) and stream
+    // ids, well-formed and each kind of near miss.
+    const std::string fp = "0f1e2d3c4b5a69788796a5b4c3d2e1f0";
+    for (const auto& [name, text] : std::vector<std::pair<std::string, std::string>>{
+             {"token", "token " + date(600) + " " + date(600) + " " + fp},
+             {"token-range", "token " + date(0) + " " + date(59) + " " + fp},
+             {"token-no-exp", "token none none " + fp},
+             {"subject", "subject " + date(0) + " " + fp},
+             {"zero-hi", "token 1 1 0f1e2d3c4b5a69780000000000000000"},
+             {"leading-zero", "token 01 1 " + fp},
+             {"beyond-2-53", "token 9007199254740993 9007199254740993 " + fp},
+             {"uppercase", "token 1 1 0F1E2D3C4B5A69788796A5B4C3D2E1F0"},
+             {"stream-id", "1700000000000-0"},
+             {"stream-id-big", "18446744073709551615-18446744073709551615"}})
+        write("redis", name, text);
     std::printf("seeds written under %s\n", root.c_str());
     return 0;
 }

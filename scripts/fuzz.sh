@@ -17,7 +17,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-targets=(base64url header claims validate rs256_differential jwks denylist journal)
+targets=(base64url header claims validate rs256_differential jwks denylist journal redis)
 which=${1:-all}
 seconds=${2:-60}
 jobs=${FUZZ_JOBS:-2}
@@ -28,7 +28,7 @@ if [ "$which" != all ]; then
   targets=("$which")
 fi
 
-scripts/deps.sh clang-14 libclang-rt-14-dev
+scripts/deps.sh clang-14 libclang-rt-14-dev libhiredis-dev
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz >/dev/null
 

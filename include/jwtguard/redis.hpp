@@ -129,6 +129,9 @@ inline constexpr std::string_view hex_digits = "0123456789abcdef";
         return true;
     }
     if (s.empty() || s.size() > 16 || (s.size() > 1 && s[0] == '0')) return false;
+    // Digits only: from_chars would take a sign ("-0" spelling 0).
+    for (const char c : s)
+        if (c < '0' || c > '9') return false;
     const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
     return ec == std::errc() && end == s.data() + s.size() && out >= 0 && out <= max_numeric_date;
 }
