@@ -164,6 +164,66 @@ TEST(RedisText, AnythingElseIsRefused) {
     EXPECT_TRUE(detail::parse_revocation("token 0 9007199254740992 " + fp, r));
 }
 
+TEST(RedisConnection, SigpipeGuardTakesBackTheSignalItCaused) {
+    sigset_t pipe;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    sigset_t before;
+    pthread_sigmask(SIG_BLOCK, nullptr, &before);
+    {
+        const detail::SigpipeGuard guard;
+        // What a write(2) on a reset connection does; unguarded, the
+        // default action would end this program.
+        ASSERT_EQ(pthread_kill(pthread_self(), SIGPIPE), 0);
+    }
+    sigset_t after;
+    sigset_t pending;
+    pthread_sigmask(SIG_BLOCK, nullptr, &after);
+    sigpending(&pending);
+    EXPECT_EQ(sigismember(&after, SIGPIPE), sigismember(&before, SIGPIPE));
+    EXPECT_EQ(sigismember(&pending, SIGPIPE), 0);
+
+    // A SIGPIPE that was pending before (the caller had it blocked) stays.
+    pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
+    ASSERT_EQ(pthread_kill(pthread_self(), SIGPIPE), 0);
+    { const detail::SigpipeGuard guard; }
+    sigpending(&pending);
+    EXPECT_EQ(sigismember(&pending, SIGPIPE), 1);
+    const timespec now{0, 0};
+    EXPECT_EQ(sigtimedwait(&pipe, nullptr, &now), SIGPIPE);
+    pthread_sigmask(SIG_SETMASK, &before, nullptr);
+}
+
+TEST(RedisConnection, AResetConnectionIsAnError) {
+    // A listener that accepts and resets (SO_LINGER 0).
+    const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(listener, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t size = sizeof a;
+    ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    ASSERT_EQ(::listen(listener, 1), 0);
+    ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&a), &size), 0);
+    std::thread resetter([&] {
+        const int peer = ::accept(listener, nullptr, nullptr);
+        const linger reset{1, 0};
+        ::setsockopt(peer, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+        ::close(peer);
+    });
+    RedisSyncOptions o;
+    o.port = ntohs(a.sin_port);
+    detail::RedisConnection c(o, 500ms);
+    ASSERT_TRUE(c.ok()) << c.error();
+    resetter.join();
+    std::this_thread::sleep_for(50ms);  // the reset arrives
+    EXPECT_EQ(c.run({"PING"}), nullptr);
+    EXPECT_FALSE(c.ok());
+    EXPECT_FALSE(c.error().empty());
+    EXPECT_EQ(c.run({"PING"}), nullptr);  // stays failed; nothing more is written
+    ::close(listener);
+}
+
 TEST(RedisSync, BadOptionsAreRefused) {
     Denylist d(denylist_options(), test::now);
     const auto refused = [&](auto change) {

@@ -36,6 +36,8 @@
 #include <jwtguard/denylist.hpp>
 
 #include <hiredis/hiredis.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -223,6 +225,44 @@ using Reply = std::unique_ptr<redisReply, ReplyDeleter>;
     return tv;
 }
 
+/// Keeps SIGPIPE away from the calling thread while it lives. hiredis
+/// writes with write(2), not send(MSG_NOSIGNAL): a write on a connection
+/// the peer has closed can raise SIGPIPE, whose default action ends the
+/// process, and the calling thread may be the application's (revoke()).
+/// This connection is dropped at its first error, which keeps that rare;
+/// the guard makes it harmless. The signal is blocked, and one raised
+/// meanwhile is taken back before the old mask returns (one that was
+/// already pending stays).
+class SigpipeGuard {
+  public:
+    SigpipeGuard() noexcept {
+        sigemptyset(&m_pipe);
+        sigaddset(&m_pipe, SIGPIPE);
+        sigset_t pending;
+        sigemptyset(&pending);
+        m_was_pending = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1;
+        pthread_sigmask(SIG_BLOCK, &m_pipe, &m_old);
+    }
+    ~SigpipeGuard() {
+        if (!m_was_pending) {
+            sigset_t pending;
+            sigemptyset(&pending);
+            if (sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1) {
+                const timespec now{0, 0};
+                (void)sigtimedwait(&m_pipe, nullptr, &now);
+            }
+        }
+        pthread_sigmask(SIG_SETMASK, &m_old, nullptr);
+    }
+    SigpipeGuard(const SigpipeGuard&) = delete;
+    SigpipeGuard& operator=(const SigpipeGuard&) = delete;
+
+  private:
+    sigset_t m_pipe;
+    sigset_t m_old;
+    bool m_was_pending = false;
+};
+
 /// One blocking hiredis connection. Not thread-safe: one owner at a time.
 class RedisConnection {
   public:
@@ -274,6 +314,7 @@ class RedisConnection {
 
     [[nodiscard]] Reply read() {
         if (!ok()) return nullptr;
+        const SigpipeGuard no_sigpipe;  // the queued commands are written here
         void* reply = nullptr;
         if (redisGetReply(m_context.get(), &reply) != REDIS_OK || reply == nullptr) {
             fail();
