@@ -5,6 +5,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -234,6 +236,7 @@ TEST(RedisSync, BadOptionsAreRefused) {
     refused([](RedisSyncOptions& o) { o.port = 0; });
     refused([](RedisSyncOptions& o) { o.port = 70000; });
     refused([](RedisSyncOptions& o) { o.stream_name.clear(); });
+    refused([](RedisSyncOptions& o) { o.stream_name = "live"; });
     refused([](RedisSyncOptions& o) { o.command_timeout = 0ms; });
     refused([](RedisSyncOptions& o) { o.read_block = 0ms; });
     refused([](RedisSyncOptions& o) { o.backoff_max = o.backoff_min / 2; });
@@ -263,6 +266,72 @@ TEST(RedisSync, WithoutRedisRevocationsAreLocalAndQueued) {
     EXPECT_EQ(integer(c, {"ZCARD", "jwtguard:live"}), 1);
     EXPECT_EQ(integer(c, {"XLEN", "jwtguard:revocations"}), 1);
     redisFree(c);
+}
+
+TEST(RedisSync, QueuedRevocationsSurviveARestartOfTheInstance) {
+    test::RedisServer server;
+    const int port = server.port();
+    server.stop();
+    const auto dir =
+        std::filesystem::temp_directory_path() / ("jwtguard-outbox-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    DenylistOptions journaled = denylist_options();
+    journaled.journal_path = (dir / "journal").string();
+    const std::int64_t now = wall_now();
+    RedisSyncOptions o;
+    o.port = port;
+    o.backoff_min = 10ms;
+    o.backoff_max = 50ms;
+    o.warn = [](std::string_view) {};
+    {
+        Denylist d(journaled, now);
+        RedisDenylistSync sync(d, o);
+        for (int i = 0; i < 5; ++i)
+            EXPECT_FALSE(sync.revoke_jti(id("offline-", i), now + 600).shared);
+        EXPECT_EQ(sync.queued(), 5u);
+    }  // the instance stops before Redis comes back
+    EXPECT_EQ(std::filesystem::file_size(journaled.journal_path + ".redis-outbox"),
+              detail::magic_size + 5 * detail::record_size);
+    // A torn last record (a crash mid-write) is dropped; the rest is kept.
+    { std::ofstream(journaled.journal_path + ".redis-outbox", std::ios::app) << "torn"; }
+    server.start();
+    std::vector<std::string> warnings;
+    std::mutex mutex;
+    o.warn = [&](std::string_view m) {
+        std::lock_guard lock(mutex);
+        warnings.emplace_back(m);
+    };
+    Denylist d(journaled, now);
+    RedisDenylistSync sync(d, o);
+    EXPECT_EQ(sync.stats().queued, 5u);
+    ASSERT_TRUE(sync.wait_ready(5000ms));
+    EXPECT_TRUE(wait_for([&] { return sync.queued() == 0; }));
+    EXPECT_EQ(sync.stats().replayed, 5u);
+    EXPECT_EQ(std::filesystem::file_size(journaled.journal_path + ".redis-outbox"),
+              detail::magic_size);
+    Instance other(port, now);
+    ASSERT_TRUE(other.sync->wait_ready(5000ms));
+    for (int i = 0; i < 5; ++i)
+        EXPECT_TRUE(other.denylist.is_revoked(id("offline-", i), now + 600)) << i;
+    {
+        std::lock_guard lock(mutex);
+        ASSERT_GE(warnings.size(), 2u);
+        EXPECT_NE(warnings[0].find("4 bytes of a torn tail"), std::string::npos) << warnings[0];
+        EXPECT_NE(warnings[1].find("5 revocations queued by a previous run"), std::string::npos);
+    }
+    std::filesystem::remove_all(dir);
+}
+
+TEST(RedisSync, RefusesAFileThatIsNotAnOutbox) {
+    const auto path = std::filesystem::temp_directory_path() /
+                      ("jwtguard-not-outbox-" + std::to_string(::getpid()));
+    { std::ofstream(path) << "something else entirely"; }
+    Denylist d(denylist_options(), wall_now());
+    RedisSyncOptions o;
+    o.outbox_path = path.string();
+    EXPECT_THROW(RedisDenylistSync(d, o), SetupError);
+    std::filesystem::remove(path);
 }
 
 TEST(RedisSync, ARevocationOnOneInstanceIsInForceOnTheOthersWithinMilliseconds) {

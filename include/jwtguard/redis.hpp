@@ -35,6 +35,7 @@
 
 #include <jwtguard/denylist.hpp>
 
+#include <fcntl.h>
 #include <hiredis/hiredis.h>
 #include <pthread.h>
 #include <signal.h>
@@ -48,6 +49,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <deque>
 #include <functional>
 #include <initializer_list>
@@ -99,6 +101,11 @@ struct RedisSyncOptions {
     /// Where warnings go (malformed entries, outages, recoveries); empty:
     /// stderr.
     std::function<void(std::string_view)> warn;
+    /// File that keeps the revocations queued while Redis is away, so that a
+    /// restart of this instance does not lose them for the others; loaded at
+    /// construction and replayed. Empty: beside the Denylist's journal
+    /// (journal_path + ".redis-outbox"), or memory only if it has none.
+    std::string outbox_path;
     /// Names this instance in the stream's "o" field (for people reading the
     /// stream); empty: host:pid. A random suffix is always added, so that two
     /// instances never take each other's entries for their own.
@@ -119,6 +126,9 @@ struct SyncedRevocation {
 namespace detail {
 
 inline constexpr std::string_view hex_digits = "0123456789abcdef";
+
+/// The outbox file: this magic, then journal records (denylist.hpp).
+inline constexpr char outbox_magic[8] = {'j', 'w', 't', 'g', 'O', 'B', 'X', '1'};
 
 [[nodiscard]] inline std::string format_date(std::int64_t t) {
     return t == no_exp ? std::string("none") : std::to_string(t);
@@ -370,7 +380,8 @@ class RedisDenylistSync {
         : m_denylist(denylist), m_options(std::move(options)) {
         const auto fail = [](const char* what) { throw SetupError(Error::option_invalid, what); };
         if (m_options.port <= 0 || m_options.port > 65535) fail("port must lie in [1, 65535]");
-        if (m_options.stream_name.empty()) fail("stream_name must not be empty");
+        if (m_options.stream_name.empty() || m_options.stream_name == "live")
+            fail("stream_name must be neither empty nor \"live\" (the sorted set's name)");
         if (m_options.connect_timeout.count() <= 0 || m_options.command_timeout.count() <= 0 ||
             m_options.read_block.count() <= 0 || m_options.trim_interval.count() <= 0)
             fail("timeouts must be positive");
@@ -398,6 +409,10 @@ class RedisDenylistSync {
         }
         m_stream_key = m_options.key_prefix + m_options.stream_name;
         m_live_key = m_options.key_prefix + "live";
+        const DenylistOptions& d = m_denylist.options();
+        if (m_options.outbox_path.empty() && !d.journal_path.empty() && !d.journal_read_only)
+            m_options.outbox_path = d.journal_path + ".redis-outbox";
+        open_outbox();
         m_thread = std::thread([this] { run(); });
     }
 
@@ -408,6 +423,11 @@ class RedisDenylistSync {
         }
         m_wake.notify_all();
         m_thread.join();
+        if (!m_outbox.empty())
+            warn(std::to_string(m_outbox.size()) + " revocations never reached Redis; " +
+                 (m_outbox_fd >= 0 ? "kept in " + m_options.outbox_path + " for the next start"
+                                   : std::string("the other instances will not learn of them")));
+        if (m_outbox_fd >= 0) ::close(m_outbox_fd);
     }
     RedisDenylistSync(const RedisDenylistSync&) = delete;
     RedisDenylistSync& operator=(const RedisDenylistSync&) = delete;
@@ -464,6 +484,12 @@ class RedisDenylistSync {
             if (!result.shared) {
                 m_outbox.push_back(revocation);
                 ++m_queued;
+                try {
+                    append_outbox(revocation);
+                } catch (const std::exception& e) {
+                    result.redis_error += std::string("; queued in memory only: ") + e.what();
+                    warn(result.redis_error);
+                }
             }
         }
         if (!result.shared) m_wake.notify_all();
@@ -513,6 +539,68 @@ class RedisDenylistSync {
     }
 
     [[nodiscard]] std::int64_t now() const { return m_options.clock(); }
+
+    /// Loads the revocations a previous run queued (a torn or corrupt record
+    /// is dropped with a warning) and opens the file for appending.
+    void open_outbox() {
+        const std::string& path = m_options.outbox_path;
+        if (path.empty()) return;
+        std::size_t keep = detail::magic_size;
+        if (auto image = detail::read_file(path)) {
+            if (!image->empty() &&
+                (image->size() < detail::magic_size ||
+                 std::memcmp(image->data(), detail::outbox_magic, detail::magic_size) != 0))
+                throw SetupError(Error::option_invalid, path + " is not a jwtguard Redis outbox");
+            JournalReport report;
+            std::size_t loaded = 0;
+            if (image->size() >= detail::magic_size)
+                keep = detail::for_each_record(*image, report, loaded,
+                                               [&](const Revocation& r) { m_outbox.push_back(r); });
+            m_queued += loaded;
+            if (report.corrupt_records > 0 || keep < image->size())
+                warn(path + ": dropped " + std::to_string(report.corrupt_records) +
+                     " corrupt records and " + std::to_string(image->size() - keep) +
+                     " bytes of a torn tail");
+            if (loaded > 0)
+                warn(std::to_string(loaded) + " revocations queued by a previous run: " +
+                     "they are sent when Redis is reachable");
+        }
+        const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+        if (fd < 0) detail::throw_io_error("cannot open", path);
+        try {
+            // Cut a torn tail; (re)write the magic of a new or empty file.
+            if (::ftruncate(fd, static_cast<off_t>(keep)) != 0 || ::lseek(fd, 0, SEEK_SET) != 0)
+                detail::throw_io_error("cannot truncate", path);
+            detail::write_all(fd, reinterpret_cast<const unsigned char*>(detail::outbox_magic),
+                              detail::magic_size, path);
+            if (::lseek(fd, static_cast<off_t>(keep), SEEK_SET) < 0 || ::fdatasync(fd) != 0)
+                detail::throw_io_error("cannot sync", path);
+        } catch (...) {
+            ::close(fd);
+            throw;
+        }
+        m_outbox_fd = fd;
+    }
+
+    /// Makes one queued revocation durable before revoke() returns.
+    void append_outbox(const Revocation& r) {
+        if (m_outbox_fd < 0) return;
+        unsigned char bytes[detail::record_size];
+        detail::encode_record(r, bytes);
+        detail::write_all(m_outbox_fd, bytes, sizeof bytes, m_options.outbox_path);
+        if (::fdatasync(m_outbox_fd) != 0)
+            detail::throw_io_error("cannot sync", m_options.outbox_path);
+    }
+
+    /// Everything queued reached Redis: empty the file (best effort: a
+    /// record left behind is sent again, which changes nothing).
+    void clear_outbox() {
+        if (m_outbox_fd < 0) return;
+        if (::ftruncate(m_outbox_fd, static_cast<off_t>(detail::magic_size)) != 0 ||
+            ::lseek(m_outbox_fd, static_cast<off_t>(detail::magic_size), SEEK_SET) < 0 ||
+            ::fdatasync(m_outbox_fd) != 0)
+            warn("cannot empty " + m_options.outbox_path + ": its records will be sent again");
+    }
 
     /// The sorted-set score of a revocation: when the last token it names
     /// has expired, with leeway and slack; "+inf" for ever.
@@ -690,6 +778,7 @@ class RedisDenylistSync {
             }
             m_outbox.pop_front();
             ++m_replayed;
+            if (m_outbox.empty()) clear_outbox();
         }
         return {};
     }
@@ -817,6 +906,7 @@ class RedisDenylistSync {
     std::unique_ptr<Connection> m_writer;  // guarded by m_writer_mutex
     std::string m_writer_error;            // guarded by m_writer_mutex
     std::deque<Revocation> m_outbox;       // guarded by m_writer_mutex
+    int m_outbox_fd = -1;                  // guarded by m_writer_mutex
     std::uint64_t m_queued = 0;            // guarded by m_writer_mutex
     std::uint64_t m_replayed = 0;          // guarded by m_writer_mutex
 
