@@ -113,6 +113,13 @@ struct Instance {
     std::unique_ptr<RedisDenylistSync> sync;
 };
 
+/// True when every instance has loaded what Redis holds (within 5 s each).
+bool all_ready(std::initializer_list<Instance*> instances) {
+    for (Instance* i : instances)
+        if (!i->sync->wait_ready(5000ms)) return false;
+    return true;
+}
+
 TEST(RedisText, EveryKindRoundTrips) {
     const std::string token = test::make_token(test::hs256_header, R"({"sub":"x"})");
     Revocation from_token;
@@ -311,7 +318,7 @@ TEST(RedisSync, QueuedRevocationsSurviveARestartOfTheInstance) {
     EXPECT_EQ(std::filesystem::file_size(journaled.journal_path + ".redis-outbox"),
               detail::magic_size);
     Instance other(port, now);
-    ASSERT_TRUE(other.sync->wait_ready(5000ms));
+    ASSERT_TRUE(all_ready({&other}));
     for (int i = 0; i < 5; ++i)
         EXPECT_TRUE(other.denylist.is_revoked(id("offline-", i), now + 600)) << i;
     {
@@ -340,9 +347,7 @@ TEST(RedisSync, ARevocationOnOneInstanceIsInForceOnTheOthersWithinMilliseconds) 
     Instance a(server.port(), now);
     Instance b(server.port(), now);
     Instance c(server.port(), now);
-    ASSERT_TRUE(a.sync->wait_ready(5000ms));
-    ASSERT_TRUE(b.sync->wait_ready(5000ms));
-    ASSERT_TRUE(c.sync->wait_ready(5000ms));
+    ASSERT_TRUE(all_ready({&a, &b, &c}));
 
     std::chrono::microseconds slowest{0};
     for (int i = 0; i < 50; ++i) {
@@ -388,8 +393,7 @@ TEST(RedisSync, AnOutageLosesNothingAndValidationGoesOn) {
     const std::int64_t now = wall_now();
     Instance a(server.port(), now);
     Instance b(server.port(), now);
-    ASSERT_TRUE(a.sync->wait_ready(5000ms));
-    ASSERT_TRUE(b.sync->wait_ready(5000ms));
+    ASSERT_TRUE(all_ready({&a, &b}));
     ASSERT_TRUE(a.sync->revoke_jti("before", now + 600).shared);
     ASSERT_TRUE(wait_for([&] { return b.denylist.is_revoked("before", now + 600); }));
 
@@ -429,7 +433,7 @@ TEST(RedisSync, AnOutageLosesNothingAndValidationGoesOn) {
     EXPECT_TRUE(b.warned("Redis available again"));
     // What was queued is in Redis too: a new instance gets it.
     Instance c(server.port(), now);
-    ASSERT_TRUE(c.sync->wait_ready(5000ms));
+    ASSERT_TRUE(all_ready({&c}));
     for (int i = 0; i < 20; ++i)
         EXPECT_TRUE(c.denylist.is_revoked(id("during-", i), now + 600));
 }
@@ -452,8 +456,7 @@ TEST(RedisSync, AnInstanceThatMissedTrimmedEntriesReloadsTheSet) {
         slow.read_block = 50ms;
         slow.warn = [](std::string_view) {};
         b.sync = std::make_unique<RedisDenylistSync>(b.denylist, slow);
-        ASSERT_TRUE(a.sync->wait_ready(5000ms));
-        ASSERT_TRUE(b.sync->wait_ready(5000ms));
+        ASSERT_TRUE(all_ready({&a, &b}));
         ASSERT_TRUE(a.sync->revoke_jti("seen", now + 600).shared);
         ASSERT_TRUE(wait_for([&] { return b.denylist.is_revoked("seen", now + 600); }));
         server.stop();
@@ -486,14 +489,14 @@ TEST(RedisSync, ARestartedInstanceHasEveryLiveRevocationWhenReady) {
     constexpr int count = 2000;
     {
         Instance a(server.port(), now);
-        ASSERT_TRUE(a.sync->wait_ready(5000ms));
+        ASSERT_TRUE(all_ready({&a}));
         for (int i = 0; i < count; ++i)
             ASSERT_TRUE(a.sync->revoke_jti(id("r-", i), now + 60 + i).shared);
         ASSERT_TRUE(a.sync->revoke_subject("dave", now).shared);
         ASSERT_TRUE(a.sync->revoke_jti("no-exp", std::nullopt).shared);
     }
     Instance restarted(server.port(), now);
-    ASSERT_TRUE(restarted.sync->wait_ready(5000ms));
+    ASSERT_TRUE(all_ready({&restarted}));
     // Checked at once, no waiting: ready means loaded.
     for (int i = 0; i < count; ++i)
         ASSERT_TRUE(restarted.denylist.is_revoked(id("r-", i), now + 60 + i)) << i;
@@ -513,8 +516,7 @@ TEST(RedisSync, ExpiredRevocationsVanishFromRedisAndFromEveryInstance) {
     const std::int64_t now = wall_now();
     Instance a(server.port(), now, o);
     Instance b(server.port(), now, o);
-    ASSERT_TRUE(a.sync->wait_ready(5000ms));
-    ASSERT_TRUE(b.sync->wait_ready(5000ms));
+    ASSERT_TRUE(all_ready({&a, &b}));
     ASSERT_TRUE(a.sync->revoke_jti("short", now + 5).shared);
     ASSERT_TRUE(a.sync->revoke_jti("long", now + 3000).shared);
     ASSERT_TRUE(a.sync->revoke_subject("erin", now).shared);
@@ -555,7 +557,7 @@ TEST(RedisSync, MalformedEntriesAreSkippedWithAWarning) {
     // A malformed member of the set, met by the initial load.
     ASSERT_EQ(integer(c, {"ZADD", "jwtguard:live", "+inf", "token soon"}), 1);
     Instance a(server.port(), now);
-    ASSERT_TRUE(a.sync->wait_ready(5000ms));
+    ASSERT_TRUE(all_ready({&a}));
     EXPECT_TRUE(a.warned("token soon"));
     EXPECT_EQ(a.sync->stats().malformed, 1u);
 
@@ -578,7 +580,7 @@ TEST(RedisSync, MalformedEntriesAreSkippedWithAWarning) {
     EXPECT_TRUE(a.warned("token 5 4"));
     // The instance still follows the stream.
     Instance b(server.port(), now);
-    ASSERT_TRUE(b.sync->wait_ready(5000ms));
+    ASSERT_TRUE(all_ready({&b}));
     ASSERT_TRUE(b.sync->revoke_jti("after", now + 600).shared);
     EXPECT_TRUE(wait_for([&] { return a.denylist.is_revoked("after", now + 600); }));
     redisFree(c);
@@ -596,8 +598,7 @@ TEST(RedisSync, PasswordIsSentAndAWrongOneReported) {
     right.password = "s3cret";
     Instance a(server.port(), now, right);
     Instance b(server.port(), now, right);
-    ASSERT_TRUE(a.sync->wait_ready(5000ms));
-    ASSERT_TRUE(b.sync->wait_ready(5000ms));
+    ASSERT_TRUE(all_ready({&a, &b}));
     ASSERT_TRUE(a.sync->revoke_jti("p", now + 600).shared);
     EXPECT_TRUE(wait_for([&] { return b.denylist.is_revoked("p", now + 600); }));
 }
@@ -612,8 +613,7 @@ TEST(RedisSync, KeyPrefixSeparatesDeployments) {
     Instance a(server.port(), now, blue);
     Instance b(server.port(), now, green);
     Instance c(server.port(), now, green);
-    for (Instance* i : {&a, &b, &c})
-        ASSERT_TRUE(i->sync->wait_ready(5000ms));
+    ASSERT_TRUE(all_ready({&a, &b, &c}));
     ASSERT_TRUE(a.sync->revoke_jti("blue-only", now + 600).shared);
     ASSERT_TRUE(b.sync->revoke_jti("green-only", now + 600).shared);
     EXPECT_TRUE(wait_for([&] { return c.denylist.is_revoked("green-only", now + 600); }));
@@ -626,8 +626,7 @@ TEST(RedisSyncConcurrency, ValidatorsAndRevokersOnTwoInstances) {
     const std::int64_t now = wall_now();
     Instance a(server.port(), now);
     Instance b(server.port(), now);
-    ASSERT_TRUE(a.sync->wait_ready(5000ms));
-    ASSERT_TRUE(b.sync->wait_ready(5000ms));
+    ASSERT_TRUE(all_ready({&a, &b}));
     const Validator v = validator_for(b.denylist);
     std::vector<std::string> tokens;
     for (int i = 0; i < 8; ++i)

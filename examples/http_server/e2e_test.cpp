@@ -135,6 +135,17 @@ class ExampleServer : public ::testing::Test {
         EXPECT_EQ(member(r->body, "token_type"), "Bearer");
         return {member(r->body, "access_token"), member(r->body, "refresh_token")};
     }
+    /// Writes fixed access and refresh secrets into `dir`, and returns the
+    /// options that make a server use them (so that several servers, or one
+    /// restarted, accept each other's tokens).
+    static std::vector<std::string> fixed_keys(const std::filesystem::path& dir) {
+        std::filesystem::create_directories(dir);
+        for (const char* name : {"access.key", "refresh.key"}) {
+            std::ofstream(dir / name) << "0123456789abcdef0123456789abcdef-" << name;
+        }
+        return {"--secret-file", (dir / "access.key").string(), "--refresh-secret-file",
+                (dir / "refresh.key").string()};
+    }
     httplib::Result refresh(const std::string& token) {
         return post("/refresh", R"({"refresh_token":")" + token + "\"}");
     }
@@ -224,16 +235,8 @@ TEST_F(ExampleServer, LogoutAllEndsEverySessionOfTheUser) {
 TEST_F(ExampleServer, RevocationsSurviveARestart) {
     const auto dir =
         std::filesystem::temp_directory_path() / ("jwtguard-example-" + std::to_string(getpid()));
-    std::filesystem::create_directories(dir);
-    for (const char* name : {"access.key", "refresh.key"}) {
-        std::ofstream(dir / name) << "0123456789abcdef0123456789abcdef-" << name;
-    }
-    const std::vector<std::string> args = {"--journal",
-                                           (dir / "journal").string(),
-                                           "--secret-file",
-                                           (dir / "access.key").string(),
-                                           "--refresh-secret-file",
-                                           (dir / "refresh.key").string()};
+    std::vector<std::string> args = fixed_keys(dir);
+    args.insert(args.end(), {"--journal", (dir / "journal").string()});
     ASSERT_EQ(server->stop(), 0);
     start(args);
     const Session out = login(), in = login("alan", "turing");
@@ -250,16 +253,8 @@ TEST_F(ExampleServer, InstancesOnOneRedisShareEveryRevocation) {
     jwtguard::test::RedisServer redis;
     const auto dir = std::filesystem::temp_directory_path() /
                      ("jwtguard-example-redis-" + std::to_string(getpid()));
-    std::filesystem::create_directories(dir);
-    for (const char* name : {"access.key", "refresh.key"}) {
-        std::ofstream(dir / name) << "0123456789abcdef0123456789abcdef-" << name;
-    }
-    const std::vector<std::string> args = {"--redis",
-                                           "127.0.0.1:" + std::to_string(redis.port()),
-                                           "--secret-file",
-                                           (dir / "access.key").string(),
-                                           "--refresh-secret-file",
-                                           (dir / "refresh.key").string()};
+    std::vector<std::string> args = fixed_keys(dir);
+    args.insert(args.end(), {"--redis", "127.0.0.1:" + std::to_string(redis.port())});
     ASSERT_EQ(server->stop(), 0);
     start(args);
     ServerProcess other(args);
