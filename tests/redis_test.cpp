@@ -214,17 +214,17 @@ TEST(RedisConnection, AResetConnectionIsAnError) {
     ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
     ASSERT_EQ(::listen(listener, 1), 0);
     ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&a), &size), 0);
-    std::thread resetter([&] {
-        const int peer = ::accept(listener, nullptr, nullptr);
-        const linger reset{1, 0};
-        ::setsockopt(peer, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
-        ::close(peer);
-    });
+    int peer = -1;
+    std::thread acceptor([&] { peer = ::accept(listener, nullptr, nullptr); });
     RedisSyncOptions o;
     o.port = ntohs(a.sin_port);
     detail::RedisConnection c(o, 500ms);
+    acceptor.join();
     ASSERT_TRUE(c.ok()) << c.error();
-    resetter.join();
+    ASSERT_GE(peer, 0);
+    const linger reset{1, 0};
+    ::setsockopt(peer, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+    ::close(peer);
     std::this_thread::sleep_for(50ms);  // the reset arrives
     EXPECT_EQ(c.run({"PING"}), nullptr);
     EXPECT_FALSE(c.ok());
