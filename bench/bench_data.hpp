@@ -2,12 +2,16 @@
 // revocations whose exps crowd into the few buckets of one token lifetime.
 #pragma once
 
-#include <jwtguard/denylist.hpp>
+#include <openssl/encoder.h>
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+#include <jwtguard/jwtguard.hpp>
 
 #include <cstdint>
 #include <cstring>
 #include <map>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -66,6 +70,72 @@ inline jwtguard::Denylist& denylist_with(std::size_t count, Use use = Use::looku
             slot->revoke_jti(jti(i), JtiMaker::exp(i));
     }
     return *slot;
+}
+
+/// The realistic claims of the RS256 benchmarks (as the HS256 ones), with a
+/// jti to vary.
+inline std::string rs256_payload(std::string_view jti = "6ba7b810-9dad-11d1-80b4-00c04fd430c8") {
+    return R"({"iss":"https://auth.example.com/","sub":"user-8f14e45f-ceea-467f-a8f0-2c7d9a1b3e5c","aud":["https://api.example.com","https://admin.example.com"],"exp":1700003600,"nbf":1699999990,"iat":1700000000,"jti":")" +
+           std::string(jti) +
+           R"(","email":"alice.liddell@example.com","roles":["reader","writer","billing-admin"],"scope":"openid profile email"})";
+}
+
+/// A 2048-bit RSA key made for the run, its public PEM, and one signed token.
+struct Rs256Fixture {
+    static constexpr std::string_view kid = "2026-11-rsa";
+    EVP_PKEY* pkey = EVP_RSA_gen(2048);
+    std::string pem;
+    std::string token;
+    std::string signing_input;
+    std::string signature;
+
+    Rs256Fixture() {
+        OSSL_ENCODER_CTX* ctx = OSSL_ENCODER_CTX_new_for_pkey(pkey, EVP_PKEY_PUBLIC_KEY, "PEM",
+                                                              "SubjectPublicKeyInfo", nullptr);
+        unsigned char* data = nullptr;
+        std::size_t size = 0;
+        OSSL_ENCODER_to_data(ctx, &data, &size);
+        OSSL_ENCODER_CTX_free(ctx);
+        pem.assign(reinterpret_cast<char*>(data), size);
+        OPENSSL_free(data);
+        token = sign(rs256_payload(), &signing_input, &signature);
+    }
+
+    /// A token over `payload` (thread-safe: one signing context per call).
+    std::string sign(const std::string& payload, std::string* input_out = nullptr,
+                     std::string* signature_out = nullptr) const {
+        std::string input =
+            jwtguard::base64url_encode(R"({"alg":"RS256","typ":"JWT","kid":"2026-11-rsa"})");
+        input += '.';
+        input += jwtguard::base64url_encode(payload);
+        EVP_MD_CTX* md = EVP_MD_CTX_new();
+        std::size_t length = 0;
+        EVP_DigestSignInit(md, nullptr, EVP_sha256(), nullptr, pkey);
+        EVP_DigestSign(md, nullptr, &length, reinterpret_cast<const unsigned char*>(input.data()),
+                       input.size());
+        std::string sig(length, '\0');
+        EVP_DigestSign(md, reinterpret_cast<unsigned char*>(sig.data()), &length,
+                       reinterpret_cast<const unsigned char*>(input.data()), input.size());
+        EVP_MD_CTX_free(md);
+        std::string t = input + "." + jwtguard::base64url_encode(sig);
+        if (input_out != nullptr) *input_out = std::move(input);
+        if (signature_out != nullptr) *signature_out = std::move(sig);
+        return t;
+    }
+
+    /// A validator trusting the key, with the benchmarks' claim policy.
+    [[nodiscard]] jwtguard::Validator validator(jwtguard::Validator::Options options = {}) const {
+        jwtguard::KeySet keys;
+        keys.add(jwtguard::Rs256Key::from_pem(pem), std::string(kid));
+        options.issuers = {"https://auth.example.com/"};
+        options.audiences = {"https://api.example.com"};
+        return jwtguard::Validator(std::move(keys), std::move(options));
+    }
+};
+
+inline const Rs256Fixture& rs256_fixture() {
+    static const Rs256Fixture f;
+    return f;
 }
 
 }  // namespace bench

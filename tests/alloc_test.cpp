@@ -190,6 +190,39 @@ TEST(Allocations, Rs256ValidateAllocatesNothing) {
     expect_no_allocations(validator, tokens, 200);
 }
 
+TEST(Allocations, CachedValidateAllocatesNothing) {
+    // Hits (each token repeated), and misses that insert (tokens cycling
+    // through a cache of two entries), with a denylist behind.
+    DenylistOptions d;
+    Denylist denylist(d, test::now);
+    denylist.revoke_jti("revoked", 1700000600);
+    Validator::Options options;
+    options.token_cache.entries = 2;
+    options.denylist = &denylist;
+    const Validator validator(Hs256Key(test::secret), options);
+    std::vector<std::pair<std::string, Error>> tokens;
+    for (int i = 0; i < 6; ++i)
+        tokens.emplace_back(
+            test::make_token(test::hs256_header,
+                             R"({"jti":"j)" + std::to_string(i) + R"(","exp":1700000600})"),
+            Error::ok);
+    tokens.emplace_back(
+        test::make_token(test::hs256_header, R"({"jti":"revoked","exp":1700000600})"),
+        Error::revoked);
+    tokens.emplace_back(
+        test::make_token(test::hs256_header, R"({"sub":"no-jti","exp":1700000600})"), Error::ok);
+    expect_no_allocations(validator, tokens, 50);
+    auto claims = test::new_claims();
+    std::size_t wrong = 0;
+    const std::size_t count = allocations_during([&] {
+        for (int round = 0; round < 50; ++round)
+            for (const auto& [token, expected] : tokens)
+                wrong += validator.validate(token, test::now, *claims) != expected;
+    });
+    EXPECT_EQ(wrong, 0u);
+    EXPECT_EQ(count, 0u) << "allocations while missing and inserting";
+}
+
 TEST(Allocations, DenylistChecksAllocateNothing) {
     DenylistOptions denylist_options;
     denylist_options.horizon = 3600;

@@ -26,7 +26,8 @@ class Validator;
 class Denylist;
 namespace detail {
 class ClaimsHandler;
-}
+class TokenCache;
+}  // namespace detail
 
 /// The JOSE header parameters jwtguard reads (RFC 7515 section 4.1).
 /// `jwk`, `jku`, `x5u` and `x5c` are deliberately not read: a token never
@@ -70,6 +71,7 @@ class Claims {
     friend class Validator;
     friend class Denylist;
     friend class detail::ClaimsHandler;
+    friend class detail::TokenCache;
 
     /// floor(iat): `iat` holds the date rounded up, which keeps comparisons
     /// with `now` exact; "issued before a cut-off" needs the other rounding.

@@ -25,6 +25,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -63,6 +64,11 @@ class KeySet {
     struct Lookup {
         const Key* key;
         Error error;
+        /// Names the key for as long as the process lives: copies of a set
+        /// keep it, a key added anew (even with the same material) gets
+        /// another. The verified-token cache uses it to tell that a token's
+        /// kid still names the key that verified it.
+        std::uint64_t key_id = 0;
     };
 
     KeySet() = default;
@@ -77,7 +83,7 @@ class KeySet {
                 if (e.kid == kid)
                     throw SetupError(Error::key_invalid, "two keys have the kid \"" + *kid + "\"");
         }
-        m_entries.push_back(Entry{std::move(kid), std::move(key)});
+        m_entries.push_back(Entry{std::move(kid), std::move(key), next_key_id()});
     }
 
     /// Removes the key with this kid; false if none has it.
@@ -99,25 +105,32 @@ class KeySet {
                               std::string_view alg) const noexcept {
         if (kid) {
             for (const Entry& e : m_entries)
-                if (e.kid && *e.kid == *kid) return {&e.key, Error::ok};
+                if (e.kid && *e.kid == *kid) return {&e.key, Error::ok, e.id};
         }
         // Keys for `alg` that may check this token: all of them for a token
         // without kid, the kid-less ones for a kid no key carries.
-        const Key* match = nullptr;
+        const Entry* match = nullptr;
         for (const Entry& e : m_entries) {
             if ((kid && e.kid) || algorithm_of(e.key) != alg) continue;
             if (match != nullptr) return {nullptr, kid ? Error::kid_unknown : Error::kid_missing};
-            match = &e.key;
+            match = &e;
         }
         if (match == nullptr) return {nullptr, kid ? Error::kid_unknown : Error::alg_mismatch};
-        return {match, Error::ok};
+        return {&match->key, Error::ok, match->id};
     }
 
   private:
     struct Entry {
         std::optional<std::string> kid;
         Key key;
+        std::uint64_t id;
     };
+
+    [[nodiscard]] static std::uint64_t next_key_id() noexcept {
+        static std::atomic<std::uint64_t> last{0};
+        return last.fetch_add(1, std::memory_order_relaxed) + 1;
+    }
+
     std::vector<Entry> m_entries;
 };
 

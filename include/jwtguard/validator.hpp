@@ -5,12 +5,18 @@
 //   -> signature over the token's own prefix -> only now the payload
 //   -> registered claims -> claim policy -> denylist (if any) -> ok
 //
+// With a verified-token cache (token_cache.hpp), a token seen before whose
+// kid still names the key that verified it skips the signature and the
+// parsing; the claim policy and the denylist are checked on every hit.
+//
 // `validate` is const, thread-safe, noexcept and allocation-free: every byte
 // it writes goes to the caller's `Claims` or the stack.
 #pragma once
 
 #include <cstdint>
 #include <cstring>
+#include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -25,6 +31,7 @@
 #include "jwtguard/json.hpp"
 #include "jwtguard/keyset.hpp"
 #include "jwtguard/segments.hpp"
+#include "jwtguard/token_cache.hpp"
 
 namespace jwtguard {
 
@@ -42,6 +49,8 @@ struct ValidatorOptions : ClaimPolicy {
     /// must be at least this one's, and if it drops subject cut-offs after a
     /// maximum token lifetime, this validator must enforce one no longer.
     const Denylist* denylist = nullptr;
+    /// Verified tokens to remember (off by default; see token_cache.hpp).
+    TokenCacheOptions token_cache;
 };
 
 /// Validates bearer tokens against a key set and a claim policy.
@@ -76,6 +85,8 @@ class Validator {
                                      std::to_string(lifetime) +
                                      " s: set max_lifetime in (0, that] on the validator");
         }
+        if (m_options.token_cache.entries > 0)
+            m_cache = std::make_unique<detail::TokenCache>(m_options.token_cache);
     }
 
     /// A validator trusting one key, without kid.
@@ -96,6 +107,13 @@ class Validator {
     /// A copy of the keys in use.
     [[nodiscard]] KeySet keys() const { return m_keys.snapshot(); }
 
+    /// True when the verified-token cache holds `token` now (false without a
+    /// cache). For tests and statistics: validate() needs no such check.
+    [[nodiscard]] bool is_cached(std::string_view token) const noexcept {
+        return m_cache != nullptr && m_cache->may_hold(token.size()) &&
+               m_cache->contains(token, m_cache->hash(token));
+    }
+
     /// Validates `token` at time `now` (seconds since the epoch). On `ok`,
     /// `claims` describes the token; on any other value its content is
     /// unspecified. Never throws, never allocates.
@@ -110,6 +128,18 @@ class Validator {
         // the key set (rotation) and the denylist's buckets.
         const detail::EpochGuard guard;
         const KeySet& keys = m_keys.current();
+
+        // A token verified before, whose kid still names the same key.
+        const bool cacheable = m_cache != nullptr && m_cache->may_hold(token.size());
+        const std::uint64_t token_hash = cacheable ? m_cache->hash(token) : 0;
+        if (cacheable) {
+            if (const auto key_id = m_cache->find(token, token_hash, claims)) {
+                const KeySet::Lookup found = keys.find(claims.header.kid, *claims.header.alg);
+                if (found.error == Error::ok && found.key_id == *key_id)
+                    return accept_cached(claims, now, parts.signature);
+                // Otherwise the full path below says what changed.
+            }
+        }
 
         // Header.
         char* scratch = claims.m_scratch;
@@ -161,17 +191,39 @@ class Validator {
         if (const Error e = detail::parse_claims(parsed, payload_size, claims); e != Error::ok)
             return e;
 
-        if (const Error e = check_claims(claims, m_options, now); e != Error::ok) return e;
-
-        // Revocation last: it needs the claims, and only a token that would
-        // otherwise be accepted is worth the lookup.
-        if (m_options.denylist != nullptr)
-            return m_options.denylist->check(claims, {signature, signature_size});
-        return Error::ok;
+        // Verified and parsed: worth remembering, whatever `now` says of it.
+        if (cacheable)
+            m_cache->insert(token, token_hash, claims,
+                            static_cast<std::size_t>(parsed + payload_size + 1 - scratch),
+                            found.key_id);
+        return accept(claims, now, {signature, signature_size});
     }
 
   private:
     static constexpr std::int64_t max_leeway = std::int64_t{1} << 31;
+
+    /// The checks every validation ends with, cached or not: the claim
+    /// policy at `now`, then (only for a token that would otherwise be
+    /// accepted, and because it needs the claims) the denylist.
+    [[nodiscard]] Error accept(const Claims& claims, std::int64_t now,
+                               std::span<const unsigned char> signature) const noexcept {
+        if (const Error e = check_claims(claims, m_options, now); e != Error::ok) return e;
+        if (m_options.denylist == nullptr) return Error::ok;
+        return m_options.denylist->check(claims, signature);
+    }
+
+    /// The same, for a cache hit: the signature is decoded only if the
+    /// denylist needs it (a token without jti is revoked by its signature).
+    [[nodiscard]] Error accept_cached(const Claims& claims, std::int64_t now,
+                                      std::string_view signature_segment) const noexcept {
+        if (m_options.denylist == nullptr || claims.jti)
+            return accept(claims, now, std::span<const unsigned char>());
+        unsigned char signature[detail::max_signature_size];
+        std::size_t size = 0;
+        // It decoded when the token was verified.
+        (void)base64url_decode(signature_segment, signature, size);
+        return accept(claims, now, {signature, size});
+    }
 
     [[nodiscard]] static Error verify_signature(const Key& key, std::string_view input,
                                                 const unsigned char* signature,
@@ -191,6 +243,7 @@ class Validator {
 
     RotatingKeySet m_keys;
     Options m_options;
+    std::unique_ptr<detail::TokenCache> m_cache;  // null: no cache
 };
 
 }  // namespace jwtguard
