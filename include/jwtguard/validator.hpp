@@ -13,9 +13,11 @@
 // it writes goes to the caller's `Claims` or the stack.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <semaphore>
 #include <span>
 #include <string>
 #include <string_view>
@@ -34,6 +36,48 @@
 #include "jwtguard/token_cache.hpp"
 
 namespace jwtguard {
+
+namespace detail {
+/// What validate() raises when a token names a kid no key carries, for a
+/// JwksRefresher (jwks_refresh.hpp) to fetch the key set again. Raising
+/// takes no lock, allocates nothing and writes only when nothing is raised
+/// yet, so a flood of unknown kids costs one load each.
+class UnknownKidSignal {
+  public:
+    void raise() noexcept {
+        if (!m_armed.load(std::memory_order_relaxed) || m_raised.load(std::memory_order_relaxed))
+            return;
+        if (!m_raised.exchange(true, std::memory_order_acq_rel)) m_semaphore.release();
+    }
+    /// Waits until raised (true, and lowered again) or `deadline` (false).
+    template <class TimePoint>
+    bool wait_until(const TimePoint& deadline) {
+        if (!m_semaphore.try_acquire_until(deadline)) return false;
+        m_raised.store(false, std::memory_order_release);
+        return true;
+    }
+    /// Lowers a raise that is pending (a refresh just covered it).
+    void clear() noexcept {
+        if (m_semaphore.try_acquire()) m_raised.store(false, std::memory_order_release);
+    }
+    /// Wakes a waiter as if raised (to stop it).
+    void wake() noexcept { raise_always(); }
+    /// Whether someone listens; throws SetupError if one already does.
+    void arm(bool on) {
+        if (on && m_armed.exchange(true))
+            throw SetupError(Error::option_invalid, "this validator already has a key refresher");
+        if (!on) m_armed.store(false);
+    }
+
+  private:
+    void raise_always() noexcept {
+        if (!m_raised.exchange(true, std::memory_order_acq_rel)) m_semaphore.release();
+    }
+    std::atomic<bool> m_armed{false};
+    std::atomic<bool> m_raised{false};
+    std::counting_semaphore<> m_semaphore{0};
+};
+}  // namespace detail
 
 /// Everything a Validator is told besides its keys.
 struct ValidatorOptions : ClaimPolicy {
@@ -161,7 +205,10 @@ class Validator {
         if (header.cty && typ_matches(*header.cty, "JWT")) return Error::cty_nested_jwt;
         if (m_options.require_kid && !header.kid) return Error::kid_missing;
         const KeySet::Lookup found = keys.find(header.kid, *header.alg);
-        if (found.error != Error::ok) return found.error;
+        if (found.error != Error::ok) {
+            if (found.error == Error::kid_unknown) m_unknown_kid.raise();
+            return found.error;
+        }
         if (algorithm_of(*found.key) != *header.alg) return Error::alg_mismatch;
 
         // Signature, before a byte of the payload is decoded.
@@ -241,9 +288,12 @@ class Validator {
         return keys;
     }
 
+    friend class JwksRefresher;
+
     RotatingKeySet m_keys;
     Options m_options;
     std::unique_ptr<detail::TokenCache> m_cache;  // null: no cache
+    mutable detail::UnknownKidSignal m_unknown_kid;
 };
 
 }  // namespace jwtguard
