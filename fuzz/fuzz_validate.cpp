@@ -4,7 +4,11 @@
 // the payload and claims stages too. Checked on every input: no crash, no
 // exception, no allocation (where ASan can count them), and an accepted
 // token must carry a signature recomputed independently with bare OpenSSL,
-// claims that hold at `now`, and no revoked jti or subject.
+// claims that hold at `now`, and no revoked jti or subject. A second
+// Validator, the same but with a small verified-token cache, validates each
+// input twice (the second time usually from its cache, at a `now` that bits
+// 2-3 of the first byte move forward): verdicts and Claims must be those of
+// the uncached one.
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -31,6 +35,7 @@ struct Fixture {
         jwtguard::Rs256PrivateKey::from_pem(fuzz::rs256_private_pem);
     jwtguard::Denylist denylist{{}, fuzz::now};
     std::unique_ptr<jwtguard::Validator> validator;
+    std::unique_ptr<jwtguard::Validator> cached;
 
     Fixture() {
         jwtguard::KeySet keys;
@@ -41,7 +46,9 @@ struct Fixture {
         jwtguard::ValidatorOptions options;
         options.denylist = &denylist;
         options.audiences = {"api"};
-        validator = std::make_unique<jwtguard::Validator>(std::move(keys), options);
+        validator = std::make_unique<jwtguard::Validator>(keys, options);
+        options.token_cache.entries = 8;
+        cached = std::make_unique<jwtguard::Validator>(std::move(keys), options);
         // First use of each key on this thread sets up per-thread state
         // (epoch slot, RSA scratch): done here, outside the counted calls.
         const std::string claims = R"({"exp":)" + std::to_string(fuzz::now + 60) + "}";
@@ -52,6 +59,19 @@ struct Fixture {
                                        c) == Error::ok);
     }
 };
+
+/// Every field a caller can read is the same.
+bool same_claims(const jwtguard::Claims& a, const jwtguard::Claims& b) {
+    if (a.header.alg != b.header.alg || a.header.kid != b.header.kid ||
+        a.header.typ != b.header.typ || a.header.cty != b.header.cty || a.iss != b.iss ||
+        a.sub != b.sub || a.jti != b.jti || a.exp != b.exp || a.nbf != b.nbf || a.iat != b.iat ||
+        a.has_aud() != b.has_aud() || a.aud().size() != b.aud().size() ||
+        a.payload_json() != b.payload_json())
+        return false;
+    for (std::size_t i = 0; i < a.aud().size(); ++i)
+        if (a.aud()[i] != b.aud()[i]) return false;
+    return true;
+}
 
 Fixture& fixture() {
     static Fixture f;
@@ -98,6 +118,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const Error result = f.validator->validate(token, fuzz::now, *claims);
     if (counting) FUZZ_CHECK(fuzz::allocations.load() == before);
     FUZZ_CHECK(jwtguard::to_string(result) != "unknown_error");
+
+    // The cached validator agrees, on a miss (insert) and on a hit.
+    auto from_cache = std::make_unique<jwtguard::Claims>();
+    auto fresh = std::make_unique<jwtguard::Claims>();
+    const std::size_t cached_before = fuzz::allocations.load();
+    FUZZ_CHECK(f.cached->validate(token, fuzz::now, *from_cache) == result);
+    if (result == Error::ok) FUZZ_CHECK(same_claims(*claims, *from_cache));
+    const std::int64_t later = fuzz::now + ((data[0] >> 2) & 3) * 1800;
+    const Error at_later = f.validator->validate(token, later, *fresh);
+    FUZZ_CHECK(f.cached->validate(token, later, *from_cache) == at_later);
+    if (at_later == Error::ok) FUZZ_CHECK(same_claims(*fresh, *from_cache));
+    if (counting) FUZZ_CHECK(fuzz::allocations.load() == cached_before);
     if (result != Error::ok) return 0;
 
     // Accepted: the signature must be the key's, recomputed here.
