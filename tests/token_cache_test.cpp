@@ -210,6 +210,29 @@ TEST(TokenCache, ARemovedOrReplacedKeyEndsItsCachedTokensAtOnce) {
     EXPECT_EQ(v.validate(token, now, *claims), Error::ok);
 }
 
+TEST(TokenCache, KeysAreNamedByTheirMaterial) {
+    // The same key loaded twice has one id; another key, or the same bytes
+    // under another algorithm's rules, has another.
+    EVP_PKEY* pkey = test::rsa_key(2048);
+    const std::string pem = test::public_pem(pkey, "SubjectPublicKeyInfo");
+    KeySet one;
+    one.add(Hs256Key(test::secret), "h");
+    one.add(Rs256Key::from_pem(pem), "r");
+    KeySet two;
+    two.add(Rs256Key::from_pem(test::public_pem(pkey, "type-specific")), "r");
+    two.add(Hs256Key(test::secret), "h");
+    KeySet other;
+    other.add(Hs256Key(test::other_secret), "h");
+    other.add(Rs256Key::from_pem(test::public_pem(test::rsa_key(3072), "SubjectPublicKeyInfo")),
+              "r");
+    for (const char* kid : {"h", "r"}) {
+        const std::string_view alg = kid[0] == 'h' ? "HS256" : "RS256";
+        EXPECT_EQ(one.find(kid, alg).key_id, two.find(kid, alg).key_id) << kid;
+        EXPECT_NE(one.find(kid, alg).key_id, other.find(kid, alg).key_id) << kid;
+    }
+    EXPECT_NE(one.find("h", "HS256").key_id, one.find("r", "RS256").key_id);
+}
+
 std::uint64_t constant_hash(std::string_view) {
     return 7;
 }

@@ -14,7 +14,10 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
+#include <initializer_list>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -31,6 +34,33 @@ namespace jwtguard {
 #endif
 
 /// An HMAC-SHA256 key. Copyable; holds derived state only, never the secret.
+namespace detail {
+/// Names a key's material, for the verified-token cache: the first 8 bytes
+/// of SHA-256 over the algorithm's name and the length-prefixed parts. Equal
+/// material gives an equal id, so a key set reloaded with the same keys keeps
+/// its cached tokens; two different keys share an id with probability
+/// 2^-64, and only the keys' owner chooses keys.
+[[nodiscard]] inline std::uint64_t material_id(
+    std::string_view algorithm,
+    std::initializer_list<std::span<const unsigned char>> parts) noexcept {
+    SHA256_CTX ctx;
+    SHA256_Init(&ctx);
+    SHA256_Update(&ctx, algorithm.data(), algorithm.size());
+    for (const auto part : parts) {
+        const std::uint64_t size = part.size();
+        SHA256_Update(&ctx, &size, sizeof size);
+        SHA256_Update(&ctx, part.data(), part.size());
+    }
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    SHA256_Final(digest, &ctx);
+    std::uint64_t id;
+    std::memcpy(&id, digest, sizeof id);
+    OPENSSL_cleanse(digest, sizeof digest);
+    OPENSSL_cleanse(&ctx, sizeof ctx);
+    return id;
+}
+}  // namespace detail
+
 class Hs256Key {
   public:
     /// RFC 7518 section 3.2: a key of the same size as the hash output or larger.
@@ -63,6 +93,7 @@ class Hs256Key {
             pad[i] = block[i] ^ 0x5c;
         SHA256_Init(&m_outer);
         SHA256_Update(&m_outer, pad, sizeof pad);
+        m_material_id = detail::material_id(algorithm, {block});
         OPENSSL_cleanse(block, sizeof block);
         OPENSSL_cleanse(pad, sizeof pad);
     }
@@ -94,6 +125,9 @@ class Hs256Key {
         return CRYPTO_memcmp(expected, signature, mac_size) == 0;
     }
 
+    /// Names this key's material (see detail::material_id).
+    [[nodiscard]] std::uint64_t material_id() const noexcept { return m_material_id; }
+
     /// The MAC of `input` as raw bytes.
     [[nodiscard]] std::string sign(std::string_view input) const {
         unsigned char out[mac_size];
@@ -104,6 +138,7 @@ class Hs256Key {
   private:
     SHA256_CTX m_inner;  // state after key ^ ipad
     SHA256_CTX m_outer;  // state after key ^ opad
+    std::uint64_t m_material_id = 0;
 };
 
 #if defined(__GNUC__)

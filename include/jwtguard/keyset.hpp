@@ -64,10 +64,10 @@ class KeySet {
     struct Lookup {
         const Key* key;
         Error error;
-        /// Names the key for as long as the process lives: copies of a set
-        /// keep it, a key added anew (even with the same material) gets
-        /// another. The verified-token cache uses it to tell that a token's
-        /// kid still names the key that verified it.
+        /// Names the key's material (detail::material_id): the same for the
+        /// same key however often it is loaded, different for another. The
+        /// verified-token cache uses it to tell that a token's kid still
+        /// names the key that verified it.
         std::uint64_t key_id = 0;
     };
 
@@ -83,7 +83,8 @@ class KeySet {
                 if (e.kid == kid)
                     throw SetupError(Error::key_invalid, "two keys have the kid \"" + *kid + "\"");
         }
-        m_entries.push_back(Entry{std::move(kid), std::move(key), next_key_id()});
+        const std::uint64_t id = std::visit([](const auto& k) { return k.material_id(); }, key);
+        m_entries.push_back(Entry{std::move(kid), std::move(key), id});
     }
 
     /// Removes the key with this kid; false if none has it.
@@ -125,11 +126,6 @@ class KeySet {
         Key key;
         std::uint64_t id;
     };
-
-    [[nodiscard]] static std::uint64_t next_key_id() noexcept {
-        static std::atomic<std::uint64_t> last{0};
-        return last.fetch_add(1, std::memory_order_relaxed) + 1;
-    }
 
     std::vector<Entry> m_entries;
 };

@@ -31,13 +31,16 @@
 #include <openssl/sha.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "jwtguard/error.hpp"
+#include "jwtguard/hs256.hpp"  // detail::material_id
 
 namespace jwtguard {
 
@@ -134,6 +137,8 @@ class Rs256Key {
     /// Size in bytes of every signature of this key (the modulus size).
     [[nodiscard]] std::size_t signature_size() const noexcept { return m_key->size; }
     [[nodiscard]] int modulus_bits() const noexcept { return BN_num_bits(m_key->n.get()); }
+    /// Names this key's material (see detail::material_id).
+    [[nodiscard]] std::uint64_t material_id() const noexcept { return m_key->material_id; }
 
     /// True when `signature` (of `size` bytes) is this key's RS256 signature
     /// of `input`. Never allocates once the calling thread has verified one
@@ -172,6 +177,7 @@ class Rs256Key {
         detail::BnPtr e;
         std::unique_ptr<BN_MONT_CTX, detail::MontFree> mont;
         std::size_t size = 0;
+        std::uint64_t material_id = 0;
     };
 
     Rs256Key(detail::BnPtr n, detail::BnPtr e) {
@@ -196,6 +202,11 @@ class Rs256Key {
         const std::unique_ptr<BN_CTX, detail::BnCtxFree> ctx(BN_CTX_new());
         if (!impl->mont || !ctx || BN_MONT_CTX_set(impl->mont.get(), n.get(), ctx.get()) != 1)
             throw std::bad_alloc();
+        std::vector<unsigned char> n_bytes(impl->size);
+        std::vector<unsigned char> e_bytes(static_cast<std::size_t>(BN_num_bytes(e.get())));
+        BN_bn2bin(n.get(), n_bytes.data());
+        BN_bn2bin(e.get(), e_bytes.data());
+        impl->material_id = detail::material_id(algorithm, {n_bytes, e_bytes});
         impl->n = std::move(n);
         impl->e = std::move(e);
         m_key = std::move(impl);

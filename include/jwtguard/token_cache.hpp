@@ -5,10 +5,11 @@
 // A hit skips only what cannot have changed: the signature over the same
 // bytes under the same key, and the parsing of the same bytes. Everything
 // time- or state-dependent is checked again by the Validator on every hit:
-// the key (the token's kid must still name the very key it was verified
-// with: a removed or replaced key turns the hit into a full validation,
-// which then reports what changed), exp/nbf/iat at the current `now`, and
-// the denylist.
+// the key (the token's kid must still name a key with the material it was
+// verified with, detail::material_id: a removed or replaced key turns the
+// hit into a full validation, which then reports what changed, while a
+// reload of the same keys keeps the entries), exp/nbf/iat at the current
+// `now`, and the denylist.
 //
 // Layout: `entries` slots of `entry_bytes`, two-way set associative, fixed
 // at construction (nothing is allocated afterwards). A slot holds the token
