@@ -429,6 +429,27 @@ TEST_F(DenylistValidation, RevocationValuesCarryEachKindToAnotherDenylist) {
     EXPECT_EQ(Denylist::token_revocation("a.b", from_token), Error::token_malformed);
 }
 
+TEST(DenylistSetup, LiveRevocationsRebuildTheSameDenylist) {
+    DenylistOptions options = small_options();
+    options.max_token_lifetime = 3600;
+    Denylist d(options, now);
+    d.revoke_jti("ring", now + 100);
+    d.revoke_jti("far", now + 30 * 86400);  // beyond the horizon: overflow
+    d.revoke_jti("forever", std::nullopt);
+    d.revoke_subject("alice", now);
+    d.revoke_jti("gone", now + 5);
+    d.advance(now + 200);  // "gone" expires with its bucket
+    Denylist copy(options, now + 200);
+    for (const Revocation& r : d.live_revocations())
+        copy.apply(r);
+    EXPECT_TRUE(copy.is_revoked("ring", now + 100));
+    EXPECT_TRUE(copy.is_revoked("far", now + 30 * 86400));
+    EXPECT_TRUE(copy.is_revoked("forever", std::nullopt));
+    EXPECT_EQ(copy.subject_cutoff("alice"), now);
+    EXPECT_FALSE(copy.is_revoked("gone", now + 5));
+    EXPECT_EQ(d.live_revocations().size(), 4u);
+}
+
 TEST(DenylistSetup, ApplyRefusesARevocationOutOfRange) {
     Denylist d(small_options(), now);
     Revocation r = Denylist::jti_revocation("a", now + 100);

@@ -244,6 +244,7 @@ TEST(RedisSync, BadOptionsAreRefused) {
     refused([](RedisSyncOptions& o) { o.port = 70000; });
     refused([](RedisSyncOptions& o) { o.stream_name.clear(); });
     refused([](RedisSyncOptions& o) { o.stream_name = "live"; });
+    refused([](RedisSyncOptions& o) { o.stream_name = "generation"; });
     refused([](RedisSyncOptions& o) { o.command_timeout = 0ms; });
     refused([](RedisSyncOptions& o) { o.read_block = 0ms; });
     refused([](RedisSyncOptions& o) { o.backoff_max = o.backoff_min / 2; });
@@ -482,6 +483,30 @@ TEST(RedisSync, AnInstanceThatMissedTrimmedEntriesReloadsTheSet) {
             EXPECT_TRUE(b.denylist.is_revoked("newer", now + 600));
         }
     }
+}
+
+TEST(RedisSync, ARedisRestartedEmptyGetsEveryLiveRevocationBack) {
+    test::RedisServer server;
+    const std::int64_t now = wall_now();
+    Instance a(server.port(), now);
+    Instance b(server.port(), now);
+    ASSERT_TRUE(all_ready({&a, &b}));
+    ASSERT_TRUE(a.sync->revoke_jti("old", now + 600).shared);
+    ASSERT_TRUE(a.sync->revoke_subject("frank", now).shared);
+    ASSERT_TRUE(wait_for([&] { return b.denylist.is_revoked("old", now + 600); }));
+    server.stop();
+    server.start();  // no persistence: Redis comes back empty
+    redisContext* c = server.connect();
+    ASSERT_NE(c, nullptr);
+    EXPECT_TRUE(wait_for([&] { return integer(c, {"ZCARD", "jwtguard:live"}) >= 2; }));
+    redisFree(c);
+    EXPECT_TRUE(wait_for([&] { return a.warned("Redis lost the revocations it held"); }));
+    // A new instance starts from what the others published again.
+    Instance fresh(server.port(), now);
+    ASSERT_TRUE(all_ready({&fresh}));
+    EXPECT_TRUE(fresh.denylist.is_revoked("old", now + 600));
+    EXPECT_EQ(fresh.denylist.subject_cutoff("frank"), now);
+    EXPECT_GE(a.sync->stats().republished + b.sync->stats().republished, 2u);
 }
 
 TEST(RedisSync, ARestartedInstanceHasEveryLiveRevocationWhenReady) {

@@ -805,32 +805,11 @@ class Denylist {
         std::lock_guard maintenance(m_maintenance_mutex);
         std::vector<unsigned char> image(detail::snapshot_magic,
                                          detail::snapshot_magic + detail::magic_size);
-        {
-            AllShards all(*this);
-            auto add = [&](const detail::Record& r) {
-                const std::size_t at = image.size();
-                image.resize(at + detail::record_size);
-                detail::encode_record(r, image.data() + at);
-            };
-            const std::int64_t w = m_options.bucket_width;
-            for (std::size_t i = 0; i < m_ring_size; ++i) {
-                const detail::Bucket* b = m_ring[i].load(std::memory_order_relaxed);
-                if (b == nullptr || b->index < m_base) continue;
-                for_each_cell(*b, [&](const detail::FingerprintTable& t) {
-                    t.for_each([&](const detail::Fingerprint& fp) {
-                        add({detail::RecordKind::revoked, b->index * w, b->index * w + w - 1, fp});
-                    });
-                });
-            }
-            for (std::size_t s = 0; s < m_options.shards; ++s)
-                for (const OverflowEntry& e : m_shards[s].overflow)
-                    add({detail::RecordKind::revoked, e.first, e.last, e.fp});
-            std::lock_guard subjects(m_subject_mutex);
-            if (const auto* table = m_subjects.load(std::memory_order_relaxed))
-                table->for_each([&](const detail::Fingerprint& fp, std::int64_t cutoff) {
-                    add({detail::RecordKind::subject, cutoff, cutoff, fp});
-                });
-        }
+        for_each_live_locked([&](const detail::Record& r) {
+            const std::size_t at = image.size();
+            image.resize(at + detail::record_size);
+            detail::encode_record(r, image.data() + at);
+        });
         const std::string snapshot = snapshot_path();
         const std::string temporary = snapshot + ".tmp";
         const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -851,6 +830,16 @@ class Denylist {
         if (::ftruncate(m_journal_fd, static_cast<off_t>(detail::magic_size)) != 0 ||
             ::fsync(m_journal_fd) != 0)
             detail::throw_io_error("cannot truncate", m_options.journal_path);
+    }
+
+    /// Every revocation in force, as a snapshot holds them (a bucket's
+    /// entries carry the bucket's exp range): for a mirror that must publish
+    /// again what this denylist holds. Revocations wait meanwhile.
+    [[nodiscard]] std::vector<Revocation> live_revocations() const {
+        std::lock_guard maintenance(m_maintenance_mutex);
+        std::vector<Revocation> out;
+        for_each_live_locked([&](const Revocation& r) { out.push_back(r); });
+        return out;
     }
 
     // --- statistics (writers' view; take locks) -----------------------------
@@ -914,6 +903,32 @@ class Denylist {
     };
 
     /// Locks every shard, in order, for the scope.
+    /// Calls f(record) for every revocation in force. The caller holds the
+    /// maintenance lock; this takes every shard's and the subjects'.
+    template <class F>
+    void for_each_live_locked(F&& f) const {
+        AllShards all(*this);
+        const std::int64_t w = m_options.bucket_width;
+        for (std::size_t i = 0; i < m_ring_size; ++i) {
+            const detail::Bucket* b = m_ring[i].load(std::memory_order_relaxed);
+            if (b == nullptr || b->index < m_base) continue;
+            for_each_cell(*b, [&](const detail::FingerprintTable& t) {
+                t.for_each([&](const detail::Fingerprint& fp) {
+                    f(detail::Record{detail::RecordKind::revoked, b->index * w,
+                                     b->index * w + w - 1, fp});
+                });
+            });
+        }
+        for (std::size_t s = 0; s < m_options.shards; ++s)
+            for (const OverflowEntry& e : m_shards[s].overflow)
+                f(detail::Record{detail::RecordKind::revoked, e.first, e.last, e.fp});
+        std::lock_guard subjects(m_subject_mutex);
+        if (const auto* table = m_subjects.load(std::memory_order_relaxed))
+            table->for_each([&](const detail::Fingerprint& fp, std::int64_t cutoff) {
+                f(detail::Record{detail::RecordKind::subject, cutoff, cutoff, fp});
+            });
+    }
+
     class AllShards {
       public:
         explicit AllShards(const Denylist& d) : m_d(d) {

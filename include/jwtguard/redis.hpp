@@ -21,6 +21,9 @@
 //                        (a PUB/SUB message sent while it was away would be
 //                        lost); one that missed more than the stream still
 //                        holds reloads the sorted set instead.
+//   <prefix>generation   a random name the first instance sets: when it is
+//                        gone or changed, Redis lost its data, and every
+//                        instance publishes what it holds again.
 // A revocation's write is one MULTI/EXEC (ZADD + XADD), so the set and the
 // stream never disagree. Revocations commute (a set of fingerprints, and a
 // subject's latest cut-off wins), so replays and duplicates are harmless.
@@ -372,6 +375,8 @@ class RedisDenylistSync {
         std::uint64_t full_loads = 0;
         /// Background sessions that failed: connections lost or refused.
         std::uint64_t connection_failures = 0;
+        /// Revocations published again after Redis lost its data.
+        std::uint64_t republished = 0;
     };
 
     /// Throws SetupError(option_invalid) for bad options. Does not wait for
@@ -380,8 +385,9 @@ class RedisDenylistSync {
         : m_denylist(denylist), m_options(std::move(options)) {
         const auto fail = [](const char* what) { throw SetupError(Error::option_invalid, what); };
         if (m_options.port <= 0 || m_options.port > 65535) fail("port must lie in [1, 65535]");
-        if (m_options.stream_name.empty() || m_options.stream_name == "live")
-            fail("stream_name must be neither empty nor \"live\" (the sorted set's name)");
+        if (m_options.stream_name.empty() || m_options.stream_name == "live" ||
+            m_options.stream_name == "generation")
+            fail("stream_name must not be empty, \"live\" or \"generation\" (the other keys)");
         if (m_options.connect_timeout.count() <= 0 || m_options.command_timeout.count() <= 0 ||
             m_options.read_block.count() <= 0 || m_options.trim_interval.count() <= 0)
             fail("timeouts must be positive");
@@ -409,6 +415,7 @@ class RedisDenylistSync {
         }
         m_stream_key = m_options.key_prefix + m_options.stream_name;
         m_live_key = m_options.key_prefix + "live";
+        m_generation_key = m_options.key_prefix + "generation";
         const DenylistOptions& d = m_denylist.options();
         if (m_options.outbox_path.empty() && !d.journal_path.empty() && !d.journal_read_only)
             m_options.outbox_path = d.journal_path + ".redis-outbox";
@@ -507,6 +514,7 @@ class RedisDenylistSync {
         s.replayed = m_replayed;
         s.full_loads = m_full_loads.load(std::memory_order_relaxed);
         s.connection_failures = m_connection_failures.load(std::memory_order_relaxed);
+        s.republished = m_republished.load(std::memory_order_relaxed);
         return s;
     }
 
@@ -786,6 +794,7 @@ class RedisDenylistSync {
     /// After (re)connecting: follow the stream from the last id seen if the
     /// stream still holds everything after it, else reload the sorted set.
     std::string catch_up(Connection& c) {
+        if (std::string e = check_generation(c); !e.empty()) return e;
         if (m_last_id) {
             const detail::Reply first = c.run({"XRANGE", m_stream_key, "-", "+", "COUNT", "1"});
             if (first == nullptr) return c.error();
@@ -797,6 +806,56 @@ class RedisDenylistSync {
             }
         }
         return full_load(c);
+    }
+
+    /// Redis keeps a generation (a random name, set by the first instance
+    /// that finds none). A missing or changed generation means the Redis this
+    /// instance knew lost its data (restarted without persistence, or
+    /// replaced): its set no longer holds what was revoked before, and a new
+    /// instance would start without it. So every instance that had seen the
+    /// old generation, or that finds none and has a journal (what it holds
+    /// may predate this Redis), publishes all it holds again. Revocations are a set:
+    /// several instances doing so at once is harmless.
+    std::string check_generation(Connection& c) {
+        const detail::Reply current = c.run({"GET", m_generation_key});
+        if (current == nullptr) return c.error();
+        std::string generation(detail::reply_text(current.get()));
+        bool created = false;
+        if (current->type != REDIS_REPLY_STRING) {
+            const std::string fresh = random_suffix();
+            const detail::Reply set = c.run({"SET", m_generation_key, fresh, "NX"});
+            if (set == nullptr) return c.error();
+            created = set->type == REDIS_REPLY_STATUS;
+            const detail::Reply again = c.run({"GET", m_generation_key});
+            if (again == nullptr) return c.error();
+            if (again->type != REDIS_REPLY_STRING) return "Redis keeps no generation key";
+            generation = detail::reply_text(again.get());
+        }
+        // Without a journal, what a first session holds was made in it, and
+        // the outbox replays it.
+        const bool lost = m_generation ? *m_generation != generation
+                                       : created && !m_denylist.options().journal_path.empty();
+        m_generation = generation;
+        if (!lost) return {};
+        const std::vector<Revocation> live = m_denylist.live_revocations();
+        if (live.empty()) return {};
+        for (std::size_t from = 0; from < live.size(); from += 1000) {
+            const std::size_t to = std::min(live.size(), from + 1000);
+            for (std::size_t i = from; i < to; ++i)
+                c.append({"ZADD", m_live_key, expiry_score(live[i]),
+                          detail::format_revocation(live[i])});
+            for (std::size_t i = from; i < to; ++i) {
+                const detail::Reply r = c.read();
+                if (r == nullptr) return c.error();
+                if (r->type == REDIS_REPLY_ERROR)
+                    return "republishing: " + std::string(detail::reply_text(r.get()));
+            }
+        }
+        m_republished.fetch_add(live.size(), std::memory_order_relaxed);
+        warn("Redis lost the revocations it held (generation " + generation +
+             " is new to this instance); published the " + std::to_string(live.size()) +
+             " held here again");
+        return {};
     }
 
     /// Loads every revocation of the sorted set. The stream's last id is
@@ -901,6 +960,7 @@ class RedisDenylistSync {
     std::string m_origin;  // the "o" field of this instance's entries
     std::string m_stream_key;
     std::string m_live_key;
+    std::string m_generation_key;
 
     mutable std::mutex m_writer_mutex;
     std::unique_ptr<Connection> m_writer;  // guarded by m_writer_mutex
@@ -911,12 +971,14 @@ class RedisDenylistSync {
     std::uint64_t m_replayed = 0;          // guarded by m_writer_mutex
 
     std::optional<detail::StreamId> m_last_id;  // background thread only
+    std::optional<std::string> m_generation;    // background thread only
     std::atomic<bool> m_ready{false};
     std::atomic<std::uint64_t> m_received{0};
     std::atomic<std::uint64_t> m_applied{0};
     std::atomic<std::uint64_t> m_malformed{0};
     std::atomic<std::uint64_t> m_full_loads{0};
     std::atomic<std::uint64_t> m_connection_failures{0};
+    std::atomic<std::uint64_t> m_republished{0};
 
     std::mutex m_state_mutex;
     std::condition_variable m_wake;
