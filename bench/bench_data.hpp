@@ -72,12 +72,24 @@ inline jwtguard::Denylist& denylist_with(std::size_t count, Use use = Use::looku
     return *slot;
 }
 
-/// The realistic claims of the RS256 benchmarks (as the HS256 ones), with a
-/// jti to vary.
-inline std::string rs256_payload(std::string_view jti = "6ba7b810-9dad-11d1-80b4-00c04fd430c8") {
+/// The realistic claims every validation benchmark uses (iss, sub, two
+/// audiences, exp, nbf, iat, a UUID jti, email, roles, scope: ~330 bytes),
+/// with a jti to vary.
+inline std::string realistic_payload(
+    std::string_view jti = "6ba7b810-9dad-11d1-80b4-00c04fd430c8") {
     return R"({"iss":"https://auth.example.com/","sub":"user-8f14e45f-ceea-467f-a8f0-2c7d9a1b3e5c","aud":["https://api.example.com","https://admin.example.com"],"exp":1700003600,"nbf":1699999990,"iat":1700000000,"jti":")" +
            std::string(jti) +
            R"(","email":"alice.liddell@example.com","roles":["reader","writer","billing-admin"],"scope":"openid profile email"})";
+}
+
+inline constexpr std::string_view hs256_secret = "0123456789abcdef0123456789abcdef:bench-secret";
+
+/// The HS256 benchmarks' token: alg/typ/kid header and the realistic claims.
+inline const std::string& hs256_token() {
+    static const std::string t =
+        jwtguard::sign(jwtguard::Hs256Key(hs256_secret), realistic_payload(),
+                       {.kid = std::string("2026-11-key-1")});
+    return t;
 }
 
 /// A 2048-bit RSA key made for the run, its public PEM, and one signed token.
@@ -98,7 +110,7 @@ struct Rs256Fixture {
         OSSL_ENCODER_CTX_free(ctx);
         pem.assign(reinterpret_cast<char*>(data), size);
         OPENSSL_free(data);
-        token = sign(rs256_payload(), &signing_input, &signature);
+        token = sign(realistic_payload(), &signing_input, &signature);
     }
 
     /// A token over `payload` (thread-safe: one signing context per call).

@@ -58,7 +58,7 @@ const std::vector<std::string>& distinct_tokens(std::size_t count) {
         const auto sign = [&](std::size_t begin, std::size_t step) {
             for (std::size_t i = begin; i < count; i += step)
                 tokens[i] =
-                    bench::rs256_fixture().sign(bench::rs256_payload("jti-" + std::to_string(i)));
+                    bench::rs256_fixture().sign(bench::realistic_payload("jti-" + std::to_string(i)));
         };
         std::thread other(sign, from + 1, 2);
         sign(from, 2);
@@ -99,7 +99,7 @@ void BM_hs256_distinct_tokens(benchmark::State& state) {
         std::vector<std::string> t;
         const jwtguard::Hs256Key key(secret);
         for (int i = 0; i < 4096; ++i)
-            t.push_back(jwtguard::sign(key, bench::rs256_payload("jti-" + std::to_string(i)),
+            t.push_back(jwtguard::sign(key, bench::realistic_payload("jti-" + std::to_string(i)),
                                        {.kid = std::string(bench::Rs256Fixture::kid)}));
         return t;
     }();

@@ -22,21 +22,12 @@
 
 namespace {
 
-constexpr std::string_view secret = "0123456789abcdef0123456789abcdef:bench-secret";
-constexpr std::int64_t now = 1'700'000'000;
+using bench::hs256_secret;
+constexpr std::string_view secret = hs256_secret;
+constexpr std::int64_t now = bench::now;
 
-// A realistic access token: alg/typ/kid header; iss, sub, aud, exp, nbf, iat,
-// a UUID jti, email and roles (about 300 bytes of payload).
 const std::string& token() {
-    static const std::string t = [] {
-        jwtguard::SignOptions options;
-        options.kid = "2026-11-key-1";
-        return jwtguard::sign(
-            jwtguard::Hs256Key(secret),
-            R"({"iss":"https://auth.example.com/","sub":"user-8f14e45f-ceea-467f-a8f0-2c7d9a1b3e5c","aud":["https://api.example.com","https://admin.example.com"],"exp":1700003600,"nbf":1699999990,"iat":1700000000,"jti":"6ba7b810-9dad-11d1-80b4-00c04fd430c8","email":"alice.liddell@example.com","roles":["reader","writer","billing-admin"],"scope":"openid profile email"})",
-            options);
-    }();
-    return t;
+    return bench::hs256_token();
 }
 
 std::string_view signing_input() {

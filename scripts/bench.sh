@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/deps.sh libhiredis-dev redis-server
+scripts/deps.sh libhiredis-dev redis-server libjwt-dev
 cmake --preset release >/dev/null
 cmake --build --preset release --target jwtguard_bench
 build/release/bench/jwtguard_bench --benchmark_repetitions=5 \
