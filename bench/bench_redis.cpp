@@ -23,16 +23,10 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::int64_t wall_now() {
-    return std::chrono::duration_cast<std::chrono::seconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
 /// Two instances on one redis-server, made once for the whole run.
 struct Farm {
     Farm()
-        : now(wall_now()),
+        : now(jwtguard::detail::unix_seconds()),
           a_list(options(), now),
           b_list(options(), now),
           a(a_list, sync_options(server.port())),

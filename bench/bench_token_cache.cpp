@@ -57,8 +57,8 @@ const std::vector<std::string>& distinct_tokens(std::size_t count) {
         tokens.resize(count);
         const auto sign = [&](std::size_t begin, std::size_t step) {
             for (std::size_t i = begin; i < count; i += step)
-                tokens[i] =
-                    bench::rs256_fixture().sign(bench::realistic_payload("jti-" + std::to_string(i)));
+                tokens[i] = bench::rs256_fixture().sign(
+                    bench::realistic_payload("jti-" + std::to_string(i)));
         };
         std::thread other(sign, from + 1, 2);
         sign(from, 2);

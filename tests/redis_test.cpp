@@ -29,12 +29,6 @@ std::string id(std::string_view prefix, long long n) {
     return s;
 }
 
-std::int64_t wall_now() {
-    return std::chrono::duration_cast<std::chrono::seconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
 /// Polls `done` every millisecond for up to `limit`; returns how long it took,
 /// or nullopt.
 std::optional<std::chrono::microseconds> wait_for(const std::function<bool()>& done,
@@ -255,13 +249,13 @@ TEST(RedisSync, WithoutRedisRevocationsAreLocalAndQueued) {
     test::RedisServer server;
     const int port = server.port();
     server.stop();
-    Instance a(port, wall_now());
+    Instance a(port, detail::unix_seconds());
     EXPECT_FALSE(a.sync->wait_ready(200ms));
-    const SyncedRevocation r = a.sync->revoke_jti("j", wall_now() + 600);
+    const SyncedRevocation r = a.sync->revoke_jti("j", detail::unix_seconds() + 600);
     EXPECT_FALSE(r.shared);
     EXPECT_FALSE(r.redis_error.empty());
     EXPECT_EQ(r.local, RevokeResult::added);
-    EXPECT_TRUE(a.denylist.is_revoked("j", wall_now() + 600));
+    EXPECT_TRUE(a.denylist.is_revoked("j", detail::unix_seconds() + 600));
     EXPECT_EQ(a.sync->queued(), 1u);
     EXPECT_TRUE(wait_for([&] { return a.warned("Redis unavailable"); }));
     // Redis comes: the instance becomes ready and sends what it queued.
@@ -286,7 +280,7 @@ TEST(RedisSync, QueuedRevocationsSurviveARestartOfTheInstance) {
     std::filesystem::create_directories(dir);
     DenylistOptions journaled = denylist_options();
     journaled.journal_path = (dir / "journal").string();
-    const std::int64_t now = wall_now();
+    const std::int64_t now = detail::unix_seconds();
     RedisSyncOptions o;
     o.port = port;
     o.backoff_min = 10ms;
@@ -335,7 +329,7 @@ TEST(RedisSync, RefusesAFileThatIsNotAnOutbox) {
     const auto path = std::filesystem::temp_directory_path() /
                       ("jwtguard-not-outbox-" + std::to_string(::getpid()));
     { std::ofstream(path) << "something else entirely"; }
-    Denylist d(denylist_options(), wall_now());
+    Denylist d(denylist_options(), detail::unix_seconds());
     RedisSyncOptions o;
     o.outbox_path = path.string();
     EXPECT_THROW(RedisDenylistSync(d, o), SetupError);
@@ -344,7 +338,7 @@ TEST(RedisSync, RefusesAFileThatIsNotAnOutbox) {
 
 TEST(RedisSync, ARevocationOnOneInstanceIsInForceOnTheOthersWithinMilliseconds) {
     test::RedisServer server;
-    const std::int64_t now = wall_now();
+    const std::int64_t now = detail::unix_seconds();
     Instance a(server.port(), now);
     Instance b(server.port(), now);
     Instance c(server.port(), now);
@@ -392,7 +386,7 @@ TEST(RedisSync, ARevocationOnOneInstanceIsInForceOnTheOthersWithinMilliseconds) 
 
 TEST(RedisSync, AnOutageLosesNothingAndValidationGoesOn) {
     test::RedisServer server;
-    const std::int64_t now = wall_now();
+    const std::int64_t now = detail::unix_seconds();
     Instance a(server.port(), now);
     Instance b(server.port(), now);
     ASSERT_TRUE(all_ready({&a, &b}));
@@ -448,7 +442,7 @@ TEST(RedisSync, AnInstanceThatMissedTrimmedEntriesReloadsTheSet) {
     for (const bool newer_entry : {false, true}) {
         SCOPED_TRACE(newer_entry ? "the stream restarted with a newer entry" : "empty stream");
         test::RedisServer server;
-        const std::int64_t now = wall_now();
+        const std::int64_t now = detail::unix_seconds();
         RedisSyncOptions slow;
         Instance a(server.port(), now);
         Instance b(server.port(), now);
@@ -487,7 +481,7 @@ TEST(RedisSync, AnInstanceThatMissedTrimmedEntriesReloadsTheSet) {
 
 TEST(RedisSync, ARedisRestartedEmptyGetsEveryLiveRevocationBack) {
     test::RedisServer server;
-    const std::int64_t now = wall_now();
+    const std::int64_t now = detail::unix_seconds();
     Instance a(server.port(), now);
     Instance b(server.port(), now);
     ASSERT_TRUE(all_ready({&a, &b}));
@@ -511,7 +505,7 @@ TEST(RedisSync, ARedisRestartedEmptyGetsEveryLiveRevocationBack) {
 
 TEST(RedisSync, ARestartedInstanceHasEveryLiveRevocationWhenReady) {
     test::RedisServer server;
-    const std::int64_t now = wall_now();
+    const std::int64_t now = detail::unix_seconds();
     constexpr int count = 2000;
     {
         Instance a(server.port(), now);
@@ -536,10 +530,10 @@ TEST(RedisSync, ExpiredRevocationsVanishFromRedisAndFromEveryInstance) {
     test::RedisServer server;
     std::atomic<std::int64_t> skew{0};
     RedisSyncOptions o;
-    o.clock = [&] { return wall_now() + skew.load(); };
+    o.clock = [&] { return detail::unix_seconds() + skew.load(); };
     o.clock_slack = 0;
     o.trim_interval = 20ms;
-    const std::int64_t now = wall_now();
+    const std::int64_t now = detail::unix_seconds();
     Instance a(server.port(), now, o);
     Instance b(server.port(), now, o);
     ASSERT_TRUE(all_ready({&a, &b}));
@@ -577,7 +571,7 @@ TEST(RedisSync, ExpiredRevocationsVanishFromRedisAndFromEveryInstance) {
 
 TEST(RedisSync, MalformedEntriesAreSkippedWithAWarning) {
     test::RedisServer server;
-    const std::int64_t now = wall_now();
+    const std::int64_t now = detail::unix_seconds();
     redisContext* c = server.connect();
     ASSERT_NE(c, nullptr);
     // A malformed member of the set, met by the initial load.
@@ -614,7 +608,7 @@ TEST(RedisSync, MalformedEntriesAreSkippedWithAWarning) {
 
 TEST(RedisSync, PasswordIsSentAndAWrongOneReported) {
     test::RedisServer server({"--requirepass", "s3cret"});
-    const std::int64_t now = wall_now();
+    const std::int64_t now = detail::unix_seconds();
     RedisSyncOptions wrong;
     wrong.password = "nope";
     Instance refused(server.port(), now, wrong);
@@ -631,7 +625,7 @@ TEST(RedisSync, PasswordIsSentAndAWrongOneReported) {
 
 TEST(RedisSync, KeyPrefixSeparatesDeployments) {
     test::RedisServer server;
-    const std::int64_t now = wall_now();
+    const std::int64_t now = detail::unix_seconds();
     RedisSyncOptions blue;
     blue.key_prefix = "blue:";
     RedisSyncOptions green;
@@ -649,7 +643,7 @@ TEST(RedisSync, KeyPrefixSeparatesDeployments) {
 
 TEST(RedisSyncConcurrency, ValidatorsAndRevokersOnTwoInstances) {
     test::RedisServer server;
-    const std::int64_t now = wall_now();
+    const std::int64_t now = detail::unix_seconds();
     Instance a(server.port(), now);
     Instance b(server.port(), now);
     ASSERT_TRUE(all_ready({&a, &b}));

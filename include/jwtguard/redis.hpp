@@ -133,6 +133,19 @@ inline constexpr std::string_view hex_digits = "0123456789abcdef";
 /// The outbox file: this magic, then journal records (denylist.hpp).
 inline constexpr char outbox_magic[8] = {'j', 'w', 't', 'g', 'O', 'B', 'X', '1'};
 
+/// Appends `v` as 16 lowercase hex digits, most significant first.
+inline void append_hex(std::string& out, std::uint64_t v) {
+    for (int shift = 60; shift >= 0; shift -= 4)
+        out += hex_digits[(v >> shift) & 0xF];
+}
+
+/// The system clock in seconds since the epoch (the default clock).
+[[nodiscard]] inline std::int64_t unix_seconds() {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
 [[nodiscard]] inline std::string format_date(std::int64_t t) {
     return t == no_exp ? std::string("none") : std::to_string(t);
 }
@@ -157,9 +170,8 @@ inline constexpr char outbox_magic[8] = {'j', 'w', 't', 'g', 'O', 'B', 'X', '1'}
                         ? "subject " + format_date(r.first)
                         : "token " + format_date(r.first) + " " + format_date(r.last);
     s += ' ';
-    for (const std::uint64_t half : {r.fp.lo, r.fp.hi})
-        for (int shift = 60; shift >= 0; shift -= 4)
-            s += hex_digits[(half >> shift) & 0xF];
+    append_hex(s, r.fp.lo);
+    append_hex(s, r.fp.hi);
     return s;
 }
 
@@ -342,8 +354,9 @@ class RedisConnection {
     };
 
     void fail() {
-        m_error = m_context->err != 0 ? std::string(m_context->errstr) : "Redis I/O error";
-        if (m_error.empty()) m_error = "Redis I/O error";
+        m_error = m_context->err != 0 && m_context->errstr[0] != '\0'
+                      ? std::string(m_context->errstr)
+                      : "Redis I/O error";
     }
 
     std::unique_ptr<redisContext, ContextDeleter> m_context;
@@ -395,13 +408,7 @@ class RedisDenylistSync {
             fail("backoff needs 0 < backoff_min <= backoff_max");
         if (m_options.stream_retention < 0 || m_options.clock_slack < 0)
             fail("stream_retention and clock_slack must not be negative");
-        if (!m_options.clock)
-            m_options.clock = [] {
-                return static_cast<std::int64_t>(
-                    std::chrono::duration_cast<std::chrono::seconds>(
-                        std::chrono::system_clock::now().time_since_epoch())
-                        .count());
-            };
+        if (!m_options.clock) m_options.clock = detail::unix_seconds;
         if (!m_options.warn)
             m_options.warn = [](std::string_view m) {
                 std::fprintf(stderr, "jwtguard redis: %.*s\n", static_cast<int>(m.size()),
@@ -541,8 +548,7 @@ class RedisDenylistSync {
         std::random_device random;
         const std::uint64_t r = (std::uint64_t{random()} << 32) ^ random();
         std::string s;
-        for (int shift = 60; shift >= 0; shift -= 4)
-            s += detail::hex_digits[(r >> shift) & 0xF];
+        detail::append_hex(s, r);
         return s;
     }
 

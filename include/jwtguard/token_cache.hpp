@@ -207,11 +207,6 @@ class TokenCache {
         s[sequence_word].store(sequence + 2, std::memory_order_release);
     }
 
-    /// Memory held, in bytes.
-    [[nodiscard]] std::size_t memory() const noexcept {
-        return m_sets * ways * m_slot_words * sizeof(std::uint64_t);
-    }
-
   private:
     static constexpr std::size_t ways = 2;
     static constexpr std::uint64_t absent = ~std::uint64_t{0};

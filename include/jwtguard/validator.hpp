@@ -45,9 +45,7 @@ namespace detail {
 class UnknownKidSignal {
   public:
     void raise() noexcept {
-        if (!m_armed.load(std::memory_order_relaxed) || m_raised.load(std::memory_order_relaxed))
-            return;
-        if (!m_raised.exchange(true, std::memory_order_acq_rel)) m_semaphore.release();
+        if (m_armed.load(std::memory_order_relaxed)) signal();
     }
     /// Waits until raised (true, and lowered again) or `deadline` (false).
     template <class TimePoint>
@@ -61,7 +59,7 @@ class UnknownKidSignal {
         if (m_semaphore.try_acquire()) m_raised.store(false, std::memory_order_release);
     }
     /// Wakes a waiter as if raised (to stop it).
-    void wake() noexcept { raise_always(); }
+    void wake() noexcept { signal(); }
     /// Whether someone listens; throws SetupError if one already does.
     void arm(bool on) {
         if (on && m_armed.exchange(true))
@@ -70,8 +68,11 @@ class UnknownKidSignal {
     }
 
   private:
-    void raise_always() noexcept {
-        if (!m_raised.exchange(true, std::memory_order_acq_rel)) m_semaphore.release();
+    /// Releases the waiter once per raise: only the first of many writes.
+    void signal() noexcept {
+        if (!m_raised.load(std::memory_order_relaxed) &&
+            !m_raised.exchange(true, std::memory_order_acq_rel))
+            m_semaphore.release();
     }
     std::atomic<bool> m_armed{false};
     std::atomic<bool> m_raised{false};
