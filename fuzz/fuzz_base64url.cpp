@@ -42,24 +42,38 @@ jwtguard::Base64Status reference_decode(std::string_view in, std::string& out) {
     return bits == 0 ? Base64Status::ok : Base64Status::non_canonical;
 }
 
+using Decoder = jwtguard::Base64Status (*)(std::string_view, unsigned char*, std::size_t&) noexcept;
+
+/// One decoder against the reference.
+void check(Decoder decode, std::string_view in, jwtguard::Base64Status expected_status,
+           const std::string& expected) {
+    // Exactly the documented size: ASan catches a write past it.
+    std::vector<unsigned char> out(jwtguard::base64url_decoded_size(in.size()));
+    std::size_t out_size = 12345;
+    const auto status = decode(in, out.data(), out_size);
+    FUZZ_CHECK(status == expected_status);
+    if (status != jwtguard::Base64Status::ok) {
+        FUZZ_CHECK(out_size == 0);
+        return;
+    }
+    FUZZ_CHECK(out_size == expected.size());
+    FUZZ_CHECK(out_size == 0 || std::memcmp(out.data(), expected.data(), out_size) == 0);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string_view in(reinterpret_cast<const char*>(data), size);
-    // Exactly the documented size: ASan catches a write past it.
-    std::vector<unsigned char> out(jwtguard::base64url_decoded_size(size));
-    std::size_t out_size = 12345;
-    const auto status = jwtguard::base64url_decode(in, out.data(), out_size);
-
     std::string expected;
     const auto expected_status = reference_decode(in, expected);
-    FUZZ_CHECK(status == expected_status);
-    if (status != jwtguard::Base64Status::ok) {
-        FUZZ_CHECK(out_size == 0);
-        return 0;
-    }
-    FUZZ_CHECK(out_size == expected.size());
-    FUZZ_CHECK(out_size == 0 || std::memcmp(out.data(), expected.data(), out_size) == 0);
-    FUZZ_CHECK(jwtguard::base64url_encode(expected) == in);
+    // The public entry point, and each path it may choose.
+    check(jwtguard::base64url_decode, in, expected_status, expected);
+    check(jwtguard::detail::base64url_decode_scalar, in, expected_status, expected);
+#if JWTGUARD_BASE64URL_AVX2
+    if (__builtin_cpu_supports("avx2"))
+        check(jwtguard::detail::base64url_decode_avx2, in, expected_status, expected);
+#endif
+    if (expected_status == jwtguard::Base64Status::ok)
+        FUZZ_CHECK(jwtguard::base64url_encode(expected) == in);
     return 0;
 }

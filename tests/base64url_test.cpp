@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -96,6 +97,51 @@ TEST(Base64url, RejectsNonZeroTrailingBits) {
 TEST(Base64url, InvalidCharacterWinsOverTrailingBits) {
     EXPECT_EQ(decode("Z=h").status, Base64Status::invalid);
 }
+
+#if JWTGUARD_BASE64URL_AVX2
+/// Both paths on `in`, into buffers of exactly the documented size: the
+/// same verdict, size and bytes.
+void expect_paths_agree(std::string_view in) {
+    const std::size_t capacity = base64url_decoded_size(in.size());
+    std::vector<unsigned char> scalar(capacity + 1), avx2(capacity + 1);
+    scalar[capacity] = avx2[capacity] = 0xa5;  // nothing may be written here
+    std::size_t scalar_size = 7, avx2_size = 7;
+    const Base64Status s = detail::base64url_decode_scalar(in, scalar.data(), scalar_size);
+    const Base64Status v = detail::base64url_decode_avx2(in, avx2.data(), avx2_size);
+    ASSERT_EQ(s, v) << in;
+    ASSERT_EQ(scalar_size, avx2_size) << in;
+    EXPECT_EQ(avx2[capacity], 0xa5) << in;
+    if (s == Base64Status::ok) {
+        EXPECT_TRUE(std::equal(scalar.begin(), scalar.begin() + static_cast<long>(scalar_size),
+                               avx2.begin()))
+            << in;
+    }
+}
+
+TEST(Base64url, Avx2PathAgreesWithTheScalarOne) {
+    if (!__builtin_cpu_supports("avx2")) GTEST_SKIP() << "this CPU has no AVX2";
+    // Every length around one, two and three blocks, of every byte pattern.
+    std::string bytes;
+    for (int i = 0; i < 160; ++i)
+        bytes.push_back(static_cast<char>(i * 97 + 13));
+    for (std::size_t n = 0; n <= bytes.size(); ++n)
+        expect_paths_agree(base64url_encode(bytes.substr(0, n)));
+    // Every byte value at every position of the first block and some of the
+    // second, the rest valid: each character of the alphabet decodes to its
+    // value and every other byte is refused, at any lane.
+    const std::string valid = base64url_encode(bytes.substr(0, 60));  // 80 characters
+    for (const std::size_t at : {0u, 1u, 7u, 15u, 16u, 22u, 31u, 32u, 47u, 63u}) {
+        for (int c = 0; c < 256; ++c) {
+            std::string in = valid;
+            in[at] = static_cast<char>(c);
+            expect_paths_agree(in);
+        }
+    }
+    // Non-canonical tails after whole blocks.
+    for (std::string_view tail : {"Zh", "Zm9", "Zg", "Zm8"})
+        expect_paths_agree(valid.substr(0, 64) + std::string(tail));
+}
+#endif
 
 }  // namespace
 }  // namespace jwtguard

@@ -1,19 +1,17 @@
 // Strict, allocation-free parsing of the JOSE header and the JWT claims set.
 //
-// rapidjson's SAX `Reader` runs in its recursive mode, in situ (strings are
-// unescaped inside the caller's buffer, so every string handed out is a view
-// into it), with numbers delivered as their source text. The handlers below
-// bound the recursion (they refuse depth > max_json_depth before the reader
+// The reader (json_reader.hpp) runs in place (strings are unescaped inside
+// the caller's buffer, so every string handed out is a view into it), with
+// numbers delivered as their source text. The handlers below bound the
+// recursion (they refuse depth > max_json_depth before the reader
 // descends), count and deduplicate top-level members in a fixed table, and
-// pick out the members jwtguard reads. Nothing here allocates: the reader's
-// own stack is only used by non-in-situ and iterative parsing, neither of
-// which runs here.
+// pick out the members jwtguard reads. Nothing here allocates.
 //
-// What rapidjson does not check by itself in this configuration is checked
-// before it runs, on the raw bytes, faster than its validating mode:
+// What the reader does not check by itself is checked before it runs, on
+// the raw bytes:
 //   - UTF-8 well-formedness (no overlong forms, no surrogates, <= U+10FFFF);
 //   - `\uDC00`-`\uDFFF` escapes that do not follow a high surrogate (a high
-//     surrogate without its low half is refused by rapidjson itself).
+//     surrogate without its low half is refused by the reader itself).
 // And after it runs: that it consumed every byte (a raw NUL would otherwise
 // end the document early).
 //
@@ -30,9 +28,11 @@
 #include <string_view>
 #include <vector>
 
-#include "jwtguard/config.hpp"  // JWTGUARD_RAPIDJSON_SIMD selects rapidjson's SIMD scanning
+#include "jwtguard/json_reader.hpp"
 
-#include <rapidjson/reader.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #ifndef XXH_INLINE_ALL
 #define XXH_INLINE_ALL
@@ -55,17 +55,29 @@ enum class JsonFault : std::uint8_t {
     duplicate_member,
 };
 
-/// The first fault of raw JSON text among those the parser must not be left
+/// The first fault of raw JSON text among those the reader must not be left
 /// to find: ill-formed UTF-8 (RFC 3629; Unicode table 3-7), and a raw
 /// control character other than JSON whitespace (tab, LF, CR), which JSON
-/// allows nowhere (`syntax`). rapidjson 1.1 checks the latter itself, except
-/// in its SIMD string scanning, which lets 0x1A-0x1F through.
+/// allows nowhere (`syntax`). Both are found here, in byte order, before the
+/// reader runs, so that which one is reported does not depend on where the
+/// reader would stop.
 [[nodiscard]] inline JsonFault raw_text_fault(const unsigned char* data,
                                               std::size_t size) noexcept {
     std::size_t i = 0;
     while (i < size) {
-        // Printable ASCII runs, eight bytes at a time: tokens are nearly all
-        // that. A byte below 0x20 sets its high bit in (w - 0x20..) & ~w.
+        // Printable ASCII runs, 16 (else 8) bytes at a time: tokens are
+        // nearly all that.
+#if defined(__SSE2__)
+        const __m128i printable_min = _mm_set1_epi8(0x20);
+        while (i + 16 <= size) {
+            const __m128i block = _mm_loadu_si128(reinterpret_cast<const __m128i*>(data + i));
+            // High bit set, or below 0x20 (unsigned: max(b, 0x20) != b).
+            const __m128i low = _mm_cmpeq_epi8(_mm_max_epu8(block, printable_min), block);
+            if (_mm_movemask_epi8(block) != 0 || _mm_movemask_epi8(low) != 0xffff) break;
+            i += 16;
+        }
+#endif
+        // A byte below 0x20 sets its high bit in (w - 0x20..) & ~w.
         while (i + 8 <= size) {
             std::uint64_t word;
             std::memcpy(&word, data + i, 8);
@@ -145,11 +157,9 @@ enum class JsonFault : std::uint8_t {
     }
 }
 
-/// The fault of `json` that rapidjson, parsing it afterwards without its own
+/// The fault of `json` that the reader, parsing it afterwards without an
 /// encoding check, would miss: raw_text_fault, then an escaped lone low
-/// surrogate (rapidjson refuses a lone high one itself). rapidjson's encoding
-/// check is not used: on NUL-terminated input it reads past the end of a
-/// truncated sequence.
+/// surrogate (the reader refuses a lone high one itself).
 [[nodiscard]] inline JsonFault json_text_fault(const char* json, std::size_t size) noexcept {
     if (const JsonFault f = raw_text_fault(reinterpret_cast<const unsigned char*>(json), size);
         f != JsonFault::none)
@@ -165,6 +175,21 @@ enum class JsonFault : std::uint8_t {
                                              bool* rounded_up = nullptr) noexcept {
     if (rounded_up != nullptr) *rounded_up = false;
     constexpr std::uint64_t max_date = std::uint64_t{1} << 53;
+    // Nearly every date is a plain integer of at most 15 digits (< 2^53):
+    // read it directly. (A leading zero is only "0" itself: the grammar.)
+    if (!text.empty() && text.size() <= 15) {
+        std::uint64_t value = 0;
+        std::size_t k = 0;
+        for (; k < text.size(); ++k) {
+            const auto digit = static_cast<unsigned>(text[k] - '0');
+            if (digit > 9) break;
+            value = value * 10 + digit;
+        }
+        if (k == text.size()) {
+            out = static_cast<std::int64_t>(value);
+            return true;
+        }
+    }
     std::size_t i = 0;
     const bool negative = !text.empty() && text[0] == '-';
     if (negative) ++i;
@@ -232,30 +257,57 @@ enum class JsonFault : std::uint8_t {
 }
 
 /// Top-level member names seen so far: open addressing over a fixed table,
-/// so detection stays linear and allocation-free. The hash is XXH3, keyed by
-/// nothing: an attacker who makes names collide gains at most
-/// max_members^2 / 2 short comparisons per document.
+/// so detection stays linear and allocation-free. Names are compared only
+/// when their 64-bit hashes are equal. Names of up to 16 bytes (nearly all)
+/// hash from their length and bytes directly, which determine them: equal
+/// hashes there cost one comparison of at most 16 bytes. Longer names hash
+/// with XXH3, so an attacker cannot make long names be compared without
+/// finding full 64-bit collisions. Keyed by nothing: colliding slots cost at
+/// most max_members^2 / 2 hash comparisons per document.
 class MemberSet {
   public:
     /// Adds `name`; false if it was already there.
     [[nodiscard]] bool insert(std::string_view name) noexcept {
-        const std::uint64_t hash = XXH3_64bits(name.data(), name.size());
-        std::size_t slot = static_cast<std::size_t>(hash) & (table_size - 1);
+        const std::uint64_t hash = hash_of(name);
+        std::size_t slot = static_cast<std::size_t>(hash >> 32) & (table_size - 1);
         while (m_slots[slot] != 0) {
             const Name& seen = m_names[m_slots[slot] - 1];
-            if (std::string_view(seen.data, seen.size) == name) return false;
+            if (seen.hash == hash && std::string_view(seen.data, seen.size) == name) return false;
             slot = (slot + 1) & (table_size - 1);
         }
-        m_names[m_count] = Name{name.data(), name.size()};
+        m_names[m_count] = Name{name.data(), name.size(), hash};
         m_slots[slot] = static_cast<std::uint16_t>(++m_count);
         return true;
     }
 
   private:
+    [[nodiscard]] static std::uint64_t hash_of(std::string_view name) noexcept {
+        const std::size_t n = name.size();
+        if (n > 16) return XXH3_64bits(name.data(), n);
+        const auto* p = reinterpret_cast<const unsigned char*>(name.data());
+        std::uint64_t first = 0, last = 0;
+        if (n >= 8) {
+            std::memcpy(&first, p, 8);
+            std::memcpy(&last, p + n - 8, 8);
+        } else if (n >= 4) {
+            std::uint32_t a, b;
+            std::memcpy(&a, p, 4);
+            std::memcpy(&b, p + n - 4, 4);
+            first = a;
+            last = b;
+        } else if (n > 0) {
+            first =
+                std::uint64_t{p[0]} | std::uint64_t{p[n / 2]} << 8 | std::uint64_t{p[n - 1]} << 16;
+        }
+        std::uint64_t h = (first ^ n) * 0x9e3779b97f4a7c15ull ^ last * 0xc2b2ae3d27d4eb4full;
+        return h ^ (h >> 29);
+    }
+
     // Trivial on purpose: only the slot table is zeroed per document.
     struct Name {
         const char* data;
         std::size_t size;
+        std::uint64_t hash;
     };
     static constexpr std::size_t table_size = std::bit_ceil(max_members * 2);
     std::uint16_t m_slots[table_size] = {};
@@ -286,11 +338,6 @@ class TopLevelHandler {
 
     bool Null() { return value(ValueKind::other, {}); }
     bool Bool(bool) { return value(ValueKind::other, {}); }
-    bool Int(int) { return value(ValueKind::number, {}); }
-    bool Uint(unsigned) { return value(ValueKind::number, {}); }
-    bool Int64(std::int64_t) { return value(ValueKind::number, {}); }
-    bool Uint64(std::uint64_t) { return value(ValueKind::number, {}); }
-    bool Double(double) { return value(ValueKind::number, {}); }
     bool RawNumber(const Ch* s, rapidjson::SizeType n, bool) {
         return value(ValueKind::number, {s, n});
     }
@@ -325,17 +372,13 @@ class TopLevelHandler {
 
     [[nodiscard]] JsonFault fault() const noexcept { return m_fault; }
 
-    /// Parses the `size` bytes at `json` in place. `json[size]` must be NUL and
-    /// the aligned 16-byte block holding it readable (see `json_padding`).
+    /// Parses the `size` bytes at `json` in place. `json[size]` must be NUL,
+    /// followed by `json_padding` readable bytes.
     [[nodiscard]] JsonFault parse(char* json, std::size_t size) noexcept {
         if (const JsonFault f = json_text_fault(json, size); f != JsonFault::none) return f;
-        rapidjson::InsituStringStream stream(json);
-        rapidjson::Reader reader;
-        constexpr unsigned flags =
-            rapidjson::kParseInsituFlag | rapidjson::kParseNumbersAsStringsFlag;
-        const rapidjson::ParseResult result = reader.Parse<flags>(stream, *this);
+        const std::ptrdiff_t read = read_json(json, *this);
         if (m_fault != JsonFault::none) return m_fault;
-        if (result.IsError() || stream.Tell() != size) return JsonFault::syntax;
+        if (read != static_cast<std::ptrdiff_t>(size)) return JsonFault::syntax;
         return JsonFault::none;
     }
 
@@ -365,10 +408,6 @@ class TopLevelHandler {
     JsonFault m_fault = JsonFault::none;
     MemberSet m_names;
 };
-
-/// Bytes the parser may read past a document's terminating NUL: rapidjson's
-/// SIMD scanning loads whole aligned 16-byte blocks.
-inline constexpr std::size_t json_padding = 16;
 
 /// A writable, NUL-terminated and padded copy of a JSON text, for the in-situ
 /// parsers outside the request path (signing, tools, tests); the validator

@@ -1,0 +1,367 @@
+// The JSON reader of the request path: a strict RFC 8259 SAX reader, in
+// place, for the token's header and payload.
+//
+// Why not rapidjson's Reader, the project's JSON library (JWKS, tools, and
+// the reference this reader is fuzzed against): on a realistic 330-byte
+// claims set it spends as much as the token's whole HMAC, most of it in
+// per-string and per-number bookkeeping a JWT never needs (numbers are
+// converted even when delivered as text). This reader does only what the
+// token needs and nothing else:
+//   - strings are scanned 16 bytes at a time for '"', '\\' or a control
+//     byte, and unescaped in place only when they hold a backslash;
+//   - numbers are checked against the grammar and delivered as their text
+//     (the claims handler reads NumericDates exactly from it);
+//   - events are rapidjson's SAX calls (`Key`, `String`, `RawNumber`,
+//     `StartObject`, ...), so one handler serves both readers.
+//
+// Contract, checked by the differential fuzz target fuzz_json_reader: on any
+// input without a raw control byte, this reader accepts exactly what
+// rapidjson 1.1's Reader accepts with kParseInsituFlag |
+// kParseNumbersAsStringsFlag, emits the same events in the same order with
+// the same (unescaped) text, up to the same point when it refuses. So no
+// parser differential opens between the token path and the rest of the
+// project. Two rapidjson rules are reproduced on purpose:
+//   - a number whose magnitude rapidjson cannot hold in a double is refused
+//     (kParseErrorNumberTooBig). Only numbers with 300 or more integer
+//     digits, or a positive exponent of 300 or more, can be; those rare
+//     ones are handed to rapidjson itself, so the rule is its own, exactly;
+//   - an escaped low surrogate without its high half is unescaped as is (the
+//     caller refuses it before: see json_text_fault in json.hpp).
+// One is not: a raw control byte inside a string is refused, where
+// rapidjson's SIMD scan lets 0x1A-0x1F through (json.hpp refuses those
+// before either reader runs).
+//
+// Input: `json` is NUL-terminated, holds no other NUL, and is followed by
+// json_padding readable bytes (16-byte loads may reach up to 15 bytes past
+// the NUL; the NUL stops every scan).
+#pragma once
+
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "jwtguard/config.hpp"  // JWTGUARD_RAPIDJSON_SIMD selects rapidjson's SIMD scanning
+
+#include <rapidjson/reader.h>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+namespace jwtguard::detail {
+
+/// Bytes a JSON reader may read past a document's terminating NUL.
+inline constexpr std::size_t json_padding = 16;
+
+/// True when the number at `text` (already checked against the grammar)
+/// is one rapidjson refuses as too big for a double. Cold: only numbers of
+/// 300 digits or exponents of 300 get here.
+[[gnu::cold, gnu::noinline]] inline bool rapidjson_refuses_number(char* text) noexcept {
+    // In place with numbers as strings, rapidjson neither writes nor
+    // allocates while it reads a lone number; it stops after it.
+    rapidjson::InsituStringStream stream(text);
+    rapidjson::BaseReaderHandler<> ignore;
+    rapidjson::Reader reader;
+    constexpr unsigned flags = rapidjson::kParseInsituFlag | rapidjson::kParseNumbersAsStringsFlag |
+                               rapidjson::kParseStopWhenDoneFlag;
+    (void)reader.Parse<flags>(stream, ignore);
+    return reader.GetParseErrorCode() == rapidjson::kParseErrorNumberTooBig;
+}
+
+/// Reads one JSON document in place and reports it to `Handler` (see the
+/// top of this file).
+template <class Handler>
+class JsonReader {
+  public:
+    using SizeType = rapidjson::SizeType;
+
+    JsonReader(char* json, Handler& handler) noexcept : m_p(json), m_handler(handler) {}
+
+    /// Reads the whole document; false on a syntax error or when the handler
+    /// stopped. position() then says where reading ended.
+    [[nodiscard]] bool parse() {
+        skip_whitespace();
+        if (*m_p == '\0') return false;
+        if (!value()) return false;
+        skip_whitespace();
+        return *m_p == '\0';
+    }
+
+    /// Where reading ended: the terminating NUL after a document read whole.
+    [[nodiscard]] const char* position() const noexcept { return m_p; }
+
+  private:
+    static constexpr bool is_whitespace(char c) noexcept {
+        return c == ' ' || c == '\n' || c == '\r' || c == '\t';
+    }
+    static constexpr bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+
+    void skip_whitespace() noexcept {
+        while (is_whitespace(*m_p))
+            ++m_p;
+    }
+
+    bool value() {
+        switch (*m_p) {
+            case '"': {
+                char* text;
+                SizeType size;
+                return string(text, size) && m_handler.String(text, size, false);
+            }
+            case '{':
+                return object();
+            case '[':
+                return array();
+            case 't':
+                return literal("true") && m_handler.Bool(true);
+            case 'f':
+                return literal("false") && m_handler.Bool(false);
+            case 'n':
+                return literal("null") && m_handler.Null();
+            default:
+                return number();
+        }
+    }
+
+    template <std::size_t N>
+    bool literal(const char (&word)[N]) noexcept {
+        // Compared byte by byte: the NUL ends the document before any
+        // byte past the padding could be read.
+        for (std::size_t i = 0; i + 1 < N; ++i)
+            if (m_p[i] != word[i]) return false;
+        m_p += N - 1;
+        return true;
+    }
+
+    bool object() {
+        ++m_p;
+        if (!m_handler.StartObject()) return false;
+        skip_whitespace();
+        if (*m_p == '}') {
+            ++m_p;
+            return m_handler.EndObject(0);
+        }
+        for (SizeType members = 1;; ++members) {
+            if (*m_p != '"') return false;
+            char* name;
+            SizeType size;
+            if (!string(name, size) || !m_handler.Key(name, size, false)) return false;
+            skip_whitespace();
+            if (*m_p != ':') return false;
+            ++m_p;
+            skip_whitespace();
+            if (!value()) return false;
+            skip_whitespace();
+            if (*m_p == ',') {
+                ++m_p;
+                skip_whitespace();
+            } else if (*m_p == '}') {
+                ++m_p;
+                return m_handler.EndObject(members);
+            } else {
+                return false;
+            }
+        }
+    }
+
+    bool array() {
+        ++m_p;
+        if (!m_handler.StartArray()) return false;
+        skip_whitespace();
+        if (*m_p == ']') {
+            ++m_p;
+            return m_handler.EndArray(0);
+        }
+        for (SizeType elements = 1;; ++elements) {
+            if (!value()) return false;
+            skip_whitespace();
+            if (*m_p == ',') {
+                ++m_p;
+                skip_whitespace();
+            } else if (*m_p == ']') {
+                ++m_p;
+                return m_handler.EndArray(elements);
+            } else {
+                return false;
+            }
+        }
+    }
+
+    /// The first byte at or after `p` that is '"', '\\' or below 0x20 (the
+    /// terminating NUL is one).
+    static char* find_special(char* p) noexcept {
+#if defined(__SSE2__)
+        const __m128i quote = _mm_set1_epi8('"');
+        const __m128i backslash = _mm_set1_epi8('\\');
+        const __m128i control_max = _mm_set1_epi8(0x1f);
+        for (;; p += 16) {
+            const __m128i block = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+            const __m128i special = _mm_or_si128(
+                _mm_or_si128(_mm_cmpeq_epi8(block, quote), _mm_cmpeq_epi8(block, backslash)),
+                _mm_cmpeq_epi8(_mm_max_epu8(block, control_max), control_max));
+            if (const int mask = _mm_movemask_epi8(special); mask != 0)
+                return p + std::countr_zero(static_cast<unsigned>(mask));
+        }
+#else
+        while (*p != '"' && *p != '\\' && static_cast<unsigned char>(*p) >= 0x20)
+            ++p;
+        return p;
+#endif
+    }
+
+    static int hex4(const char* p) noexcept {
+        int code = 0;
+        for (int i = 0; i < 4; ++i) {
+            const char c = p[i];
+            int v;
+            if (c >= '0' && c <= '9')
+                v = c - '0';
+            else if (c >= 'a' && c <= 'f')
+                v = c - 'a' + 10;
+            else if (c >= 'A' && c <= 'F')
+                v = c - 'A' + 10;
+            else
+                return -1;  // the NUL too: no read goes past it
+            code = code << 4 | v;
+        }
+        return code;
+    }
+
+    static char* put_utf8(char* out, unsigned code) noexcept {
+        if (code < 0x80) {
+            *out++ = static_cast<char>(code);
+        } else if (code < 0x800) {
+            *out++ = static_cast<char>(0xc0 | code >> 6);
+            *out++ = static_cast<char>(0x80 | (code & 0x3f));
+        } else if (code < 0x10000) {
+            *out++ = static_cast<char>(0xe0 | code >> 12);
+            *out++ = static_cast<char>(0x80 | (code >> 6 & 0x3f));
+            *out++ = static_cast<char>(0x80 | (code & 0x3f));
+        } else {
+            *out++ = static_cast<char>(0xf0 | code >> 18);
+            *out++ = static_cast<char>(0x80 | (code >> 12 & 0x3f));
+            *out++ = static_cast<char>(0x80 | (code >> 6 & 0x3f));
+            *out++ = static_cast<char>(0x80 | (code & 0x3f));
+        }
+        return out;
+    }
+
+    /// The string at m_p (its opening quote), unescaped in place and
+    /// NUL-terminated there; m_p moves past the closing quote.
+    bool string(char*& text, SizeType& size) noexcept {
+        char* const start = m_p + 1;
+        char* p = find_special(start);
+        if (*p == '"') return finish_string(start, p, p, text, size);
+        if (*p != '\\') return false;  // a control byte, or the end
+        // Escapes: from here on the text moves left as it is unescaped
+        // (every escape is longer than what it stands for).
+        char* out = p;
+        for (;;) {
+            const char c = *p;
+            if (c == '"') return finish_string(start, out, p, text, size);
+            if (static_cast<unsigned char>(c) < 0x20) return false;
+            if (c != '\\') {
+                *out++ = c;
+                ++p;
+                continue;
+            }
+            switch (p[1]) {
+                case '"':
+                case '\\':
+                case '/':
+                    *out++ = p[1];
+                    break;
+                case 'b':
+                    *out++ = '\b';
+                    break;
+                case 'f':
+                    *out++ = '\f';
+                    break;
+                case 'n':
+                    *out++ = '\n';
+                    break;
+                case 'r':
+                    *out++ = '\r';
+                    break;
+                case 't':
+                    *out++ = '\t';
+                    break;
+                case 'u': {
+                    int code = hex4(p + 2);
+                    if (code < 0) return false;
+                    if (code >= 0xd800 && code <= 0xdbff) {
+                        // A high surrogate must be followed by its low half.
+                        if (p[6] != '\\' || p[7] != 'u') return false;
+                        const int low = hex4(p + 8);
+                        if (low < 0xdc00 || low > 0xdfff) return false;
+                        code = ((code - 0xd800) << 10 | (low - 0xdc00)) + 0x10000;
+                        p += 6;
+                    }
+                    out = put_utf8(out, static_cast<unsigned>(code));
+                    p += 6;
+                    continue;
+                }
+                default:
+                    return false;
+            }
+            p += 2;
+        }
+    }
+
+    bool finish_string(char* start, char* out, char* quote, char*& text, SizeType& size) noexcept {
+        *out = '\0';
+        text = start;
+        size = static_cast<SizeType>(out - start);
+        m_p = quote + 1;
+        return true;
+    }
+
+    bool number() {
+        char* const start = m_p;
+        char* p = m_p;
+        if (*p == '-') ++p;
+        const char* const integer = p;
+        if (*p == '0') {
+            ++p;
+        } else if (*p >= '1' && *p <= '9') {
+            while (is_digit(*++p)) {
+            }
+        } else {
+            return false;
+        }
+        bool maybe_too_big = p - integer >= 300;
+        if (*p == '.') {
+            if (!is_digit(*++p)) return false;
+            while (is_digit(*++p)) {
+            }
+        }
+        if (*p == 'e' || *p == 'E') {
+            ++p;
+            bool negative = false;
+            if (*p == '+' || *p == '-') negative = *p++ == '-';
+            if (!is_digit(*p)) return false;
+            int exponent = 0;
+            for (; is_digit(*p); ++p)
+                exponent = exponent >= 300 ? 300 : exponent * 10 + (*p - '0');
+            maybe_too_big |= !negative && exponent >= 300;
+        }
+        if (maybe_too_big && rapidjson_refuses_number(start)) return false;
+        m_p = p;
+        return m_handler.RawNumber(start, static_cast<SizeType>(p - start), false);
+    }
+
+    char* m_p;
+    Handler& m_handler;
+};
+
+/// Reads `json` (see the top of this file) into `handler`; returns the
+/// number of bytes read when the whole document was read, else -1.
+template <class Handler>
+[[nodiscard]] std::ptrdiff_t read_json(char* json, Handler& handler) {
+    JsonReader<Handler> reader(json, handler);
+    if (!reader.parse()) return -1;
+    return reader.position() - json;
+}
+
+}  // namespace jwtguard::detail

@@ -1,0 +1,194 @@
+// The request path's JSON reader: events, strings and escapes, numbers,
+// whitespace, refusals, and a handler that stops. (fuzz_json_reader checks
+// it against rapidjson's Reader on arbitrary input.)
+#include <jwtguard/json.hpp>
+#include <jwtguard/json_reader.hpp>
+
+#include <gtest/gtest.h>
+
+#include <cstddef>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+
+namespace jwtguard::detail {
+namespace {
+
+using rapidjson::SizeType;
+
+/// Concatenation (g++ 12 warns falsely on chains of operator+ here).
+std::string cat(std::initializer_list<std::string_view> parts) {
+    std::string out;
+    for (const std::string_view p : parts)
+        out += p;
+    return out;
+}
+
+/// Records events as a readable string: kinds, and text between '|'.
+struct Recorder {
+    using Ch = char;
+    std::string events;
+    std::size_t count = 0;
+    std::size_t stop_at = 0;  // refuse this event (from 1); 0: none
+
+    bool put(std::string_view kind, std::string_view text = {}) {
+        events += kind;
+        if (!text.empty() || kind == "s" || kind == "k") (events += '|').append(text) += '|';
+        events += ' ';
+        return ++count != stop_at;
+    }
+    bool Null() { return put("null"); }
+    bool Bool(bool b) { return put(b ? "true" : "false"); }
+    bool RawNumber(const Ch* s, SizeType n, bool) { return put("#", {s, n}); }
+    bool String(const Ch* s, SizeType n, bool) { return put("s", {s, n}); }
+    bool Key(const Ch* s, SizeType n, bool) { return put("k", {s, n}); }
+    bool StartObject() { return put("{"); }
+    bool EndObject(SizeType n) { return put(cat({"}", std::to_string(n)})); }
+    bool StartArray() { return put("["); }
+    bool EndArray(SizeType n) { return put(cat({"]", std::to_string(n)})); }
+};
+
+struct Read {
+    std::ptrdiff_t result;
+    std::string events;
+};
+
+Read read(std::string_view json, std::size_t stop_at = 0) {
+    JsonBuffer buffer(json);
+    Recorder recorder;
+    recorder.stop_at = stop_at;
+    const std::ptrdiff_t result = read_json(buffer.data(), recorder);
+    return {result, recorder.events};
+}
+
+bool accepts(std::string_view json) {
+    return read(json).result == static_cast<std::ptrdiff_t>(json.size());
+}
+
+TEST(JsonReader, ReportsEveryKindOfValueInOrder) {
+    const Read r = read(R"({"a":"x","b":[1,-2.5e+3,true,false,null],"c":{},"d":[]})");
+    EXPECT_EQ(r.events,
+              "{ k|a| s|x| k|b| [ #|1| #|-2.5e+3| true false null ]5 k|c| { }0 k|d| [ ]0 }4 ");
+}
+
+TEST(JsonReader, ReturnsTheBytesRead) {
+    EXPECT_EQ(read(" {} ").result, 4);
+    EXPECT_EQ(read("{}").result, 2);
+}
+
+TEST(JsonReader, UnescapesInPlace) {
+    EXPECT_EQ(read(R"(["\"\\\/\b\f\n\r\t"])").events, "[ s|\"\\/\b\f\n\r\t| ]1 ");
+    EXPECT_EQ(read(R"(["\u0041\u00e9\u20ac"])").events, "[ s|A\xc3\xa9\xe2\x82\xac| ]1 ");
+    // A surrogate pair is one 4-byte character; upper-case hex too.
+    EXPECT_EQ(read(R"(["\uD83D\uDE00!"])").events, "[ s|\xf0\x9f\x98\x80!| ]1 ");
+    // U+0000 is a byte of the string, which is length-aware.
+    const Read nul = read(R"(["a\u0000b"])");
+    EXPECT_EQ(nul.events, std::string("[ s|a\0b| ]1 ", 12));
+    // Escapes in names, and text after an escape.
+    EXPECT_EQ(read(R"({"k\u0031ey":"v"})").events, "{ k|k1ey| s|v| }1 ");
+}
+
+TEST(JsonReader, RefusesBadEscapes) {
+    for (std::string_view bad : {R"(["\x"])", R"(["\u12"])", R"(["\u12G4"])", R"(["\U0041"])",
+                                 R"(["\'"])", R"(["\)", R"(["\uD800"])", R"(["\uD800x"])",
+                                 R"(["\uD800\n"])", R"(["\uD800\u0041"])", R"(["\uDBFF\uE000"])"})
+        EXPECT_LT(read(bad).result, 0) << bad;
+    // A lone low surrogate is unescaped as rapidjson does (json.hpp refuses
+    // it before the reader runs).
+    EXPECT_EQ(read(R"(["\uDC00"])").events, "[ s|\xed\xb0\x80| ]1 ");
+}
+
+TEST(JsonReader, FindsTheEndOfStringsOfEveryLength) {
+    // The quote, a backslash or a refused byte at every position of the
+    // first three 16-byte blocks.
+    for (std::size_t n = 0; n < 48; ++n) {
+        const std::string text(n, 'a');
+        EXPECT_EQ(read(cat({"[\"", text, "\"]"})).events, cat({"[ s|", text, "| ]1 "})) << n;
+        EXPECT_EQ(read(cat({"[\"", text, "\\n\"]"})).events, cat({"[ s|", text, "\n| ]1 "})) << n;
+        EXPECT_LT(read(cat({"[\"", text, "\x1f\"]"})).result, 0) << n;
+        EXPECT_LT(read(cat({"[\"", text})).result, 0) << n;
+    }
+}
+
+TEST(JsonReader, RefusesRawControlBytesInStrings) {
+    // Including 0x1A-0x1F, which rapidjson's SIMD scanning lets through.
+    for (int c = 1; c < 0x20; ++c) {
+        std::string json = "[\"a";
+        json += static_cast<char>(c);
+        json += "b\"]";
+        EXPECT_LT(read(json).result, 0) << c;
+    }
+    // Bytes >= 0x80 are copied (UTF-8 is checked before the reader runs).
+    EXPECT_EQ(read("[\"\xc3\xa9\"]").events, "[ s|\xc3\xa9| ]1 ");
+}
+
+TEST(JsonReader, NumbersFollowTheGrammar) {
+    for (std::string_view good : {"0", "-0", "1", "-1", "10", "1.5", "0.25", "1e5", "1E5", "1e+5",
+                                  "1e-5", "-0.0e-0", "123456789012345678901234567890"})
+        EXPECT_EQ(read(cat({"[", good, "]"})).events, cat({"[ #|", good, "| ]1 "})) << good;
+    for (std::string_view bad : {"-", "+1", ".5", "1.", "1.e5", "1e", "1e+", "-a", "0x1", "NaN",
+                                 "Infinity", "-Infinity", "--1"})
+        EXPECT_LT(read(cat({"[", bad, "]"})).result, 0) << bad;
+    // A leading zero ends the number: "01" is 0 followed by a stray digit.
+    const Read leading_zero = read("[01]");
+    EXPECT_LT(leading_zero.result, 0);
+    EXPECT_EQ(leading_zero.events, "[ #|0| ");
+}
+
+TEST(JsonReader, RefusesNumbersTooBigForADouble) {
+    // rapidjson's rule (kParseErrorNumberTooBig), so that both agree.
+    EXPECT_TRUE(accepts("[1e308]"));
+    EXPECT_FALSE(accepts("[1e309]"));
+    EXPECT_FALSE(accepts("[-1e400]"));
+    EXPECT_FALSE(accepts("[1e0000000400]"));
+    EXPECT_TRUE(accepts("[1e-400]"));
+    EXPECT_TRUE(accepts(cat({"[", std::string(300, '9'), "]"})));
+    EXPECT_FALSE(accepts(cat({"[", std::string(310, '9'), "]"})));
+    EXPECT_TRUE(accepts(cat({"[0.", std::string(400, '9'), "]"})));
+}
+
+TEST(JsonReader, Whitespace) {
+    EXPECT_TRUE(accepts(" \t\r\n{ \t\r\n\"a\" \t\r\n: \t\r\n[ 1 , 2 ] \t\r\n} \t\r\n"));
+    for (std::string_view bad : {"{\f}", "{\v}", "{\xc2\xa0}"})
+        EXPECT_FALSE(accepts(bad)) << bad;
+}
+
+TEST(JsonReader, RefusesWhatIsNotOneJsonValue) {
+    for (std::string_view bad : {"",
+                                 " ",
+                                 "{",
+                                 "}",
+                                 "{}}",
+                                 "{} {}",
+                                 "{},",
+                                 "[1,]",
+                                 "[,1]",
+                                 "{\"a\":1,}",
+                                 "{\"a\" 1}",
+                                 "{\"a\":}",
+                                 "{a:1}",
+                                 "{'a':1}",
+                                 "{\"a\":1 /* c */}",
+                                 "// c\n{}",
+                                 "tru",
+                                 "nul",
+                                 "falsey",
+                                 "[1 2]",
+                                 "{\"a\":1 \"b\":2}",
+                                 "[\"a\" \"b\"]"})
+        EXPECT_FALSE(accepts(bad)) << bad;
+    // Any value may be the root; the handlers refuse non-objects.
+    for (std::string_view good : {"1", "\"s\"", "[]", "null", "true", "false"})
+        EXPECT_TRUE(accepts(good)) << good;
+}
+
+TEST(JsonReader, StopsWhenTheHandlerSaysSo) {
+    const Read r = read(R"({"a":[1,2,3],"b":2})", 4);  // { k [ #1 <- refused
+    EXPECT_LT(r.result, 0);
+    EXPECT_EQ(r.events, "{ k|a| [ #|1| ");
+    for (std::size_t stop = 1; stop <= 7; ++stop)
+        EXPECT_LT(read(R"({"a":[true],"b":{}})", stop).result, 0) << stop;
+}
+
+}  // namespace
+}  // namespace jwtguard::detail
