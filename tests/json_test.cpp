@@ -148,6 +148,21 @@ TEST(Json, LoneSurrogateEscapes) {
     EXPECT_EQ(payload_error(R"({"\udc00":1})"), Error::payload_invalid_utf8);
 }
 
+TEST(Json, LoneSurrogateIsFoundWhereverItsBackslashLies) {
+    // The raw-text scan notes backslashes 16, 8 and 1 bytes at a time, and
+    // looks at escapes only if it saw one: every position and length.
+    for (std::size_t pad = 0; pad < 40; ++pad) {
+        for (std::size_t tail = 0; tail < 20; ++tail) {
+            std::string json = R"({"a":")";
+            json.append(pad, 'x');
+            json += R"(\udc00)";
+            json.append(tail, 'y');
+            json += R"("})";
+            ASSERT_EQ(payload_error(json), Error::payload_invalid_utf8) << json;
+        }
+    }
+}
+
 TEST(Json, StringsAreUnescapedAndLengthAware) {
     auto claims = test::new_claims();
     ASSERT_EQ(parse_payload(R"({"sub":"a\u0000b","iss":"\u00e9\"\\\/","exp":1})", *claims),

@@ -60,20 +60,24 @@ enum class JsonFault : std::uint8_t {
 /// control character other than JSON whitespace (tab, LF, CR), which JSON
 /// allows nowhere (`syntax`). Both are found here, in byte order, before the
 /// reader runs, so that which one is reported does not depend on where the
-/// reader would stop.
-[[nodiscard]] inline JsonFault raw_text_fault(const unsigned char* data,
-                                              std::size_t size) noexcept {
+/// reader would stop. `saw_backslash`, if given, is set when the text holds
+/// a '\\' (so that escapes need a look; nearly no token has one).
+[[nodiscard]] inline JsonFault raw_text_fault(const unsigned char* data, std::size_t size,
+                                              bool* saw_backslash = nullptr) noexcept {
     std::size_t i = 0;
+    bool backslash = false;
     while (i < size) {
         // Printable ASCII runs, 16 (else 8) bytes at a time: tokens are
         // nearly all that.
 #if defined(__SSE2__)
         const __m128i printable_min = _mm_set1_epi8(0x20);
+        const __m128i backslashes = _mm_set1_epi8('\\');
         while (i + 16 <= size) {
             const __m128i block = _mm_loadu_si128(reinterpret_cast<const __m128i*>(data + i));
             // High bit set, or below 0x20 (unsigned: max(b, 0x20) != b).
             const __m128i low = _mm_cmpeq_epi8(_mm_max_epu8(block, printable_min), block);
             if (_mm_movemask_epi8(block) != 0 || _mm_movemask_epi8(low) != 0xffff) break;
+            backslash |= _mm_movemask_epi8(_mm_cmpeq_epi8(block, backslashes)) != 0;
             i += 16;
         }
 #endif
@@ -83,12 +87,16 @@ enum class JsonFault : std::uint8_t {
             std::memcpy(&word, data + i, 8);
             constexpr std::uint64_t high = 0x8080808080808080ull;
             if ((word & high) | ((word - 0x2020202020202020ull) & ~word & high)) break;
+            // A zero byte of word ^ 0x5c.. is a backslash (0x5c).
+            const std::uint64_t x = word ^ 0x5c5c5c5c5c5c5c5cull;
+            backslash |= ((x - 0x0101010101010101ull) & ~x & high) != 0;
             i += 8;
         }
         if (i >= size) break;
         const unsigned char c = data[i];
         if (c < 0x80) {
             if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') return JsonFault::syntax;
+            backslash |= c == '\\';
             ++i;
             continue;
         }
@@ -113,6 +121,7 @@ enum class JsonFault : std::uint8_t {
             if ((data[i + k] & 0xc0) != 0x80) return JsonFault::invalid_utf8;
         i += length;
     }
+    if (saw_backslash != nullptr) *saw_backslash = backslash;
     return JsonFault::none;
 }
 
@@ -161,10 +170,13 @@ enum class JsonFault : std::uint8_t {
 /// encoding check, would miss: raw_text_fault, then an escaped lone low
 /// surrogate (the reader refuses a lone high one itself).
 [[nodiscard]] inline JsonFault json_text_fault(const char* json, std::size_t size) noexcept {
-    if (const JsonFault f = raw_text_fault(reinterpret_cast<const unsigned char*>(json), size);
+    bool escapes = false;
+    if (const JsonFault f =
+            raw_text_fault(reinterpret_cast<const unsigned char*>(json), size, &escapes);
         f != JsonFault::none)
         return f;
-    return has_lone_low_surrogate(json, size) ? JsonFault::invalid_utf8 : JsonFault::none;
+    return escapes && has_lone_low_surrogate(json, size) ? JsonFault::invalid_utf8
+                                                         : JsonFault::none;
 }
 
 /// Reads a JSON number's text as a NumericDate: a value in [0, 2^53], rounded

@@ -151,7 +151,15 @@ class JsonReader {
             if (*m_p != ':') return false;
             ++m_p;
             skip_whitespace();
-            if (!value()) return false;
+            // Most member values are strings: no call for them.
+            if (*m_p == '"') {
+                char* text;
+                SizeType text_size;
+                if (!string(text, text_size) || !m_handler.String(text, text_size, false))
+                    return false;
+            } else if (!value()) {
+                return false;
+            }
             skip_whitespace();
             if (*m_p == ',') {
                 ++m_p;
