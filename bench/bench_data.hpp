@@ -7,13 +7,20 @@
 #include <openssl/rsa.h>
 #include <jwtguard/jwtguard.hpp>
 
+#include <benchmark/benchmark.h>
+
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <map>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
+
+#include "alloc_counter.hpp"  // tests/: every heap allocation, OpenSSL's included
 
 namespace bench {
 
@@ -57,7 +64,7 @@ inline constexpr std::uint64_t fresh_family = 2;    // never revoked
 /// Who uses a shared denylist: benchmarks that add revocations get their
 /// own, so that the others always see exactly `count` (benchmarks run in
 /// random order).
-enum class Use { lookups, writer, validate };
+enum class Use { lookups, writer, validate, validate_with_writer };
 
 /// A denylist holding `count` live revocations (built once per count and use).
 inline jwtguard::Denylist& denylist_with(std::size_t count, Use use = Use::lookups) {
@@ -71,6 +78,51 @@ inline jwtguard::Denylist& denylist_with(std::size_t count, Use use = Use::looku
     }
     return *slot;
 }
+
+/// Revokes 100,000 fresh jtis per second into a denylist on its own thread
+/// (1000 every 10 ms), from construction to destruction.
+class RevocationWriter {
+  public:
+    explicit RevocationWriter(jwtguard::Denylist& denylist)
+        : m_thread([this, &denylist] { run(denylist); }) {}
+    RevocationWriter(const RevocationWriter&) = delete;
+    RevocationWriter& operator=(const RevocationWriter&) = delete;
+    ~RevocationWriter() {
+        m_stop = true;
+        m_thread.join();
+    }
+
+  private:
+    void run(jwtguard::Denylist& denylist) {
+        JtiMaker jti(3);
+        std::uint64_t next = 0;
+        auto tick = std::chrono::steady_clock::now();
+        while (!m_stop.load(std::memory_order_relaxed)) {
+            for (int k = 0; k < 1000; ++k, ++next)
+                (void)denylist.revoke_jti(jti(next), JtiMaker::exp(next));
+            tick += std::chrono::milliseconds(10);
+            std::this_thread::sleep_until(tick);
+        }
+    }
+    std::atomic<bool> m_stop{false};
+    std::thread m_thread;
+};
+
+/// The calling thread's heap allocations (OpenSSL's included) from
+/// construction to report(), per iteration: build it just before the loop.
+class AllocationMeter {
+  public:
+    void report(benchmark::State& state) const {
+        const auto count = alloc_counter::thread_allocations() - m_start;
+        const auto iterations = state.iterations() > 0 ? state.iterations() : 1;
+        state.counters["allocs_per_op"] =
+            benchmark::Counter(static_cast<double>(count) / static_cast<double>(iterations),
+                               benchmark::Counter::kAvgThreads);
+    }
+
+  private:
+    std::size_t m_start = alloc_counter::thread_allocations();
+};
 
 /// The realistic claims every validation benchmark uses (iss, sub, two
 /// audiences, exp, nbf, iat, a UUID jti, email, roles, scope: ~330 bytes),

@@ -58,19 +58,40 @@ void BM_rs256_verify(benchmark::State& state) {
 }
 BENCHMARK(BM_rs256_verify);
 
+/// The whole validation of the bench token (live = 0: no denylist; else
+/// that many live revocations), or of a forgery of it (forged = 1: the
+/// signature's first character changed).
 void BM_validate_rs256(benchmark::State& state) {
     const Rs256Fixture& f = fixture();
-    const jwtguard::Validator validator = f.validator();
+    const auto live = static_cast<std::size_t>(state.range(0));
+    const bool forged = state.range(1) != 0;
+    jwtguard::Validator::Options options;
+    if (live > 0) options.denylist = &bench::denylist_with(live, bench::Use::validate);
+    const jwtguard::Validator validator = f.validator(options);
+    std::string token = f.token;
+    if (forged) {
+        char& first = token[token.rfind('.') + 1];
+        first = first == 'A' ? 'B' : 'A';
+    }
+    const jwtguard::Error expected =
+        forged ? jwtguard::Error::signature_invalid : jwtguard::Error::ok;
     auto claims = std::make_unique<jwtguard::Claims>();
     std::size_t checksum = 0, wrong = 0;
+    const bench::AllocationMeter meter;
     for (auto _ : state) {
-        const jwtguard::Error e = validator.validate(f.token, bench::now, *claims);
-        wrong += e != jwtguard::Error::ok;
-        checksum += claims->sub->size();
+        const jwtguard::Error e = validator.validate(token, bench::now, *claims);
+        wrong += e != expected;
+        checksum += static_cast<std::size_t>(e);
     }
-    if (wrong != 0) state.SkipWithError("the token does not validate");
-    report(state, checksum, f.token.size());
+    meter.report(state);
+    if (wrong != 0) state.SkipWithError("a validation gave an unexpected verdict");
+    report(state, checksum, token.size());
 }
-BENCHMARK(BM_validate_rs256);
+BENCHMARK(BM_validate_rs256)
+    ->ArgNames({"live", "forged"})
+    ->Args({0, 0})
+    ->Args({0, 1})
+    ->Args({1'000'000, 0})
+    ->Args({10'000'000, 0});
 
 }  // namespace

@@ -1,132 +1,103 @@
-// HS256 validation against its floor, in one run (the machine is shared:
-// compare ratios, not absolute times).
-//
-//   floor: HMAC-SHA256 of the same signing input with the pads precomputed
-//          (SHA256_CTX copied), plus the constant-time compare: what any
-//          HS256 validation must at least spend.
-//   one-shot: OpenSSL's HMAC(), what popular libraries call per token.
-//   validate: jwtguard's whole pipeline on a realistic token.
+// The whole HS256 pipeline (Validator::validate) on realistic tokens: valid,
+// rejected on each major path, with denylists of 1M and 10M live
+// revocations, and on 1 and 2 threads with a writer revoking alongside.
+// Every row reports allocations per validation (must read 0). The floor
+// (bench_hs256.cpp) runs in the same binary: compare ratios, not absolute
+// times (the machine is shared).
 #include <jwtguard/jwtguard.hpp>
 
 #include "bench_data.hpp"
 
 #include <benchmark/benchmark.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/sha.h>
 
-#include <cstring>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace {
 
 using bench::hs256_secret;
-constexpr std::string_view secret = hs256_secret;
 constexpr std::int64_t now = bench::now;
 
-const std::string& token() {
-    return bench::hs256_token();
-}
-
-std::string_view signing_input() {
-    return std::string_view(token()).substr(0, token().rfind('.'));
-}
-
-void report(benchmark::State& state, std::size_t checksum) {
-    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
-    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * token().size()));
-    state.counters["checksum"] = static_cast<double>(checksum % 1000);
-}
-
-#if defined(__GNUC__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-#endif
-void BM_floor_hmac_precomputed(benchmark::State& state) {
-    unsigned char block[SHA256_CBLOCK] = {}, pad[SHA256_CBLOCK];
-    std::memcpy(block, secret.data(), secret.size());
-    SHA256_CTX inner, outer;
-    for (int i = 0; i < SHA256_CBLOCK; ++i)
-        pad[i] = block[i] ^ 0x36;
-    SHA256_Init(&inner);
-    SHA256_Update(&inner, pad, sizeof pad);
-    for (int i = 0; i < SHA256_CBLOCK; ++i)
-        pad[i] = block[i] ^ 0x5c;
-    SHA256_Init(&outer);
-    SHA256_Update(&outer, pad, sizeof pad);
-    const std::string_view input = signing_input();
-    unsigned char expected[32];
-    std::size_t checksum = 0;
-    for (auto _ : state) {
-        unsigned char mid[32];
-        SHA256_CTX ctx = inner;
-        SHA256_Update(&ctx, input.data(), input.size());
-        SHA256_Final(mid, &ctx);
-        ctx = outer;
-        SHA256_Update(&ctx, mid, sizeof mid);
-        SHA256_Final(expected, &ctx);
-        checksum += static_cast<std::size_t>(CRYPTO_memcmp(expected, mid, 32) != 0) + expected[0];
-        benchmark::DoNotOptimize(expected);
-    }
-    report(state, checksum);
-}
-#if defined(__GNUC__)
-#pragma GCC diagnostic pop
-#endif
-BENCHMARK(BM_floor_hmac_precomputed);
-
-void BM_openssl_hmac_oneshot(benchmark::State& state) {
-    const std::string_view input = signing_input();
-    std::size_t checksum = 0;
-    for (auto _ : state) {
-        unsigned char out[32];
-        unsigned int size = 0;
-        HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-             reinterpret_cast<const unsigned char*>(input.data()), input.size(), out, &size);
-        checksum += out[0];
-        benchmark::DoNotOptimize(out);
-    }
-    report(state, checksum);
-}
-BENCHMARK(BM_openssl_hmac_oneshot);
-
-void BM_validate_hs256(benchmark::State& state) {
-    jwtguard::KeySet keys;
-    keys.add(jwtguard::Hs256Key(secret), "2026-11-key-1");
+jwtguard::Validator::Options policy() {
     jwtguard::Validator::Options options;
     options.issuers = {"https://auth.example.com/"};
     options.audiences = {"https://api.example.com"};
-    const jwtguard::Validator validator(std::move(keys), options);
+    return options;
+}
+
+jwtguard::KeySet keys() {
+    jwtguard::KeySet keys;
+    keys.add(jwtguard::Hs256Key(hs256_secret), "2026-11-key-1");
+    return keys;
+}
+
+/// Validates `token` at `at` in a loop; every call must give `expected`.
+void run_one(benchmark::State& state, const jwtguard::Validator& validator,
+             const std::string& token, std::int64_t at, jwtguard::Error expected) {
     auto claims = std::make_unique<jwtguard::Claims>();
-    if (validator.validate(token(), now, *claims) != jwtguard::Error::ok) {
-        state.SkipWithError("the bench token does not validate");
-        return;
-    }
-    std::size_t checksum = 0;
+    (void)validator.validate(token, at, *claims);  // a thread's first call sets up its state
+    std::size_t checksum = 0, wrong = 0;
+    const bench::AllocationMeter meter;
     for (auto _ : state) {
-        const jwtguard::Error e = validator.validate(token(), now, *claims);
-        checksum += static_cast<std::size_t>(e) + claims->sub->size();
+        const jwtguard::Error e = validator.validate(token, at, *claims);
+        wrong += e != expected;
+        checksum += static_cast<std::size_t>(e);
         benchmark::DoNotOptimize(claims.get());
     }
-    report(state, checksum);
+    meter.report(state);
+    if (wrong != 0) state.SkipWithError("a validation gave an unexpected verdict");
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * token.size()));
+    state.counters["checksum"] = static_cast<double>(checksum % 1000);
+}
+
+void BM_validate_hs256(benchmark::State& state) {
+    const jwtguard::Validator validator(keys(), policy());
+    run_one(state, validator, bench::hs256_token(), now, jwtguard::Error::ok);
 }
 BENCHMARK(BM_validate_hs256);
 
-/// 4096 realistic tokens that differ in jti and exp (as a server sees them),
-/// the first 64 of them revoked in every denylist below, plus `live` other
-/// revocations (range(0)); 0 means no denylist at all.
-void BM_validate_hs256_denylist(benchmark::State& state) {
-    constexpr std::size_t pool = 4096, revoked = 64;
-    const auto live = static_cast<std::size_t>(state.range(0));
-    const bool want_revoked = state.range(1) != 0;
+/// Rejections an attacker can cause: a forged signature (the token's own
+/// with its first character changed), an expired token (the same token one
+/// hour after its exp), an oversize token (one byte over the limit).
+void BM_validate_hs256_rejected(benchmark::State& state) {
+    const jwtguard::Validator validator(keys(), policy());
+    std::string token = bench::hs256_token();
+    std::int64_t at = now;
+    jwtguard::Error expected;
+    switch (state.range(0)) {
+        case 0: {
+            char& first = token[token.rfind('.') + 1];
+            first = first == 'A' ? 'B' : 'A';
+            expected = jwtguard::Error::signature_invalid;
+            break;
+        }
+        case 1:
+            at = now + 2 * 3600;
+            expected = jwtguard::Error::expired;
+            break;
+        default:
+            token.assign(validator.options().max_token_size + 1, 'a');
+            expected = jwtguard::Error::token_too_large;
+            break;
+    }
+    state.SetLabel(std::string(jwtguard::to_string(expected)));
+    run_one(state, validator, token, at, expected);
+}
+BENCHMARK(BM_validate_hs256_rejected)->ArgName("path")->Arg(0)->Arg(1)->Arg(2);
+
+/// 4096 realistic tokens that differ in jti and exp (as a server sees them);
+/// the first `revoked_in_pool` are revoked in the denylists below.
+constexpr std::size_t pool_size = 4096, revoked_in_pool = 64;
+
+const std::vector<std::string>& token_pool() {
     static const std::vector<std::string> tokens = [] {
         std::vector<std::string> out;
         jwtguard::SignOptions options;
         options.kid = "2026-11-key-1";
         bench::JtiMaker jti(7);
-        for (std::uint64_t i = 0; i < pool; ++i) {
+        for (std::uint64_t i = 0; i < pool_size; ++i) {
             std::string id(jti(i));
             for (char& c : id)  // printable, as a real jti
                 c = static_cast<char>('a' + static_cast<unsigned char>(c) % 26);
@@ -137,35 +108,35 @@ void BM_validate_hs256_denylist(benchmark::State& state) {
             claims += id;
             claims +=
                 R"(","email":"alice.liddell@example.com","roles":["reader","writer","billing-admin"],"scope":"openid profile email"})";
-            out.push_back(jwtguard::sign(jwtguard::Hs256Key(secret), claims, options));
+            out.push_back(jwtguard::sign(jwtguard::Hs256Key(hs256_secret), claims, options));
         }
         return out;
     }();
-    jwtguard::KeySet keys;
-    keys.add(jwtguard::Hs256Key(secret), "2026-11-key-1");
-    jwtguard::Validator::Options options;
-    options.issuers = {"https://auth.example.com/"};
-    options.audiences = {"https://api.example.com"};
-    jwtguard::Denylist* denylist = nullptr;
-    if (live > 0) {
-        denylist = &bench::denylist_with(live, bench::Use::validate);
-        auto claims = std::make_unique<jwtguard::Claims>();
-        const jwtguard::Validator plain(keys, options);
-        for (std::size_t i = 0; i < revoked; ++i) {
-            if (plain.validate(tokens[i], now, *claims) != jwtguard::Error::ok) {
-                state.SkipWithError("a pool token does not validate");
-                return;
-            }
-            (void)denylist->revoke_jti(*claims->jti, claims->exp);
-        }
-        options.denylist = denylist;
-    }
-    const jwtguard::Validator validator(std::move(keys), options);
+    return tokens;
+}
+
+/// A denylist of `live` revocations (bench::denylist_with) that also holds
+/// the pool's first revoked_in_pool tokens.
+jwtguard::Denylist& denylist_for_pool(std::size_t live, bench::Use use) {
+    jwtguard::Denylist& denylist = bench::denylist_with(live, use);
+    const jwtguard::Validator plain(keys(), policy());
     auto claims = std::make_unique<jwtguard::Claims>();
-    const jwtguard::Error expected = want_revoked ? jwtguard::Error::revoked : jwtguard::Error::ok;
-    const std::size_t first = want_revoked ? 0 : revoked;
-    const std::size_t count = want_revoked ? revoked : pool - revoked;
-    std::size_t i = 0, checksum = 0, wrong = 0;
+    for (std::size_t i = 0; i < revoked_in_pool; ++i)
+        if (plain.validate(token_pool()[i], now, *claims) == jwtguard::Error::ok)
+            (void)denylist.revoke_jti(*claims->jti, claims->exp);
+    return denylist;
+}
+
+/// Validates the pool's tokens in turn from `first` (count of them), each
+/// expected to give `expected`.
+void run_pool(benchmark::State& state, const jwtguard::Validator& validator, std::size_t first,
+              std::size_t count, jwtguard::Error expected) {
+    const auto& tokens = token_pool();
+    auto claims = std::make_unique<jwtguard::Claims>();
+    std::size_t i = static_cast<std::size_t>(state.thread_index()) * 997 % count;
+    (void)validator.validate(tokens[first + i], now, *claims);  // sets up this thread's state
+    std::size_t checksum = 0, wrong = 0;
+    const bench::AllocationMeter meter;
     for (auto _ : state) {
         const std::string& token = tokens[first + i];
         const jwtguard::Error e = validator.validate(token, now, *claims);
@@ -173,9 +144,48 @@ void BM_validate_hs256_denylist(benchmark::State& state) {
         checksum += static_cast<std::size_t>(e) + token.size();
         if (++i == count) i = 0;
     }
+    meter.report(state);
     if (wrong != 0) state.SkipWithError("a token got an unexpected verdict");
     state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
     state.counters["checksum"] = static_cast<double>(checksum % 1000);
+}
+
+/// The floor of the pool rows: HMAC-SHA256 with the pads precomputed over
+/// the same tokens in the same order (Hs256Key::verify is that, see
+/// bench_hs256.cpp), so that reading 4096 tokens from memory counts on both
+/// sides.
+void BM_floor_hmac_pool(benchmark::State& state) {
+    const jwtguard::Hs256Key key(hs256_secret);
+    const auto& tokens = token_pool();
+    std::vector<std::string> macs;
+    for (const std::string& token : tokens)
+        macs.push_back(key.sign(std::string_view(token).substr(0, token.rfind('.'))));
+    const std::size_t first = revoked_in_pool, count = pool_size - revoked_in_pool;
+    std::size_t i = 0, ok = 0;
+    for (auto _ : state) {
+        const std::string_view token = tokens[first + i];
+        ok += key.verify(token.substr(0, token.rfind('.')),
+                         reinterpret_cast<const unsigned char*>(macs[first + i].data()), 32);
+        if (++i == count) i = 0;
+    }
+    if (ok != static_cast<std::size_t>(state.iterations())) state.SkipWithError("did not verify");
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+BENCHMARK(BM_floor_hmac_pool);
+
+/// The pool against `live` revocations (0: no denylist at all); revoked=1
+/// validates the revoked tokens instead of the others.
+void BM_validate_hs256_denylist(benchmark::State& state) {
+    const auto live = static_cast<std::size_t>(state.range(0));
+    const bool want_revoked = state.range(1) != 0;
+    auto options = policy();
+    if (live > 0) options.denylist = &denylist_for_pool(live, bench::Use::validate);
+    const jwtguard::Validator validator(keys(), options);
+    if (want_revoked)
+        run_pool(state, validator, 0, revoked_in_pool, jwtguard::Error::revoked);
+    else
+        run_pool(state, validator, revoked_in_pool, pool_size - revoked_in_pool,
+                 jwtguard::Error::ok);
 }
 BENCHMARK(BM_validate_hs256_denylist)
     ->ArgNames({"live", "revoked"})
@@ -183,5 +193,40 @@ BENCHMARK(BM_validate_hs256_denylist)
     ->Args({1'000'000, 0})
     ->Args({1'000'000, 1})
     ->Args({10'000'000, 0});
+
+// Threads: one validator shared by every benchmark thread, made (with the
+// denylist and, if asked, a writer revoking 100,000 tokens/s into it)
+// before the threads start.
+std::unique_ptr<jwtguard::Validator> shared_validator;
+std::unique_ptr<bench::RevocationWriter> shared_writer;
+
+void start_shared(const benchmark::State& state) {
+    jwtguard::Denylist& denylist = denylist_for_pool(1'000'000, bench::Use::validate_with_writer);
+    auto options = policy();
+    options.denylist = &denylist;
+    shared_validator = std::make_unique<jwtguard::Validator>(keys(), options);
+    if (state.range(0) != 0) shared_writer = std::make_unique<bench::RevocationWriter>(denylist);
+}
+
+void stop_shared(const benchmark::State&) {
+    shared_writer.reset();
+    shared_validator.reset();
+}
+
+/// Items/s is the figure: with real time, two threads' items/s over one
+/// thread's is the scaling.
+void BM_validate_hs256_threads(benchmark::State& state) {
+    run_pool(state, *shared_validator, revoked_in_pool, pool_size - revoked_in_pool,
+             jwtguard::Error::ok);
+}
+BENCHMARK(BM_validate_hs256_threads)
+    ->ArgName("writer")
+    ->Arg(0)
+    ->Arg(1)
+    ->Setup(start_shared)
+    ->Teardown(stop_shared)
+    ->Threads(1)
+    ->Threads(2)
+    ->UseRealTime();
 
 }  // namespace

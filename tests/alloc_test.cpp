@@ -1,85 +1,29 @@
 // The zero-allocation contract of Validator::validate, checked by counting
-// every heap allocation in the process: this file replaces malloc and its
-// siblings, so operator new, rapidjson and OpenSSL (whose CRYPTO_malloc calls
-// malloc) are all seen.
+// every heap allocation of the validating thread (alloc_counter.hpp: operator
+// new, rapidjson and OpenSSL are all seen).
 #include <jwtguard/jwtguard.hpp>
 
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include <atomic>
-#include <cerrno>
 #include <cstddef>
-#include <cstdlib>
 #include <string>
 #include <vector>
 
+#include "alloc_counter.hpp"
 #include "test_rsa.hpp"
 #include "test_tokens.hpp"
-
-extern "C" {
-void* __libc_malloc(std::size_t);
-void* __libc_calloc(std::size_t, std::size_t);
-void* __libc_realloc(void*, std::size_t);
-void* __libc_memalign(std::size_t, std::size_t);
-void __libc_free(void*);
-}
-
-namespace {
-std::atomic<bool> counting{false};
-std::atomic<std::size_t> allocations{0};
-
-void note() {
-    if (counting.load(std::memory_order_relaxed))
-        allocations.fetch_add(1, std::memory_order_relaxed);
-}
-}  // namespace
-
-extern "C" {
-void* malloc(std::size_t size) {
-    note();
-    return __libc_malloc(size);
-}
-void* calloc(std::size_t n, std::size_t size) {
-    note();
-    return __libc_calloc(n, size);
-}
-void* realloc(void* p, std::size_t size) {
-    note();
-    return __libc_realloc(p, size);
-}
-void* aligned_alloc(std::size_t alignment, std::size_t size) {
-    note();
-    return __libc_memalign(alignment, size);
-}
-void* memalign(std::size_t alignment, std::size_t size) {
-    note();
-    return __libc_memalign(alignment, size);
-}
-int posix_memalign(void** out, std::size_t alignment, std::size_t size) {
-    note();
-    void* p = __libc_memalign(alignment, size);
-    if (p == nullptr) return ENOMEM;
-    *out = p;
-    return 0;
-}
-void free(void* p) {
-    __libc_free(p);
-}
-}
 
 namespace jwtguard {
 namespace {
 
-/// Allocations made while `work` runs.
+/// Allocations this thread made while `work` ran.
 template <class Work>
 std::size_t allocations_during(Work&& work) {
-    allocations = 0;
-    counting = true;
+    const std::size_t before = alloc_counter::thread_allocations();
     work();
-    counting = false;
-    return allocations.load();
+    return alloc_counter::thread_allocations() - before;
 }
 
 /// Validates each token once (warm-up: the first call may set up per-thread
