@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Builds and runs the benchmark suite (Release), 5 repetitions, medians only,
 # repetitions of different benchmarks interleaved at random so that a noisy
-# moment of the shared machine does not land on one benchmark only.
+# moment of the shared machine does not land on one benchmark only; then
+# prints the summary table (stage, ns/op, ratio to its floor, speedup over
+# libjwt, allocations/op) and the issue's targets, and writes the raw JSON,
+# the table and a chart under build/release/bench-report/.
 # Extra arguments go to Google Benchmark (e.g. --benchmark_filter=validate).
 # Without extra arguments the Redis mirror's benchmark runs too (its own
 # redis-server on a loopback port; the propagation percentiles come from
@@ -9,13 +12,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/deps.sh libhiredis-dev redis-server libjwt-dev
+scripts/deps.sh libhiredis-dev redis-server libjwt-dev python3 gnuplot-nox
 cmake --preset release >/dev/null
 cmake --build --preset release --target jwtguard_bench
+report=build/release/bench-report
+mkdir -p "$report"
 build/release/bench/jwtguard_bench --benchmark_repetitions=5 \
-  --benchmark_enable_random_interleaving=true --benchmark_report_aggregates_only=true "$@"
+  --benchmark_enable_random_interleaving=true --benchmark_report_aggregates_only=true \
+  --benchmark_out="$report/jwtguard_bench.json" --benchmark_out_format=json "$@"
+echo
+python3 scripts/bench_report.py "$report/jwtguard_bench.json" "$report"
 if [ $# -eq 0 ] && grep -q '^JWTGUARD_WITH_REDIS:BOOL=ON' build/release/CMakeCache.txt; then
   cmake --build --preset release --target jwtguard_bench_redis
   build/release/bench/jwtguard_bench_redis --benchmark_repetitions=3 \
-    --benchmark_report_aggregates_only=true
+    --benchmark_report_aggregates_only=true \
+    --benchmark_out="$report/jwtguard_bench_redis.json" --benchmark_out_format=json
 fi

@@ -1,0 +1,180 @@
+#!/usr/bin/env python3
+"""Summarises a jwtguard_bench JSON run (Google Benchmark, with aggregates).
+
+    scripts/bench_report.py RUN.json OUT_DIR
+
+Prints the summary table (stage, median ns/op, ratio to its floor, speedup
+over libjwt, allocations per op) and the issue targets, each met or not;
+writes OUT_DIR/summary.md and, when gnuplot is installed, OUT_DIR/stages.svg
+(ns/op of every stage against the floors, log scale).
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+# (label, benchmark, floor, peer): the floor and the peer are benchmark
+# names in the same run (None: not applicable).
+HS_FLOOR = "BM_floor_hmac_precomputed"
+POOL_FLOOR = "BM_floor_hmac_pool"
+RS_FLOOR = "BM_floor_evp_digest_verify"
+HS_PEER = "BM_peer_libjwt_hs256"
+RS_PEER = "BM_peer_libjwt_rs256"
+ROWS = [
+    ("floor: HMAC-SHA256, pads precomputed (HS256)", HS_FLOOR, HS_FLOOR, None),
+    ("floor: same, over the 4096-token pool", POOL_FLOOR, POOL_FLOOR, None),
+    ("floor: EVP_DigestVerify RSA-2048 (RS256)", RS_FLOOR, RS_FLOOR, None),
+    ("OpenSSL one-shot HMAC()", "BM_openssl_hmac_oneshot", HS_FLOOR, None),
+    ("stage: split into segments", "BM_split_token", HS_FLOOR, None),
+    ("stage: base64url header (66 chars)", "BM_base64url_decode/segment:0", HS_FLOOR, None),
+    ("stage: base64url payload (472 chars)", "BM_base64url_decode/segment:1", HS_FLOOR, None),
+    ("stage: base64url signature (43 chars)", "BM_base64url_decode/segment:2", HS_FLOOR, None),
+    ("stage: header JSON", "BM_parse_header", HS_FLOOR, None),
+    ("stage: claims JSON (~330 bytes)", "BM_parse_claims", HS_FLOOR, None),
+    ("stage: claim policy", "BM_check_claims", HS_FLOOR, None),
+    ("stage: Hs256Key::verify", "BM_hs256_verify", HS_FLOOR, None),
+    ("stage: Rs256Key::verify", "BM_rs256_verify", RS_FLOOR, None),
+    ("stage: denylist miss, 1M live, one at a time", "BM_denylist_miss_one_at_a_time/1000000", HS_FLOOR, None),
+    ("HS256 validate, valid", "BM_validate_hs256", HS_FLOOR, HS_PEER),
+    ("HS256 validate, forged signature", "BM_validate_hs256_rejected/path:0", HS_FLOOR, HS_PEER),
+    ("HS256 validate, expired", "BM_validate_hs256_rejected/path:1", HS_FLOOR, HS_PEER),
+    ("HS256 validate, oversize token", "BM_validate_hs256_rejected/path:2", HS_FLOOR, None),
+    ("HS256 validate, pool, no denylist", "BM_validate_hs256_denylist/live:0/revoked:0", POOL_FLOOR, HS_PEER),
+    ("HS256 validate, pool, 1M live revocations", "BM_validate_hs256_denylist/live:1000000/revoked:0", POOL_FLOOR, HS_PEER),
+    ("HS256 validate, pool, 10M live revocations", "BM_validate_hs256_denylist/live:10000000/revoked:0", POOL_FLOOR, HS_PEER),
+    ("HS256 validate, revoked token (1M live)", "BM_validate_hs256_denylist/live:1000000/revoked:1", POOL_FLOOR, HS_PEER),
+    ("HS256 validate, 1 thread (1M live)", "BM_validate_hs256_threads/writer:0/real_time/threads:1", POOL_FLOOR, HS_PEER),
+    ("HS256 validate, 2 threads (wall time per token)", "BM_validate_hs256_threads/writer:0/real_time/threads:2", None, None),
+    ("HS256 validate, 1 thread + 100k/s writer", "BM_validate_hs256_threads/writer:1/real_time/threads:1", POOL_FLOOR, HS_PEER),
+    ("HS256 validate, 2 threads + 100k/s writer (wall)", "BM_validate_hs256_threads/writer:1/real_time/threads:2", None, None),
+    ("RS256 validate, valid", "BM_validate_rs256/live:0/forged:0", RS_FLOOR, RS_PEER),
+    ("RS256 validate, forged signature", "BM_validate_rs256/live:0/forged:1", RS_FLOOR, RS_PEER),
+    ("RS256 validate, 1M live revocations", "BM_validate_rs256/live:1000000/forged:0", RS_FLOOR, RS_PEER),
+    ("RS256 validate, 10M live revocations", "BM_validate_rs256/live:10000000/forged:0", RS_FLOOR, RS_PEER),
+    ("RS256 validate, verified-token cache hit", "BM_rs256_repeated_token/cache:1", RS_FLOOR, None),
+    ("libjwt 1.10, HS256", HS_PEER, HS_FLOOR, None),
+    ("libjwt 1.10, RS256", RS_PEER, RS_FLOOR, None),
+]
+
+UNIT_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
+
+
+def medians(run):
+    """Median ns/op (real time for multi-threaded rows) and counters, by name."""
+    out = {}
+    for b in run["benchmarks"]:
+        if b.get("aggregate_name", "median") != "median" or b.get("error_occurred"):
+            continue
+        name = b.get("run_name", b["name"])
+        scale = UNIT_NS[b.get("time_unit", "ns")]
+        threaded = "real_time" in name
+        ns = (b["real_time"] if threaded else b["cpu_time"]) * scale
+        out[name] = {"ns": ns, "allocs": b.get("allocs_per_op")}
+    return out
+
+
+def fmt_ns(ns):
+    if ns >= 10_000:
+        return f"{ns / 1000:,.1f} us"
+    if ns >= 100:
+        return f"{ns:,.0f} ns"
+    return f"{ns:.1f} ns"
+
+
+def main():
+    run_path, out_dir = sys.argv[1], sys.argv[2]
+    with open(run_path) as f:
+        run = json.load(f)
+    m = medians(run)
+    lines = ["| stage | ns/op (median) | vs its floor | speedup over libjwt | allocs/op |",
+             "| --- | --- | --- | --- | --- |"]
+    chart = []
+    for label, name, floor, peer in ROWS:
+        if name not in m:
+            continue
+        ns = m[name]["ns"]
+        ratio = f"{ns / m[floor]['ns']:.2f}x" if floor in m and floor != name else ""
+        speedup = f"{m[peer]['ns'] / ns:.1f}x" if peer and peer in m else ""
+        allocs = m[name]["allocs"]
+        allocs = "" if allocs is None else f"{allocs:g}"
+        lines.append(f"| {label} | {fmt_ns(ns)} | {ratio} | {speedup} | {allocs} |")
+        chart.append((label, ns, name in (HS_FLOOR, POOL_FLOOR, RS_FLOOR)))
+
+    def get(name):
+        return m[name]["ns"] if name in m else None
+
+    targets = []
+
+    def target(text, value, ok):
+        if value is None:
+            targets.append(f"- {text}: not measured")
+        else:
+            targets.append(f"- {text}: {value} -> {'met' if ok else 'NOT MET'}")
+
+    hs_1m = get("BM_validate_hs256_denylist/live:1000000/revoked:0")
+    if hs_1m and get(POOL_FLOOR):
+        r = hs_1m / get(POOL_FLOOR)
+        target("HS256 validate, 1M live, <= 2.0x its floor", f"{r:.2f}x", r <= 2.0)
+    if hs_1m and get(HS_PEER):
+        s = get(HS_PEER) / hs_1m
+        target("HS256 validate, 1M live, >= 12x libjwt", f"{s:.1f}x", s >= 12)
+    rs = get("BM_validate_rs256/live:0/forged:0")
+    if rs and get(RS_FLOOR):
+        r = rs / get(RS_FLOOR)
+        target("RS256 validate <= 1.0x EVP_DigestVerify", f"{r:.2f}x", r <= 1.0)
+    forged, valid = get("BM_validate_hs256_rejected/path:0"), get("BM_validate_hs256")
+    if forged and valid:
+        target("HS256 forgery costs no more than a valid token",
+               f"{fmt_ns(forged)} vs {fmt_ns(valid)}", forged <= valid)
+    oversize = get("BM_validate_hs256_rejected/path:2")
+    if oversize is not None:
+        target("oversize token rejected in < 50 ns", fmt_ns(oversize), oversize < 50)
+    one = get("BM_validate_hs256_threads/writer:0/real_time/threads:1")
+    two = get("BM_validate_hs256_threads/writer:0/real_time/threads:2")
+    if one and two:
+        target("2 threads >= 1.9x one thread", f"{one / two:.2f}x", one / two >= 1.9)
+    pipeline_allocs = [v["allocs"] for k, v in m.items() if k.startswith("BM_validate") and v["allocs"] is not None]
+    if pipeline_allocs:
+        worst = max(pipeline_allocs)
+        target("allocations per validation, every pipeline row", f"max {worst:g}", worst == 0)
+
+    context = run.get("context", {})
+    header = (f"jwtguard_bench, {context.get('date', '')}, {context.get('num_cpus', '?')} CPUs "
+              f"@ {context.get('mhz_per_cpu', '?')} MHz, medians of "
+              f"{max((b.get('repetitions', 1) for b in run['benchmarks']), default=1)} repetitions")
+    text = "\n".join([header, "", *lines, "", "Targets (issue 5):", *targets, ""])
+    print(text)
+    os.makedirs(out_dir, exist_ok=True)
+    with open(os.path.join(out_dir, "summary.md"), "w") as f:
+        f.write(text)
+
+    if shutil.which("gnuplot") is None:
+        print("bench_report: gnuplot not found (Debian: gnuplot-nox): no chart")
+        return
+    data = os.path.join(out_dir, "stages.tsv")
+    with open(data, "w") as f:
+        for label, ns, is_floor in reversed(chart):
+            f.write(f"\"{label}\"\t{ns}\t{1 if is_floor else 0}\n")
+    svg = os.path.join(out_dir, "stages.svg")
+    script = f"""
+set terminal svg size 1000,{120 + 22 * len(chart)} dynamic font "sans,11" noenhanced
+set output "{svg}"
+set title "jwtguard: ns per operation, median (floors in red; log scale)"
+set style fill solid 0.8 border -1
+set logscale x
+set xrange [1:*]
+set xlabel "ns/op"
+set grid xtics
+unset key
+set yrange [-0.8:{len(chart) - 0.2}]
+set ytics nomirror
+plot "{data}" using (1):0:(1):2:($0 - 0.35):($0 + 0.35):($3 == 1 ? 0xcc3333 : 0x3366aa):ytic(1) \\
+     with boxxyerror lc rgb variable
+"""
+    subprocess.run(["gnuplot"], input=script, text=True, check=True)
+    print(f"bench_report: chart in {svg}")
+
+
+if __name__ == "__main__":
+    main()
