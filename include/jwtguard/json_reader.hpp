@@ -98,6 +98,9 @@ class JsonReader {
     static constexpr bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
 
     void skip_whitespace() noexcept {
+        // One comparison in the usual case (tokens carry no whitespace):
+        // every JSON whitespace byte is <= ' ', and so is the ending NUL.
+        if (static_cast<unsigned char>(*m_p) > ' ') return;
         while (is_whitespace(*m_p))
             ++m_p;
     }
