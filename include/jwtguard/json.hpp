@@ -125,13 +125,6 @@ enum class JsonFault : std::uint8_t {
     return JsonFault::none;
 }
 
-[[nodiscard]] constexpr int hex_value(char c) noexcept {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 /// True when `json` escapes a low surrogate (`\uDC00`-`\uDFFF`) that does not
 /// directly follow an escaped high surrogate. Malformed escapes are left to
 /// the parser, which refuses them.

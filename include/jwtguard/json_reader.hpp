@@ -31,6 +31,10 @@
 // rapidjson's SIMD scan lets 0x1A-0x1F through (json.hpp refuses those
 // before either reader runs).
 //
+// Recursion: one call per nesting level, bounded by the handler (json.hpp's
+// handlers refuse depth > max_json_depth in StartObject/StartArray, before
+// the reader descends).
+//
 // Input: `json` is NUL-terminated, holds no other NUL, and is followed by
 // json_padding readable bytes (16-byte loads may reach up to 15 bytes past
 // the NUL; the NUL stops every scan).
@@ -53,6 +57,14 @@ namespace jwtguard::detail {
 
 /// Bytes a JSON reader may read past a document's terminating NUL.
 inline constexpr std::size_t json_padding = 16;
+
+/// The value of a hex digit, -1 for any other byte.
+[[nodiscard]] constexpr int hex_value(char c) noexcept {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
 
 /// True when the number at `text` (already checked against the grammar)
 /// is one rapidjson refuses as too big for a double. Cold: only numbers of
@@ -221,19 +233,12 @@ class JsonReader {
 #endif
     }
 
+    /// The four hex digits at `p` as a number, -1 if one is not a digit.
     static int hex4(const char* p) noexcept {
         int code = 0;
         for (int i = 0; i < 4; ++i) {
-            const char c = p[i];
-            int v;
-            if (c >= '0' && c <= '9')
-                v = c - '0';
-            else if (c >= 'a' && c <= 'f')
-                v = c - 'a' + 10;
-            else if (c >= 'A' && c <= 'F')
-                v = c - 'A' + 10;
-            else
-                return -1;  // the NUL too: no read goes past it
+            const int v = hex_value(p[i]);  // -1 for the NUL too: no read past it
+            if (v < 0) return -1;
             code = code << 4 | v;
         }
         return code;
