@@ -37,6 +37,7 @@ ROWS = [
     ("stage: Rs256Key::verify", "BM_rs256_verify", RS_FLOOR, None),
     ("stage: denylist miss, 1M live, one at a time", "BM_denylist_miss_one_at_a_time/1000000", HS_FLOOR, None),
     ("HS256 validate, valid", "BM_validate_hs256", HS_FLOOR, HS_PEER),
+    ("HS256 validate, valid, header not memoized", "BM_validate_hs256_new_header", HS_FLOOR, HS_PEER),
     ("HS256 validate, forged signature", "BM_validate_hs256_rejected/path:0", HS_FLOOR, HS_PEER),
     ("HS256 validate, expired", "BM_validate_hs256_rejected/path:1", HS_FLOOR, HS_PEER),
     ("HS256 validate, oversize token", "BM_validate_hs256_rejected/path:2", HS_FLOOR, None),

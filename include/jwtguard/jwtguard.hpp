@@ -11,6 +11,7 @@
 #include "jwtguard/denylist.hpp"
 #include "jwtguard/epoch.hpp"
 #include "jwtguard/error.hpp"
+#include "jwtguard/header_memo.hpp"
 #include "jwtguard/hs256.hpp"
 #include "jwtguard/json.hpp"
 #include "jwtguard/json_reader.hpp"

@@ -7,7 +7,9 @@
 //
 // With a verified-token cache (token_cache.hpp), a token seen before whose
 // kid still names the key that verified it skips the signature and the
-// parsing; the claim policy and the denylist are checked on every hit.
+// parsing; the claim policy and the denylist are checked on every hit. A
+// header segment this thread last saw on a verified token is not decoded
+// and parsed again (header_memo.hpp): the same bytes give the same Header.
 //
 // `validate` is const, thread-safe, noexcept and allocation-free: every byte
 // it writes goes to the caller's `Claims` or the stack.
@@ -30,6 +32,7 @@
 #include "jwtguard/denylist.hpp"
 #include "jwtguard/epoch.hpp"
 #include "jwtguard/error.hpp"
+#include "jwtguard/header_memo.hpp"
 #include "jwtguard/json.hpp"
 #include "jwtguard/keyset.hpp"
 #include "jwtguard/segments.hpp"
@@ -186,17 +189,22 @@ class Validator {
             }
         }
 
-        // Header.
+        // Header: recalled if this thread verified a token with the same
+        // header segment last, else decoded and parsed.
         char* scratch = claims.m_scratch;
         std::size_t header_size;
-        if (const auto s = base64url_decode(parts.header, reinterpret_cast<unsigned char*>(scratch),
-                                            header_size);
-            s != Base64Status::ok)
-            return detail::base64_error(s, 0);
-        scratch[header_size] = '\0';
-        if (const Error e = detail::parse_header(scratch, header_size, claims.header);
-            e != Error::ok)
-            return e;
+        detail::HeaderMemo& memo = detail::HeaderMemo::local();
+        const bool recalled = memo.recall(parts.header, scratch, header_size, claims.header);
+        if (!recalled) {
+            if (const auto s = base64url_decode(
+                    parts.header, reinterpret_cast<unsigned char*>(scratch), header_size);
+                s != Base64Status::ok)
+                return detail::base64_error(s, 0);
+            scratch[header_size] = '\0';
+            if (const Error e = detail::parse_header(scratch, header_size, claims.header);
+                e != Error::ok)
+                return e;
+        }
 
         // Key and algorithm: the key decides, the token only names it.
         const Header& header = claims.header;
@@ -224,6 +232,8 @@ class Validator {
                 verify_signature(*found.key, parts.signing_input, signature, signature_size);
             e != Error::ok)
             return e;
+        // Only a header that came with a good signature is remembered.
+        if (!recalled) memo.remember(parts.header, scratch, header_size, claims.header);
 
         // Payload: keep the bytes as signed for the caller, parse a copy.
         char* const payload = scratch + header_size + 1;
