@@ -59,7 +59,7 @@ TEST(HeaderMemo, AVerifiedHeaderIsRecalledWithTheSameHeader) {
 }
 
 TEST(HeaderMemo, AForgedTokenIsNotRemembered) {
-    const Validator validator(Hs256Key(test::secret));
+    const Validator validator{Hs256Key(test::secret)};
     HeaderMemo::local().clear();
     const std::string forged =
         test::make_token(test::hs256_header, test::good_payload, Hs256Key(test::other_secret));
@@ -77,7 +77,7 @@ TEST(HeaderMemo, AForgedTokenIsNotRemembered) {
 }
 
 TEST(HeaderMemo, AnyOtherHeaderIsParsedAfresh) {
-    const Validator validator(Hs256Key(test::secret));
+    const Validator validator{Hs256Key(test::secret)};
     const std::string good = test::make_token(test::hs256_header, test::good_payload);
     auto claims = test::new_claims();
     ASSERT_EQ(validator.validate(good, test::now, *claims), Error::ok);
@@ -98,7 +98,7 @@ TEST(HeaderMemo, AnyOtherHeaderIsParsedAfresh) {
 }
 
 TEST(HeaderMemo, LongHeadersAreNotRemembered) {
-    const Validator validator(Hs256Key(test::secret));
+    const Validator validator{Hs256Key(test::secret)};
     HeaderMemo::local().clear();
     const std::string header =
         R"({"alg":"HS256","typ":"JWT","note":")" + std::string(200, 'n') + R"("})";
@@ -111,7 +111,7 @@ TEST(HeaderMemo, LongHeadersAreNotRemembered) {
 }
 
 TEST(HeaderMemo, EachThreadHasItsOwn) {
-    const Validator validator(Hs256Key(test::secret));
+    const Validator validator{Hs256Key(test::secret)};
     const std::string good = test::make_token(test::hs256_header, test::good_payload);
     auto claims = test::new_claims();
     ASSERT_EQ(validator.validate(good, test::now, *claims), Error::ok);
