@@ -83,6 +83,24 @@ TEST(Json, DuplicateTopLevelMembersAfterUnescaping) {
     EXPECT_EQ(payload_error(R"({"x":{"a":1},"y":{"a":2}})"), Error::ok);
 }
 
+TEST(Json, DuplicateDetectionAtEveryNameLength) {
+    // Names up to 16 bytes hash from their bytes by length band (1-3, 4-7,
+    // 8-16), longer ones with XXH3: at every length, a name equal to an
+    // earlier one is a duplicate and one differing in any single byte is not.
+    for (std::size_t n = 1; n <= 40; ++n) {
+        const std::string name(n, 'n');
+        EXPECT_EQ(payload_error("{\"" + name + "\":1,\"" + name + "\":2}"),
+                  Error::payload_duplicate_member)
+            << n;
+        for (std::size_t at = 0; at < n; ++at) {
+            std::string other = name;
+            other[at] = 'm';
+            EXPECT_EQ(payload_error("{\"" + name + "\":1,\"" + other + "\":2}"), Error::ok)
+                << n << " " << at;
+        }
+    }
+}
+
 TEST(Json, DuplicateDetectionScalesToTheLimit) {
     // Every name distinct but sharing a long prefix: still linear.
     std::string s = "{";

@@ -43,7 +43,10 @@
 /// Whether jwtguard turns on rapidjson's SIMD string and whitespace scanning
 /// (RAPIDJSON_SSE42 with SSE4.2, else RAPIDJSON_SSE2 on any x86-64) when the
 /// including code has not chosen itself. rapidjson copies string bytes one at
-/// a time otherwise, which makes the token's JSON cost more than its HMAC.
+/// a time otherwise. The token path has its own reader (json_reader.hpp);
+/// this speeds up what still uses rapidjson: key documents (JWK, JWKS),
+/// signing, the CLI, and the fuzz targets' reference parses, which
+/// must see the rapidjson the library builds.
 /// It only takes effect if no rapidjson header was included before the first
 /// jwtguard header; every translation unit should agree (define RAPIDJSON_SSE2
 /// project-wide to be sure). The SIMD loops read aligned 16-byte blocks past
