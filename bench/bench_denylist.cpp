@@ -1,6 +1,7 @@
 // Denylist lookups and inserts (issue 4's budget). Every lookup starts from
-// the jti string (hash included) and probes a different place: keys are
-// distinct, so caches do not flatter the figures. Live revocations: 1M
+// the jti string (hash included; its bytes in L1, see bench::JtiStream) and
+// probes a different place: keys are distinct, so caches do not flatter the
+// figures. Live revocations: 1M
 // (filters mostly in cache) and 10M (in DRAM on this VM: ~4-5 MiB of
 // effective last-level cache); their exps crowd into 15 one-minute buckets.
 //
@@ -20,6 +21,18 @@
 namespace {
 
 using bench::JtiMaker;
+using bench::JtiStream;
+
+/// Indices 0, 7919, 2 * 7919, ... modulo `count`: every revoked jti in turn,
+/// with a prime stride, so that no lookup shares a cache line with the last.
+auto strided(std::size_t count) {
+    return [i = std::uint64_t{0}, count]() mutable {
+        const std::uint64_t at = i;
+        i += 7919;
+        if (i >= count) i -= count;
+        return at;
+    };
+}
 
 void report(benchmark::State& state, std::size_t checksum, const jwtguard::Denylist& d) {
     state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
@@ -33,13 +46,12 @@ std::size_t live(const benchmark::State& state) {
 
 void BM_denylist_miss_one_at_a_time(benchmark::State& state) {
     const jwtguard::Denylist& d = bench::denylist_with(live(state));
-    JtiMaker jti(bench::fresh_family);
-    std::uint64_t i = 0;
+    JtiStream jtis(bench::fresh_family, bench::sequential());
     std::size_t checksum = 0;
     for (auto _ : state) {
-        checksum += d.is_revoked(jti(i), JtiMaker::exp(i));
+        const auto jti = jtis();
+        checksum += d.is_revoked(jti.text, jti.exp);
         _mm_lfence();  // the next lookup starts only when this one is done
-        ++i;
     }
     if (checksum != 0) state.SkipWithError("a fresh jti was reported revoked");
     report(state, checksum, d);
@@ -48,13 +60,13 @@ BENCHMARK(BM_denylist_miss_one_at_a_time)->Arg(1'000'000)->Arg(10'000'000);
 
 void BM_denylist_miss_batched(benchmark::State& state) {
     const jwtguard::Denylist& d = bench::denylist_with(live(state));
-    JtiMaker jti(bench::fresh_family);
     // Threads walk different keys.
-    std::uint64_t i = static_cast<std::uint64_t>(state.thread_index()) << 40;
+    JtiStream jtis(bench::fresh_family,
+                   bench::sequential(static_cast<std::uint64_t>(state.thread_index()) << 40));
     std::size_t checksum = 0;
     for (auto _ : state) {
-        checksum += d.is_revoked(jti(i), JtiMaker::exp(i));
-        ++i;
+        const auto jti = jtis();
+        checksum += d.is_revoked(jti.text, jti.exp);
     }
     if (checksum != 0) state.SkipWithError("a fresh jti was reported revoked");
     report(state, checksum, d);
@@ -68,15 +80,15 @@ constexpr std::size_t prefetch_batch = 16;
 /// first is probed, so that the batch's memory latencies overlap. `next()`
 /// gives the index of the next jti to look up. Returns how many were found.
 template <class Next>
-std::size_t prefetched_batches(benchmark::State& state, const jwtguard::Denylist& d, JtiMaker& jti,
-                               Next next) {
+std::size_t prefetched_batches(benchmark::State& state, const jwtguard::Denylist& d,
+                               JtiStream<Next>& jtis) {
     constexpr std::size_t batch = prefetch_batch;
     std::size_t found = 0;
     jwtguard::Denylist::Key keys[batch];
     for (auto _ : state) {
         for (std::size_t k = 0; k < batch; ++k) {
-            const std::uint64_t i = next();
-            keys[k] = d.jti_key(jti(i), JtiMaker::exp(i));
+            const auto jti = jtis();
+            keys[k] = d.jti_key(jti.text, jti.exp);
             d.prefetch(keys[k]);
         }
         for (std::size_t k = 0; k < batch; ++k)
@@ -89,9 +101,8 @@ std::size_t prefetched_batches(benchmark::State& state, const jwtguard::Denylist
 
 void BM_denylist_miss_prefetched(benchmark::State& state) {
     const jwtguard::Denylist& d = bench::denylist_with(live(state));
-    JtiMaker jti(bench::fresh_family);
-    std::uint64_t i = 0;
-    if (prefetched_batches(state, d, jti, [&] { return i++; }) != 0)
+    JtiStream jtis(bench::fresh_family, bench::sequential());
+    if (prefetched_batches(state, d, jtis) != 0)
         state.SkipWithError("a fresh jti was reported revoked");
 }
 BENCHMARK(BM_denylist_miss_prefetched)->Arg(1'000'000)->Arg(10'000'000);
@@ -100,15 +111,13 @@ BENCHMARK(BM_denylist_miss_prefetched)->Arg(1'000'000)->Arg(10'000'000);
 void BM_denylist_hit(benchmark::State& state) {
     const std::size_t count = live(state);
     const jwtguard::Denylist& d = bench::denylist_with(count);
-    JtiMaker jti(bench::revoked_family);
+    JtiStream jtis(bench::revoked_family, strided(count));
     const bool one_at_a_time = state.range(1) != 0;
-    std::uint64_t i = 0;
     std::size_t checksum = 0;
     for (auto _ : state) {
-        checksum += d.is_revoked(jti(i), JtiMaker::exp(i));
+        const auto jti = jtis();
+        checksum += d.is_revoked(jti.text, jti.exp);
         if (one_at_a_time) _mm_lfence();
-        i += 7919;  // a prime stride: no locality
-        if (i >= count) i -= count;
     }
     if (checksum != static_cast<std::size_t>(state.iterations()))
         state.SkipWithError("a revoked jti was missed");
@@ -123,14 +132,8 @@ BENCHMARK(BM_denylist_hit)
 void BM_denylist_hit_prefetched(benchmark::State& state) {
     const std::size_t count = live(state);
     const jwtguard::Denylist& d = bench::denylist_with(count);
-    JtiMaker jti(bench::revoked_family);
-    std::uint64_t i = 0;
-    const std::size_t found = prefetched_batches(state, d, jti, [&] {
-        const std::uint64_t at = i;
-        i += 7919;
-        if (i >= count) i -= count;
-        return at;
-    });
+    JtiStream jtis(bench::revoked_family, strided(count));
+    const std::size_t found = prefetched_batches(state, d, jtis);
     if (found != static_cast<std::size_t>(state.iterations()) * prefetch_batch)
         state.SkipWithError("a revoked jti was missed");
 }
@@ -139,15 +142,14 @@ BENCHMARK(BM_denylist_hit_prefetched)->Arg(10'000'000);
 /// Bloom stage false positives and memory per revocation, measured.
 void BM_denylist_filter_quality(benchmark::State& state) {
     const jwtguard::Denylist& d = bench::denylist_with(live(state));
-    JtiMaker jti(bench::fresh_family);
-    std::uint64_t i = 0;
+    JtiStream jtis(bench::fresh_family, bench::sequential());
     std::size_t hits = 0;
     for (auto _ : state) {
-        hits += d.filter_may_contain(d.jti_key(jti(i), JtiMaker::exp(i)));
-        ++i;
+        const auto jti = jtis();
+        hits += d.filter_may_contain(d.jti_key(jti.text, jti.exp));
     }
     state.counters["false_positive_pct"] =
-        100.0 * static_cast<double>(hits) / static_cast<double>(i);
+        100.0 * static_cast<double>(hits) / static_cast<double>(state.iterations());
     state.counters["bytes_per_revocation"] =
         static_cast<double>(d.memory_bytes()) / static_cast<double>(d.size());
     state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
@@ -177,14 +179,13 @@ BENCHMARK(BM_denylist_insert)->Unit(benchmark::kMillisecond)->Iterations(3);
 /// into the same denylist.
 void BM_denylist_miss_with_writer(benchmark::State& state) {
     jwtguard::Denylist& d = bench::denylist_with(live(state), bench::Use::writer);
-    JtiMaker jti(bench::fresh_family);
-    std::uint64_t i = 0;
+    JtiStream jtis(bench::fresh_family, bench::sequential());
     std::size_t checksum = 0;
     {
         const bench::RevocationWriter writer(d);
         for (auto _ : state) {
-            checksum += d.is_revoked(jti(i), JtiMaker::exp(i));
-            ++i;
+            const auto jti = jtis();
+            checksum += d.is_revoked(jti.text, jti.exp);
         }
     }
     report(state, checksum, d);
