@@ -58,6 +58,33 @@ ROWS = [
     ("libjwt 1.10, RS256", RS_PEER, RS_FLOOR, None),
 ]
 
+# The denylist (issue 4): every lookup against the floor of the same access
+# pattern (the fingerprint plus the one or two cache lines no design of the
+# issue's can avoid reading; bench/bench_denylist.cpp). Prefetched rows run
+# batches of 16 and are shown per lookup.
+MISS_FLOOR_1M = "BM_floor_denylist_miss/keys:1000000/one_at_a_time:1"
+MISS_FLOOR_10M = "BM_floor_denylist_miss/keys:10000000/one_at_a_time:0"
+MISS_FLOOR_10M_ONE = "BM_floor_denylist_miss/keys:10000000/one_at_a_time:1"
+HIT_FLOOR = "BM_floor_denylist_hit/keys:10000000/one_at_a_time:0"
+HIT_FLOOR_ONE = "BM_floor_denylist_hit/keys:10000000/one_at_a_time:1"
+DENYLIST_ROWS = [
+    ("floor: miss, 1.5 MB filter, one at a time", MISS_FLOOR_1M, MISS_FLOOR_1M),
+    ("floor: miss, 15 MB filter, back to back", MISS_FLOOR_10M, MISS_FLOOR_10M),
+    ("floor: miss, 15 MB filter, one at a time", MISS_FLOOR_10M_ONE, MISS_FLOOR_10M_ONE),
+    ("floor: hit, filter + 160 MB set, back to back", HIT_FLOOR, HIT_FLOOR),
+    ("floor: hit, filter + 160 MB set, one at a time", HIT_FLOOR_ONE, HIT_FLOOR_ONE),
+    ("miss, 1M live, one at a time", "BM_denylist_miss_one_at_a_time/1000000", MISS_FLOOR_1M),
+    ("miss, 1M live, batched", "BM_denylist_miss_batched/1000000", None),
+    ("miss, 1M live, prefetched batches (per lookup)", "BM_denylist_miss_prefetched/1000000", None),
+    ("miss, 10M live, batched", "BM_denylist_miss_batched/10000000", MISS_FLOOR_10M),
+    ("miss, 10M live, one at a time", "BM_denylist_miss_one_at_a_time/10000000", MISS_FLOOR_10M_ONE),
+    ("miss, 10M live, prefetched batches (per lookup)", "BM_denylist_miss_prefetched/10000000", MISS_FLOOR_10M),
+    ("revoked, 10M live, batched", "BM_denylist_hit/live:10000000/one_at_a_time:0", HIT_FLOOR),
+    ("revoked, 10M live, one at a time", "BM_denylist_hit/live:10000000/one_at_a_time:1", HIT_FLOOR_ONE),
+    ("revoked, 10M live, prefetched batches (per lookup)", "BM_denylist_hit_prefetched/10000000", HIT_FLOOR),
+    ("miss, 1M live, 1 reader while a writer revokes 100k/s", "BM_denylist_miss_with_writer/1000000", None),
+]
+
 UNIT_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
 
 
@@ -71,7 +98,7 @@ def medians(run):
         scale = UNIT_NS[b.get("time_unit", "ns")]
         threaded = "real_time" in name
         ns = (b["real_time"] if threaded else b["cpu_time"]) * scale
-        out[name] = {"ns": ns, "allocs": b.get("allocs_per_op")}
+        out[name] = {"ns": ns, "allocs": b.get("allocs_per_op"), "counters": b}
     return out
 
 
@@ -140,11 +167,72 @@ def main():
         worst = max(pipeline_allocs)
         target("allocations per validation, every pipeline row", f"max {worst:g}", worst == 0)
 
+    # Issue 4: the denylist.
+    def per_lookup(name):
+        """ns per lookup: from items/s, so that batches of 16 count 16."""
+        if name not in m:
+            return None
+        rate = m[name]["counters"].get("items_per_second")
+        return 1e9 / rate if rate else m[name]["ns"]
+
+    denylist_lines = ["| figure | ns per lookup (median) | vs its floor |", "| --- | --- | --- |"]
+    for label, name, floor in DENYLIST_ROWS:
+        ns = per_lookup(name)
+        if ns is None:
+            continue
+        ratio = f"{ns / per_lookup(floor):.2f}x" if floor and floor != name and floor in m else ""
+        denylist_lines.append(f"| {label} | {fmt_ns(ns)} | {ratio} |")
+
+    def counter(name, key):
+        return m[name]["counters"].get(key) if name in m else None
+
+    miss_1m = per_lookup("BM_denylist_miss_one_at_a_time/1000000")
+    if miss_1m is not None:
+        floor = per_lookup(MISS_FLOOR_1M)
+        target("denylist miss, 1M live, one at a time <= 25 ns",
+               fmt_ns(miss_1m) + (f" (its floor: {fmt_ns(floor)})" if floor else ""), miss_1m <= 25)
+    miss_10m = per_lookup("BM_denylist_miss_batched/10000000")
+    if miss_10m is not None:
+        target("denylist miss, 10M live, batched <= 60 ns", fmt_ns(miss_10m), miss_10m <= 60)
+    for mode, name, floor in (("batched", "BM_denylist_hit/live:10000000/one_at_a_time:0", HIT_FLOOR),
+                              ("one at a time", "BM_denylist_hit/live:10000000/one_at_a_time:1",
+                               HIT_FLOOR_ONE)):
+        ns = per_lookup(name)
+        if ns is not None:
+            f_ns = per_lookup(floor)
+            target(f"denylist revoked, 10M live, {mode} <= 200 ns",
+                   fmt_ns(ns) + (f" (its floor: {fmt_ns(f_ns)})" if f_ns else ""), ns <= 200)
+    for live in ("1000000", "10000000"):
+        fp = counter(f"BM_denylist_filter_quality/{live}", "false_positive_pct")
+        if fp is not None:
+            target(f"bloom false positives, {int(live) // 1000000}M live <= 0.6%", f"{fp:.3f}%", fp <= 0.6)
+    per_rev = counter("BM_denylist_filter_quality/10000000", "bytes_per_revocation")
+    if per_rev is not None:
+        target("memory per live revocation, 10M live <= 40 bytes", f"{per_rev:.1f} bytes", per_rev <= 40)
+    insert = counter("BM_denylist_insert/iterations:3", "items_per_second")
+    if insert is not None:
+        target("insert, one thread >= 2M/s", f"{insert / 1e6:.2f}M/s", insert >= 2e6)
+    one = per_lookup("BM_denylist_miss_batched/1000000/real_time/threads:1")
+    two = counter("BM_denylist_miss_batched/1000000/real_time/threads:2", "items_per_second")
+    if one and two:
+        scale = two / (1e9 / one)
+        target("denylist, 2 threads >= 1.8x one", f"{scale:.2f}x", scale >= 1.8)
+    alone, written = per_lookup("BM_denylist_miss_batched/1000000"), per_lookup(
+        "BM_denylist_miss_with_writer/1000000")
+    if alone and written:
+        cost = written / alone - 1
+        target("a 100k/s writer costs lookups <= 15%", f"{cost * 100:+.1f}%", cost <= 0.15)
+    bare = get("BM_validate_hs256_denylist/live:0/revoked:0")
+    if hs_1m and bare:
+        cost = hs_1m / bare - 1
+        target("denylist inside HS256 validate, 1M live, adds <= 10%", f"{cost * 100:+.1f}%", cost <= 0.10)
+
     context = run.get("context", {})
     header = (f"jwtguard_bench, {context.get('date', '')}, {context.get('num_cpus', '?')} CPUs "
               f"@ {context.get('mhz_per_cpu', '?')} MHz, medians of "
               f"{max((b.get('repetitions', 1) for b in run['benchmarks']), default=1)} repetitions")
-    text = "\n".join([header, "", *lines, "", "Targets (issue 5):", *targets, ""])
+    text = "\n".join([header, "", *lines, "", "Denylist (issue 4):", "", *denylist_lines, "",
+                      "Targets (issues 4 and 5):", *targets, ""])
     print(text)
     os.makedirs(out_dir, exist_ok=True)
     with open(os.path.join(out_dir, "summary.md"), "w") as f:

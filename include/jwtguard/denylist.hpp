@@ -218,8 +218,7 @@ class FingerprintTable {
     static constexpr std::size_t initial_capacity = 16;
 
     FingerprintTable(std::size_t capacity, double bits_per_key)
-        : m_capacity((std::max<std::size_t>(capacity, slots_per_line) + slots_per_line - 1) /
-                     slots_per_line * slots_per_line),
+        : m_capacity(std::max<std::size_t>(capacity, 2)),
           m_limit(std::max<std::size_t>(
               static_cast<std::size_t>(static_cast<double>(m_capacity) * max_load), 1)),
           m_blocks(SplitBlockBloom::blocks_for(m_limit, bits_per_key)),
@@ -236,25 +235,10 @@ class FingerprintTable {
     }
 
     [[nodiscard]] bool contains_exact(const Fingerprint& fp) const noexcept {
-        // A line at a time, its four slots compared without a branch each:
-        // which slot of the line holds a revoked token's fingerprint is
-        // random, so a branch per slot would mispredict on most hits, and a
-        // mispredict that resolves only when the line arrives from memory
-        // throws away the lookups the CPU had started after this one.
-        // Within a line the filled slots form a prefix (inserts take the
-        // first empty slot of the probe sequence and nothing is removed), so
-        // an empty slot anywhere in it ends the probe.
-        for (std::size_t line = home(fp);; line = next_line(line)) {
-            bool found = false;
-            bool open = false;
-            for (std::size_t k = 0; k < slots_per_line; ++k) {
-                const std::uint64_t hi = m_slots[line + k].hi.load(std::memory_order_acquire);
-                const std::uint64_t lo = m_slots[line + k].lo.load(std::memory_order_relaxed);
-                found |= (hi == fp.hi) & (lo == fp.lo);
-                open |= hi == 0;
-            }
-            if (found) return true;
-            if (open) return false;
+        for (std::size_t i = fast_range(fp.lo, m_capacity);; i = next(i)) {
+            const std::uint64_t hi = m_slots[i].hi.load(std::memory_order_acquire);
+            if (hi == 0) return false;
+            if (hi == fp.hi && m_slots[i].lo.load(std::memory_order_relaxed) == fp.lo) return true;
         }
     }
 
@@ -267,7 +251,7 @@ class FingerprintTable {
 
     /// Adds `fp` (absent, and the table not full). The caller is the one writer.
     void insert(const Fingerprint& fp) noexcept {
-        std::size_t i = home(fp);
+        std::size_t i = fast_range(fp.lo, m_capacity);
         while (m_slots[i].hi.load(std::memory_order_relaxed) != 0)
             i = next(i);
         m_slots[i].lo.store(fp.lo, std::memory_order_relaxed);
@@ -301,24 +285,9 @@ class FingerprintTable {
         std::atomic<std::uint64_t> hi{0};
         std::atomic<std::uint64_t> lo{0};
     };
-    static_assert(sizeof(Slot) == 16);
-    static constexpr std::size_t slots_per_line = 64 / sizeof(Slot);
-
-    /// Where the probe for `fp` starts: the first slot of a cache line (the
-    /// slots start line-aligned, after the filter's blocks, and the capacity
-    /// is whole lines). A revoked token's fingerprint then sits in the one
-    /// line its lookup reads first unless that line was full when it was
-    /// inserted; probing from a slot inside the line would run into the next
-    /// line, a second memory access, for a third or so of the hits.
-    [[nodiscard]] std::size_t home(const Fingerprint& fp) const noexcept {
-        return fast_range(fp.lo, m_capacity / slots_per_line) * slots_per_line;
-    }
 
     [[nodiscard]] std::size_t next(std::size_t i) const noexcept {
         return i + 1 == m_capacity ? 0 : i + 1;
-    }
-    [[nodiscard]] std::size_t next_line(std::size_t line) const noexcept {
-        return line + slots_per_line == m_capacity ? 0 : line + slots_per_line;
     }
 
     std::size_t m_capacity;
