@@ -62,17 +62,20 @@ ROWS = [
 # pattern (the fingerprint plus the one or two cache lines no design of the
 # issue's can avoid reading; bench/bench_denylist.cpp). Prefetched rows run
 # batches of 16 and are shown per lookup.
+MISS_FLOOR_10K = "BM_floor_denylist_miss/keys:10000/one_at_a_time:1"
 MISS_FLOOR_1M = "BM_floor_denylist_miss/keys:1000000/one_at_a_time:1"
 MISS_FLOOR_10M = "BM_floor_denylist_miss/keys:10000000/one_at_a_time:0"
 MISS_FLOOR_10M_ONE = "BM_floor_denylist_miss/keys:10000000/one_at_a_time:1"
 HIT_FLOOR = "BM_floor_denylist_hit/keys:10000000/one_at_a_time:0"
 HIT_FLOOR_ONE = "BM_floor_denylist_hit/keys:10000000/one_at_a_time:1"
 DENYLIST_ROWS = [
+    ("floor: miss, 15 KB filter (in L1), one at a time", MISS_FLOOR_10K, MISS_FLOOR_10K),
     ("floor: miss, 1.5 MB filter, one at a time", MISS_FLOOR_1M, MISS_FLOOR_1M),
     ("floor: miss, 15 MB filter, back to back", MISS_FLOOR_10M, MISS_FLOOR_10M),
     ("floor: miss, 15 MB filter, one at a time", MISS_FLOOR_10M_ONE, MISS_FLOOR_10M_ONE),
     ("floor: hit, filter + 160 MB set, back to back", HIT_FLOOR, HIT_FLOOR),
     ("floor: hit, filter + 160 MB set, one at a time", HIT_FLOOR_ONE, HIT_FLOOR_ONE),
+    ("miss, 10k live, one at a time", "BM_denylist_miss_one_at_a_time/10000", MISS_FLOOR_10K),
     ("miss, 1M live, one at a time", "BM_denylist_miss_one_at_a_time/1000000", MISS_FLOOR_1M),
     ("miss, 1M live, batched", "BM_denylist_miss_batched/1000000", None),
     ("miss, 1M live, prefetched batches (per lookup)", "BM_denylist_miss_prefetched/1000000", None),
