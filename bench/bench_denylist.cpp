@@ -44,35 +44,53 @@ std::size_t live(const benchmark::State& state) {
     return static_cast<std::size_t>(state.range(0));
 }
 
-/// The floor of a lookup that misses: what no denylist of the design
-/// can avoid. The XXH3-128 fingerprint of the jti (seeded with its exp, as
-/// the denylist's), then one random 64-byte line read (all eight words) in a
+/// The floors of a lookup: what no denylist of the design can avoid.
+/// The XXH3-128 fingerprint of the jti (seeded with its exp, as the
+/// denylist's), then one random 64-byte line read (all eight words) in a
 /// region the size of the smallest filter that meets the 0.6% false-positive
-/// budget: 12 bits per key for `keys` keys (1.5 MB at 1M, 15 MB at 10M),
-/// mapped as the denylist's tables are. No buckets, no epoch, no bit tests.
-void BM_floor_denylist_miss(benchmark::State& state) {
+/// budget (12 bits per key for `keys` keys: 1.5 MB at 1M, 15 MB at 10M),
+/// mapped as the denylist's tables are. For a revoked token (`WithSet`),
+/// also one random line of the smallest exact set (16 bytes per key, full),
+/// the two reads issued together: both addresses come from the hash alone.
+/// No buckets, no epoch, no bit tests.
+template <bool WithSet>
+void floor_lookups(benchmark::State& state, std::uint64_t family) {
     const auto keys = static_cast<std::size_t>(state.range(0));
     const bool one_at_a_time = state.range(1) != 0;
-    const std::size_t lines = keys * 12 / 512 + 1;
-    const jwtguard::detail::LargeBuffer memory(lines * 64);
+    const std::size_t filter_lines = keys * 12 / 512 + 1;
+    const std::size_t set_lines = WithSet ? keys * 16 / 64 : 0;
+    const jwtguard::detail::LargeBuffer memory((filter_lines + set_lines) * 64);
     auto* words = static_cast<std::uint64_t*>(memory.data());
-    for (std::size_t w = 0; w < lines * 8; ++w)  // backed by real pages, not the zero page
+    for (std::size_t w = 0; w < (filter_lines + set_lines) * 8;
+         ++w)  // real pages, not the zero page
         words[w] = XXH3_64bits(&w, sizeof w);
-    JtiStream jtis(bench::fresh_family, bench::sequential());
+    const std::uint64_t* set = words + filter_lines * 8;
+    JtiStream jtis(family, bench::sequential());
     std::uint64_t checksum = 0;
     for (auto _ : state) {
         const auto jti = jtis();
         const XXH128_hash_t h = XXH3_128bits_withSeed(jti.text.data(), jti.text.size(),
                                                       static_cast<std::uint64_t>(jti.exp) << 2);
-        const std::uint64_t* line = words + jwtguard::detail::fast_range(h.high64, lines) * 8;
+        const std::uint64_t* filter_line =
+            words + jwtguard::detail::fast_range(h.high64, filter_lines) * 8;
         std::uint64_t folded = h.low64;
         for (std::size_t w = 0; w < 8; ++w)
-            folded ^= line[w];
+            folded ^= filter_line[w];
+        if constexpr (WithSet) {
+            const std::uint64_t* set_line =
+                set + jwtguard::detail::fast_range(h.low64, set_lines) * 8;
+            for (std::size_t w = 0; w < 8; ++w)
+                folded ^= set_line[w];
+        }
         checksum += folded == 0;
         if (one_at_a_time) _mm_lfence();
     }
     benchmark::DoNotOptimize(checksum);
     state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+
+void BM_floor_denylist_miss(benchmark::State& state) {
+    floor_lookups<false>(state, bench::fresh_family);
 }
 BENCHMARK(BM_floor_denylist_miss)
     ->ArgNames({"keys", "one_at_a_time"})
@@ -81,38 +99,8 @@ BENCHMARK(BM_floor_denylist_miss)
     ->Args({10'000'000, 0})
     ->Args({10'000'000, 1});
 
-/// The floor of a lookup that finds a revoked token: the fingerprint, then
-/// one random line of a minimal filter (12 bits per key) and one random line
-/// of a minimal exact set (16 bytes per key, full), the two reads issued
-/// together (both addresses come from the hash alone).
 void BM_floor_denylist_hit(benchmark::State& state) {
-    const auto keys = static_cast<std::size_t>(state.range(0));
-    const bool one_at_a_time = state.range(1) != 0;
-    const std::size_t filter_lines = keys * 12 / 512 + 1;
-    const std::size_t table_lines = keys * 16 / 64;
-    const jwtguard::detail::LargeBuffer memory((filter_lines + table_lines) * 64);
-    auto* words = static_cast<std::uint64_t*>(memory.data());
-    for (std::size_t w = 0; w < (filter_lines + table_lines) * 8; ++w)
-        words[w] = XXH3_64bits(&w, sizeof w);
-    const std::uint64_t* table = words + filter_lines * 8;
-    JtiStream jtis(bench::revoked_family, bench::sequential());
-    std::uint64_t checksum = 0;
-    for (auto _ : state) {
-        const auto jti = jtis();
-        const XXH128_hash_t h = XXH3_128bits_withSeed(jti.text.data(), jti.text.size(),
-                                                      static_cast<std::uint64_t>(jti.exp) << 2);
-        const std::uint64_t* filter_line =
-            words + jwtguard::detail::fast_range(h.high64, filter_lines) * 8;
-        const std::uint64_t* table_line =
-            table + jwtguard::detail::fast_range(h.low64, table_lines) * 8;
-        std::uint64_t folded = h.low64;
-        for (std::size_t w = 0; w < 8; ++w)
-            folded ^= filter_line[w] ^ table_line[w];
-        checksum += folded == 0;
-        if (one_at_a_time) _mm_lfence();
-    }
-    benchmark::DoNotOptimize(checksum);
-    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+    floor_lookups<true>(state, bench::revoked_family);
 }
 BENCHMARK(BM_floor_denylist_hit)
     ->ArgNames({"keys", "one_at_a_time"})
