@@ -72,10 +72,11 @@ class JtiMaker {
 /// before, they would still be in the store buffer: XXH3 reads a 36-byte
 /// input as overlapping 8-byte words (offsets 0, 4, 8, ... 28), which no
 /// single store can forward, so every hash would wait for the store to
-/// retire; and stores retire in order, behind the previous lookup's memory
-/// access. That chains "independent" lookups together (measured: 10M live,
-/// misses back to back, 85-124 ns written just before, 54-58 ns written
-/// ahead) and adds ~3 ns to every one-at-a-time lookup.
+/// commit; and stores commit in order, only after everything before them,
+/// the previous lookup's memory access included, has retired. That chains
+/// "independent" lookups together (measured: 10M live, misses back to back,
+/// 85-124 ns written just before, 54-58 ns written ahead; the hash alone,
+/// one at a time, 17.5 against 14.9 ns).
 template <class Next>
 class JtiStream {
   public:
