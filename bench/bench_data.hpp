@@ -34,7 +34,7 @@ inline constexpr std::int64_t lifetime = 900;
 class JtiMaker {
   public:
     static constexpr std::size_t size = 36;
-    explicit JtiMaker(std::uint64_t family) : m_family(family * 0x632be59bd9b4e019ULL) {
+    explicit JtiMaker(std::uint64_t family) : m_family(family) {
         for (auto& text : m_text)
             std::memcpy(text, template_jti, size);
     }
@@ -42,12 +42,13 @@ class JtiMaker {
     /// loops use JtiStream).
     std::string_view operator()(std::uint64_t i) noexcept {
         char* text = m_text[i % ring];
-        write(i, text);
+        write(m_family, i, text);
         return {text, size};
     }
-    /// Writes the first 8 bytes of jti(i) over `text`, a copy of the template.
-    void write(std::uint64_t i, char* text) const noexcept {
-        const std::uint64_t head = i * 0x9e3779b97f4a7c15ULL + m_family;
+    /// Writes the first 8 bytes of jti(i) of `family` over `text`, a copy of
+    /// the template.
+    static void write(std::uint64_t family, std::uint64_t i, char* text) noexcept {
+        const std::uint64_t head = i * 0x9e3779b97f4a7c15ULL + family * 0x632be59bd9b4e019ULL;
         std::memcpy(text, &head, sizeof head);
     }
     /// The exp of token i: spread over one lifetime from now.
@@ -85,7 +86,7 @@ class JtiStream {
         std::int64_t exp;
     };
 
-    JtiStream(std::uint64_t family, Next next) : m_maker(family), m_next(std::move(next)) {
+    JtiStream(std::uint64_t family, Next next) : m_family(family), m_next(std::move(next)) {
         for (auto& slot : m_ring)
             std::memcpy(slot.text, JtiMaker::template_jti, JtiMaker::size);
         for (std::size_t k = 0; k < lead; ++k)
@@ -109,11 +110,11 @@ class JtiStream {
     };
     void prepare(Slot& slot) noexcept {
         const std::uint64_t i = m_next();
-        m_maker.write(i, slot.text);
+        JtiMaker::write(m_family, i, slot.text);
         slot.exp = JtiMaker::exp(i);
     }
 
-    JtiMaker m_maker;
+    std::uint64_t m_family;
     Next m_next;
     Slot m_ring[ring];
     std::size_t m_at = 0;
