@@ -51,6 +51,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             const auto d = m.value.IsNumber() ? fuzz::reference_date(fuzz::string_of(number_text))
                                               : std::nullopt;
             d ? void(out = d->seconds) : fail(invalid);
+            if (d) {
+                // The fraction a maximum lifetime is compared on, exactly.
+                std::int64_t seconds = 0;
+                jwtguard::detail::DateFraction fraction;
+                FUZZ_CHECK(jwtguard::detail::parse_numeric_date(fuzz::string_of(number_text),
+                                                                seconds, &fraction));
+                FUZZ_CHECK(seconds == d->seconds);
+                FUZZ_CHECK(fraction.digits == d->fraction_digits);
+                FUZZ_CHECK(fraction.more == d->fraction_more);
+            }
         };
         if (name == "iss") {
             text ? void(iss = text) : fail(Error::iss_invalid);

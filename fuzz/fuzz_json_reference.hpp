@@ -80,19 +80,27 @@ inline bool has_surrogate(const rapidjson::Value& v) {
     return false;
 }
 
-/// True if a container below `v` (itself at nesting `level`, the root being
-/// 1) lies deeper than the limit.
-inline bool deeper_than_limit(const rapidjson::Value& v, int level) {
-    if (!v.IsArray() && !v.IsObject()) return false;
-    if (level > jwtguard::max_json_depth) return true;
+/// The first fault of the members of `v` (at nesting `level`, the root
+/// being 1) and below, in the order a streaming reader meets them: a
+/// container deeper than the limit when it opens, then for each member the
+/// count over the whole document (`count`), a duplicate name in its object,
+/// and its value.
+inline JsonFault walk_fault(const rapidjson::Value& v, int level, std::size_t& count) {
+    if (!v.IsArray() && !v.IsObject()) return JsonFault::none;
+    if (level > jwtguard::max_json_depth) return JsonFault::too_deep;
     if (v.IsArray()) {
         for (const auto& e : v.GetArray())
-            if (deeper_than_limit(e, level + 1)) return true;
-    } else {
-        for (const auto& m : v.GetObject())
-            if (deeper_than_limit(m.value, level + 1)) return true;
+            if (const JsonFault f = walk_fault(e, level + 1, count); f != JsonFault::none) return f;
+        return JsonFault::none;
     }
-    return false;
+    std::set<std::string, std::less<>> names;
+    for (const auto& m : v.GetObject()) {
+        if (++count > jwtguard::max_members) return JsonFault::too_many_members;
+        if (!names.emplace(string_of(m.name)).second) return JsonFault::duplicate_member;
+        if (const JsonFault f = walk_fault(m.value, level + 1, count); f != JsonFault::none)
+            return f;
+    }
+    return JsonFault::none;
 }
 
 /// The first structural fault of a document the DOM accepted, in the order
@@ -100,14 +108,8 @@ inline bool deeper_than_limit(const rapidjson::Value& v, int level) {
 inline JsonFault reference_fault(const rapidjson::Value& root) {
     if (has_surrogate(root)) return JsonFault::invalid_utf8;
     if (!root.IsObject()) return JsonFault::not_object;
-    std::set<std::string, std::less<>> names;
     std::size_t count = 0;
-    for (const auto& m : root.GetObject()) {
-        if (++count > jwtguard::max_members) return JsonFault::too_many_members;
-        if (!names.emplace(string_of(m.name)).second) return JsonFault::duplicate_member;
-        if (deeper_than_limit(m.value, 2)) return JsonFault::too_deep;
-    }
-    return JsonFault::none;
+    return walk_fault(root, 1, count);
 }
 
 /// True if `e` is the error of some structural fault (header or payload).
@@ -138,11 +140,15 @@ inline bool structure_agrees(std::string_view json, jwtguard::Error got, bool pa
 
 struct Date {
     std::int64_t seconds;
-    bool rounded_up;
+    /// The first 19 digits of the fraction, and whether a non-zero digit
+    /// follows them (claims.hpp, DateFraction).
+    std::uint64_t fraction_digits;
+    bool fraction_more;
 };
 
 /// A NumericDate from a JSON number's text, exactly: rounded up to whole
-/// seconds; nullopt outside [0, 2^53] (negative zero is zero).
+/// seconds, with its fraction; nullopt outside [0, 2^53] (negative zero is
+/// zero).
 inline std::optional<Date> reference_date(std::string_view text) {
     std::size_t i = 0;
     const bool negative = i < text.size() && text[i] == '-';
@@ -165,7 +171,7 @@ inline std::optional<Date> reference_date(std::string_view text) {
         point += down ? -exponent : exponent;
     }
     const std::size_t lead = digits.find_first_not_of('0');
-    if (lead == std::string::npos) return Date{0, false};
+    if (lead == std::string::npos) return Date{0, 0, false};
     digits.erase(0, lead);
     point -= static_cast<std::int64_t>(lead);
     if (negative || point > 16) return std::nullopt;  // 10^16 > 2^53
@@ -174,16 +180,29 @@ inline std::optional<Date> reference_date(std::string_view text) {
         integer = integer * 10 + (k < static_cast<std::int64_t>(digits.size())
                                       ? static_cast<std::uint64_t>(digits[k] - '0')
                                       : 0);
-    const bool fraction =
-        digits.find_first_not_of('0', static_cast<std::size_t>(std::max<std::int64_t>(point, 0))) !=
-        std::string::npos;
+    // The fraction's digits as a string: zeros for a point before the
+    // mantissa, then the mantissa's digits after the point.
+    std::string fraction;
+    if (point < 0) {
+        fraction.assign(static_cast<std::size_t>(std::min<std::int64_t>(-point, 40)), '0');
+        fraction += digits;
+    } else if (point < static_cast<std::int64_t>(digits.size())) {
+        fraction = digits.substr(static_cast<std::size_t>(point));
+    }
+    const bool nonzero = fraction.find_first_not_of('0') != std::string::npos;
+    std::uint64_t first = 0;
+    for (std::size_t k = 0; k < 19; ++k)
+        first =
+            first * 10 + (k < fraction.size() ? static_cast<std::uint64_t>(fraction[k] - '0') : 0);
+    const bool more =
+        fraction.size() > 19 && fraction.find_first_not_of('0', 19) != std::string::npos;
     constexpr std::uint64_t max_date = std::uint64_t{1} << 53;
-    if (!fraction)
+    if (!nonzero)
         return integer <= max_date
-                   ? std::optional<Date>(Date{static_cast<std::int64_t>(integer), false})
+                   ? std::optional<Date>(Date{static_cast<std::int64_t>(integer), 0, false})
                    : std::nullopt;
     return integer < max_date
-               ? std::optional<Date>(Date{static_cast<std::int64_t>(integer + 1), true})
+               ? std::optional<Date>(Date{static_cast<std::int64_t>(integer + 1), first, more})
                : std::nullopt;
 }
 

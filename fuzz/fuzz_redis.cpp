@@ -61,8 +61,10 @@ bool reference_accepts(std::string_view text) {
     std::int64_t last = 0;
     if (fields.size() == 4 && fields[0] == "token")
         return reference_date(fields[1], first) && reference_date(fields[2], last) &&
-               reference_fingerprint(fields[3]) && first <= last &&
-               (first != no_exp || last == no_exp);
+               reference_fingerprint(fields[3]) &&
+               // One exp, none twice, or a range shorter than a year.
+               (first == no_exp || last == no_exp ? first == last
+                                                  : first <= last && last - first < 86400 * 365);
     if (fields.size() == 3 && fields[0] == "subject")
         return reference_date(fields[1], first) && first != no_exp &&
                reference_fingerprint(fields[2]);

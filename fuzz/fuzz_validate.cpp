@@ -51,7 +51,7 @@ struct Fixture {
         cached = std::make_unique<jwtguard::Validator>(std::move(keys), options);
         // First use of each key on this thread sets up per-thread state
         // (epoch slot, RSA scratch): done here, outside the counted calls.
-        const std::string claims = R"({"exp":)" + std::to_string(fuzz::now + 60) + "}";
+        const std::string claims = R"({"aud":"api","exp":)" + std::to_string(fuzz::now + 60) + "}";
         jwtguard::Claims c;
         FUZZ_CHECK(validator->validate(jwtguard::sign(hs, claims, {.kid = "hs"}), fuzz::now, c) ==
                    Error::ok);
@@ -152,12 +152,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     FUZZ_CHECK(claims->exp.has_value() && fuzz::now < *claims->exp);
     FUZZ_CHECK(!claims->nbf || *claims->nbf <= fuzz::now);
     FUZZ_CHECK(!claims->iat || *claims->iat <= fuzz::now);
-    if (claims->has_aud()) {
-        bool ours = false;
-        for (const std::string_view a : claims->aud())
-            ours |= a == "api";
-        FUZZ_CHECK(ours);
-    }
+    // An audience is configured: aud is required and names it.
+    FUZZ_CHECK(claims->has_aud());
+    bool ours = false;
+    for (const std::string_view a : claims->aud())
+        ours |= a == "api";
+    FUZZ_CHECK(ours);
     FUZZ_CHECK(!(claims->jti == "revoked" && claims->exp == revoked_exp));
     FUZZ_CHECK(claims->sub != "logged-out" || claims->iat == fuzz::now);
     return 0;

@@ -74,12 +74,34 @@ TEST(Claims, IssuedInTheFuture) {
     EXPECT_EQ(p.check(policy, 994), Error::iat_in_future);
 }
 
-TEST(Claims, ExtremeNowNeverOverflows) {
+TEST(Claims, NowIsANumericDate) {
+    // time.hpp: every instant is in [0, 2^53]; a `now` outside is the
+    // caller's error, refused before any arithmetic with it.
     const Parsed p(R"({"exp":9007199254740992,"nbf":0,"iat":0})");
     ClaimPolicy policy;
-    policy.leeway = std::int64_t{1} << 31;
-    EXPECT_EQ(p.check(policy, INT64_MIN), Error::not_yet_valid);
-    EXPECT_EQ(p.check(policy, INT64_MAX), Error::expired);
+    EXPECT_EQ(p.check(policy, 0), Error::ok);
+    EXPECT_EQ(p.check(policy, max_numeric_date - 1), Error::ok);
+    EXPECT_EQ(p.check(policy, max_numeric_date), Error::expired);
+    policy.leeway = max_leeway;
+    EXPECT_EQ(p.check(policy, max_numeric_date), Error::ok);
+    for (const std::int64_t now : {INT64_MIN, std::int64_t{-1}, max_numeric_date + 1, INT64_MAX})
+        EXPECT_EQ(p.check(policy, now), Error::now_invalid) << now;
+}
+
+TEST(Claims, APolicyOutOfRangeIsRefusedNotComputedWith) {
+    // check_claims is public: a policy the Validator would refuse at setup
+    // must not overflow here either.
+    const Parsed p(R"({"exp":9007199254740992,"iat":0})");
+    for (const std::int64_t leeway : {INT64_MIN, std::int64_t{-1}, max_leeway + 1, INT64_MAX}) {
+        ClaimPolicy policy;
+        policy.leeway = leeway;
+        EXPECT_EQ(p.check(policy, 0), Error::option_invalid) << leeway;
+    }
+    for (const std::int64_t lifetime : {INT64_MIN, max_numeric_date + 1, INT64_MAX}) {
+        ClaimPolicy policy;
+        policy.max_lifetime = lifetime;
+        EXPECT_EQ(p.check(policy, 0), Error::option_invalid) << lifetime;
+    }
 }
 
 TEST(Claims, MaximumLifetime) {
@@ -92,6 +114,37 @@ TEST(Claims, MaximumLifetime) {
     EXPECT_EQ(Parsed(R"({"iat":1000})").check(policy, 1000), Error::exp_missing);
     policy.max_lifetime = 0;  // off
     EXPECT_EQ(Parsed(R"({"iat":1000,"exp":999999})").check(policy, 1000), Error::ok);
+}
+
+TEST(Claims, MaximumLifetimeIsComparedOnTheDatesAsWritten) {
+    // Rounded up to whole seconds, iat 1699999899.5 reads 1699999900 and a
+    // 100.5 s lifetime would pass a 100 s limit: the fractions count.
+    ClaimPolicy policy;
+    policy.max_lifetime = 100;
+    const auto check = [&](std::string_view iat, std::string_view exp) {
+        return Parsed(std::string(R"({"iat":)") + std::string(iat) + R"(,"exp":)" +
+                      std::string(exp) + "}")
+            .check(policy, 1699999950);
+    };
+    EXPECT_EQ(check("1699999899.5", "1700000000"), Error::lifetime_exceeded);
+    EXPECT_EQ(check("1699999900", "1700000000"), Error::ok);
+    EXPECT_EQ(check("1699999900", "1700000000.5"), Error::lifetime_exceeded);
+    EXPECT_EQ(check("1699999899.5", "1699999999.5"), Error::ok);  // exactly 100
+    EXPECT_EQ(check("1699999899.25", "1699999999.5"), Error::lifetime_exceeded);
+    EXPECT_EQ(check("1699999899.5", "1699999999.25"), Error::ok);
+    EXPECT_EQ(check("1699999899.5", "1699999999.4"), Error::ok);                 // 99.9
+    EXPECT_EQ(check("1699999899.5", "1699999999.6"), Error::lifetime_exceeded);  // 100.1
+    // Exponents and long fractions are read exactly too.
+    EXPECT_EQ(check("16999998995e-1", "1.6999999995e9"), Error::ok);
+    EXPECT_EQ(check("1699999899.0000000000000000001", "1699999999.0000000000000000001"), Error::ok);
+    EXPECT_EQ(check("1699999899.0000000000000000001", "1699999999.0000000000000000002"),
+              Error::lifetime_exceeded);
+    EXPECT_EQ(check("1699999899.00000000000000000001", "1699999999.1"), Error::lifetime_exceeded);
+    EXPECT_EQ(check("1699999899.1", "1699999999.00000000000000000001"), Error::ok);
+    // Equal in their first 19 fraction digits and both longer: they cannot
+    // be told apart here, and are refused (the stricter reading).
+    EXPECT_EQ(check("1699999899.00000000000000000001", "1699999999.00000000000000000001"),
+              Error::lifetime_exceeded);
 }
 
 TEST(Claims, Issuer) {
@@ -116,9 +169,21 @@ TEST(Claims, Audience) {
     EXPECT_EQ(Parsed(R"({"exp":9,"aud":["web","admin"]})").check(policy, 0), Error::ok);
     EXPECT_EQ(Parsed(R"({"exp":9,"aud":["web","mobile"]})").check(policy, 0), Error::aud_mismatch);
     EXPECT_EQ(Parsed(R"({"exp":9,"aud":"API"})").check(policy, 0), Error::aud_mismatch);
+}
+
+TEST(Claims, AConfiguredAudienceRequiresAud) {
+    // RFC 8725 3.9: a token without aud may have been minted for another
+    // service; with an audience configured it is refused, as a configured
+    // issuer refuses a token without iss.
+    ClaimPolicy policy;
     EXPECT_EQ(Parsed(R"({"exp":9})").check(policy, 0), Error::ok);
-    policy.require_aud = true;
+    policy.audiences = {"api"};
     EXPECT_EQ(Parsed(R"({"exp":9})").check(policy, 0), Error::aud_missing);
+    // The deliberate opt-out for legacy issuers, and only for a missing aud.
+    policy.allow_missing_aud = true;
+    EXPECT_EQ(Parsed(R"({"exp":9})").check(policy, 0), Error::ok);
+    EXPECT_EQ(Parsed(R"({"exp":9,"aud":"web"})").check(policy, 0), Error::aud_mismatch);
+    EXPECT_EQ(Parsed(R"({"exp":9,"aud":"api"})").check(policy, 0), Error::ok);
 }
 
 TEST(Claims, AudienceNamingSomeoneElseIsRefusedEvenWithoutPolicy) {

@@ -172,6 +172,56 @@ TEST_F(Cli, UsageErrorsExitTwo) {
     EXPECT_EQ(usage.err.rfind("error: usage: --leeway needs a value", 0), 0u) << usage.err;
 }
 
+TEST_F(Cli, TimesOutsideNumericDatesAreUsageErrors) {
+    // One range for every instant (time.hpp): --now near INT64_MIN once
+    // overflowed inside the denylist (UBSan: signed integer overflow).
+    const std::string token = sign(R"({"jti":"id-1","exp":1700000600})");
+    for (const std::string now :
+         {"-9223372036854775808", "-1", "9007199254740993", "9223372036854775807"}) {
+        const Outcome r = verify(token, {"--now", now, "--leeway", "5", "--revoked-jti", "x"});
+        EXPECT_EQ(r.code, 2) << now;
+        EXPECT_NE(r.err.find("--now needs an integer in [0, 9007199254740992]"), std::string::npos)
+            << r.err;
+    }
+    EXPECT_EQ(verify(token, {"--now", "0", "--revoked-jti", "x"}).code, 0);
+    EXPECT_EQ(verify(token, {"--now", "9007199254740992"}).code, 1);  // expired, not refused
+    const std::string journal = path("j");
+    EXPECT_EQ(run({"revoke", "--journal", journal, "--now", "-1", "--jti", "a", "--exp", "1"}).code,
+              2);
+    EXPECT_EQ(run({"revoke", "--journal", journal, "--sub", "a", "--before", "-1"}).code, 2);
+}
+
+TEST_F(Cli, RevokeTakesTheExpAsTheTokenCarriesIt) {
+    // A fractional exp is keyed rounded up (as Claims::exp holds it): the
+    // token with exp 1700000600.5 is revoked by --exp 1700000600.5 (or by
+    // 1700000601), and --exp 1700000600 names another token.
+    const std::string journal = path("j");
+    const std::string token = sign(R"({"jti":"f","exp":1700000600.5})");
+    auto revoke = [&](const std::string& exp) {
+        return run(
+            {"revoke", "--journal", journal, "--now", "1700000000", "--jti", "f", "--exp", exp});
+    };
+    Outcome r = revoke("1700000600");
+    EXPECT_EQ(r.out, "added\n");
+    EXPECT_EQ(verify(token, {"--journal", journal}).code, 0);
+    r = revoke("1700000600.5");
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out, "added\n");
+    EXPECT_EQ(r.err,
+              "note: --exp 1700000600.5 is the exp 1700000601 (whole seconds, rounded up, "
+              "as a token's exp is keyed)\n");
+    EXPECT_EQ(verify(token, {"--journal", journal}).err,
+              "error: revoked: the token has been revoked\n");
+    EXPECT_EQ(revoke("1700000601").out, "already_revoked\n");
+    EXPECT_EQ(revoke("1.7000006005e9").out, "already_revoked\n");
+    for (const std::string bad : {"1e400", "-1", "1,2", "1700000600,\"x\":1", "abc", "",
+                                  "9007199254740992.5", "0x10", "01"}) {
+        const Outcome e = revoke(bad);
+        EXPECT_EQ(e.code, 2) << bad;
+        EXPECT_NE(e.err.find("--exp needs the token's exp"), std::string::npos) << e.err;
+    }
+}
+
 TEST_F(Cli, UnusableKeyExitsTwo) {
     const std::string token = sign(claims);
     const Outcome missing = run({"verify", "--secret-file", path("nope"), token});

@@ -108,6 +108,25 @@ TEST(Denylist, RejectsExpOutsideNumericDates) {
     EXPECT_THROW(d.revoke_subject("x", -1), SetupError);
 }
 
+TEST(Denylist, NowIsANumericDate) {
+    // time.hpp's one range, at construction and at every advance: a `now`
+    // near INT64_MIN once overflowed `now - leeway + 1` (UBSan, reachable
+    // from the CLI's --now).
+    DenylistOptions o = small_options();
+    o.leeway = 5;
+    for (const std::int64_t bad : {INT64_MIN, std::int64_t{-1}, max_numeric_date + 1, INT64_MAX}) {
+        EXPECT_THROW(Denylist(o, bad), SetupError) << bad;
+        Denylist d(o, now);
+        EXPECT_THROW(d.advance(bad), SetupError) << bad;
+        EXPECT_EQ(d.now(), now);
+    }
+    for (const std::int64_t good : {std::int64_t{0}, max_numeric_date}) {
+        Denylist d(o, good);
+        EXPECT_EQ(d.revoke_jti("x", std::nullopt), RevokeResult::added);
+        EXPECT_TRUE(d.is_revoked("x", std::nullopt));
+    }
+}
+
 TEST(Denylist, RejectsBadOptions) {
     auto with = [](auto change) {
         DenylistOptions o;
@@ -454,7 +473,7 @@ TEST(DenylistSetup, ApplyRefusesARevocationOutOfRange) {
     Denylist d(small_options(), now);
     Revocation r = Denylist::jti_revocation("a", now + 100);
     EXPECT_THROW((void)Denylist::jti_revocation("a", -1), SetupError);
-    EXPECT_THROW((void)Denylist::subject_revocation("a", detail::max_numeric_date + 1), SetupError);
+    EXPECT_THROW((void)Denylist::subject_revocation("a", max_numeric_date + 1), SetupError);
     Revocation bad = r;
     bad.first = bad.last + 1;  // an empty range
     EXPECT_THROW(d.apply(bad), SetupError);
@@ -465,6 +484,18 @@ TEST(DenylistSetup, ApplyRefusesARevocationOutOfRange) {
     bad.last = now + 1;
     EXPECT_THROW(d.apply(bad), SetupError);
     bad.kind = static_cast<RevocationKind>(7);
+    EXPECT_THROW(d.apply(bad), SetupError);
+    // An exp range no writer makes: from a date to "no exp", or wider than
+    // one bucket of the widest width (what a snapshot records).
+    bad = r;
+    bad.first = 0;
+    bad.last = detail::no_exp;
+    EXPECT_THROW(d.apply(bad), SetupError);
+    bad = r;
+    bad.first = detail::no_exp;
+    EXPECT_THROW(d.apply(bad), SetupError);
+    bad = r;
+    bad.first = bad.last - detail::max_record_span;
     EXPECT_THROW(d.apply(bad), SetupError);
     EXPECT_EQ(d.size(), 0u);
     EXPECT_EQ(d.apply(r), RevokeResult::added);
@@ -693,6 +724,53 @@ TEST_F(DenylistJournal, SnapshotRestoresEntriesUnderAnotherBucketWidth) {
     Denylist d(options, now);
     for (int i = 0; i < 50; ++i)
         EXPECT_TRUE(d.is_revoked(id("j", i), now + 37 * i)) << i;
+}
+
+TEST_F(DenylistJournal, AWideRecordTakesOneOverflowEntryNotABucketPerSlot) {
+    // A record may span up to a year of exp (a snapshot of a coarser width
+    // spans one of its buckets). Under a one-second bucket width that is
+    // every slot of the ring: it stays one overflow entry instead, found by
+    // every lookup of its range, and dropped when it expires.
+    options.bucket_width = 1;
+    options.horizon = 3 * 86400;  // a ring of 2^18 one-second buckets
+    Revocation wide = Denylist::jti_revocation("w", now + 100);
+    wide.first = now;
+    wide.last = now + 86400;
+    {
+        Denylist d(options, now);
+        const std::size_t empty = d.memory_bytes();
+        EXPECT_EQ(d.apply(wide), RevokeResult::added);
+        EXPECT_LT(d.memory_bytes() - empty, std::size_t{1} << 20);
+        EXPECT_TRUE(d.is_revoked("w", now + 100));  // its fingerprint names this exp
+        for (std::int64_t t = now; t < now + 86400; t += 3600) {
+            d.advance(t);
+            ASSERT_TRUE(d.is_revoked("w", now + 100)) << t - now;
+            EXPECT_LT(d.memory_bytes() - empty, std::size_t{1} << 20) << t - now;
+        }
+        d.advance(now + 86400 + 2);
+        EXPECT_FALSE(d.is_revoked("w", now + 100));
+        EXPECT_EQ(d.size(), 0u);
+    }
+    // From a journal, on start-up: the same, and the bounds count as corrupt.
+    {
+        Denylist d(options, now);
+        d.revoke_jti("plain", now + 100);
+    }
+    Revocation hostile = wide;
+    hostile.first = 0;
+    hostile.last = detail::no_exp;  // once a bucket for every slot: many GB
+    for (const Revocation& r : {wide, hostile}) {
+        unsigned char bytes[detail::record_size];
+        detail::encode_record(r, bytes);
+        std::ofstream(options.journal_path, std::ios::binary | std::ios::app)
+            .write(reinterpret_cast<const char*>(bytes), sizeof bytes);
+    }
+    Denylist d(options, now);
+    EXPECT_EQ(d.journal_report().corrupt_records, 1u);
+    EXPECT_EQ(d.journal_report().journal_records, 3u);  // wide (applied above), plain, wide
+    EXPECT_TRUE(d.is_revoked("plain", now + 100));
+    EXPECT_TRUE(d.is_revoked("w", now + 100));
+    EXPECT_LT(d.memory_bytes(), std::size_t{16} << 20);
 }
 
 TEST_F(DenylistJournal, CompactWhileOthersRevokeLosesNothing) {

@@ -73,14 +73,48 @@ TEST(Json, MemberLimit) {
     EXPECT_EQ(header_error(members(max_members + 1)), Error::header_too_many_members);
 }
 
+TEST(Json, MemberLimitCountsEveryDepth) {
+    // The duplicate table holds every member of the document, so the limit
+    // counts them all: max_members - 1 nested under one top-level member.
+    const std::string inner = members(max_members - 1);
+    EXPECT_EQ(payload_error(R"({"o":)" + inner + "}"), Error::ok);
+    EXPECT_EQ(payload_error(R"({"o":)" + inner + R"(,"p":1})"), Error::payload_too_many_members);
+    EXPECT_EQ(payload_error(R"({"o":[)" + inner + "," + inner + "]}"),
+              Error::payload_too_many_members);
+    EXPECT_EQ(header_error(R"({"o":{"x":)" + inner + "}}"), Error::header_too_many_members);
+}
+
 TEST(Json, DuplicateTopLevelMembersAfterUnescaping) {
     EXPECT_EQ(payload_error(R"({"a":1,"a":2})"), Error::payload_duplicate_member);
     EXPECT_EQ(payload_error(R"({"exp":1,"\u0065xp":2})"), Error::payload_duplicate_member);
     EXPECT_EQ(header_error(R"({"alg":"HS256","alg":"none"})"), Error::header_duplicate_member);
     // Names differing only after a NUL are different names.
     EXPECT_EQ(payload_error(R"({"a":1,"a\u0000":2})"), Error::ok);
-    // Only the top level is checked (nested objects are application data).
-    EXPECT_EQ(payload_error(R"({"x":{"a":1},"y":{"a":2}})"), Error::ok);
+    // The same name in different objects is no duplicate.
+    EXPECT_EQ(payload_error(R"({"a":{"a":1},"y":{"a":2},"z":[{"a":3},{"a":{"a":4}}]})"), Error::ok);
+}
+
+TEST(Json, DuplicateMembersAreRefusedAtEveryDepth) {
+    // A last-wins parser reading payload_json() would see admin: true where
+    // a first-wins one sees false: the differential the rule exists for.
+    EXPECT_EQ(payload_error(R"({"roles":{"admin":false,"admin":true},"exp":1})"),
+              Error::payload_duplicate_member);
+    EXPECT_EQ(payload_error(R"({"a":{"b":{"c":1,"\u0063":2}}})"), Error::payload_duplicate_member);
+    EXPECT_EQ(payload_error(R"({"a":[1,{"x":1,"y":2,"x":3}]})"), Error::payload_duplicate_member);
+    EXPECT_EQ(header_error(R"({"alg":"HS256","ext":{"k":1,"k":1}})"),
+              Error::header_duplicate_member);
+    // An object closed and another opened at the same depth: a new object.
+    EXPECT_EQ(payload_error(R"({"a":{"k":1},"b":{"k":1}})"), Error::ok);
+    // The object's members, not its parent's: "k" at two depths is fine,
+    // and after the inner object closes the outer one still knows its own.
+    EXPECT_EQ(payload_error(R"({"k":{"k":{"k":1}}})"), Error::ok);
+    EXPECT_EQ(payload_error(R"({"k":{"x":1},"x":2,"k":3})"), Error::payload_duplicate_member);
+    EXPECT_EQ(payload_error(R"({"o":{"k":{"x":1},"x":2,"k":3}})"), Error::payload_duplicate_member);
+    // At the deepest level allowed.
+    std::string deep = R"({"d":1,"d":2})";
+    for (int level = 1; level < max_json_depth; ++level)
+        deep = R"({"n":)" + deep + "}";
+    EXPECT_EQ(payload_error(deep), Error::payload_duplicate_member);
 }
 
 TEST(Json, DuplicateDetectionAtEveryNameLength) {

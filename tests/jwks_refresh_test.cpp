@@ -256,7 +256,11 @@ TEST(JwksRefreshConcurrency, ValidatorsRunWhileKeysAreRefreshed) {
         threads.emplace_back([&, t] {
             auto claims = test::new_claims();
             const std::string mine = t == 0 ? token(secret_a, "a") : token(secret_b, "b");
-            const std::string bogus = token(secret_a, "z" + std::to_string(t));
+            // Appended, not `"z" + std::to_string(t)`: g++ 12 -O2 warns
+            // falsely (-Wrestrict, GCC PR 105651) on that operator+ here.
+            std::string bogus_kid = "z";
+            bogus_kid += std::to_string(t);
+            const std::string bogus = token(secret_a, bogus_kid);
             while (!done.load()) {
                 if (f.validator.validate(mine, now, *claims) != Error::ok) ++wrong;
                 if (f.validator.validate(bogus, now, *claims) != Error::kid_unknown) ++wrong;

@@ -194,6 +194,20 @@ TEST(Jwks, MemberNamedTwiceIsRefusedNotResolved) {
     EXPECT_NE(load.rejected[0].reason.find("\"alg\" twice"), std::string::npos);
     // The document's own members too.
     EXPECT_THROW((void)load_jwks(R"({"keys":[],"keys":[]})"), SetupError);
+    // And at every depth of a JWK (as in a token), refusing that JWK alone.
+    const std::string nested =
+        oct_jwk(test::secret, R"(,"kid":"n","alg":"HS256","ext":{"a":[{"b":1,"b":2}]})");
+    EXPECT_THROW((void)load_jwk(nested), SetupError);
+    const JwksLoad partly =
+        load_jwks(jwks({nested, oct_jwk(test::secret, R"(,"kid":"g")")}), "HS256");
+    EXPECT_EQ(partly.keys.size(), 1u);
+    ASSERT_EQ(partly.rejected.size(), 1u);
+    EXPECT_NE(partly.rejected[0].reason.find("\"b\" twice"), std::string::npos);
+    std::string deep = "1";
+    for (int level = 0; level < max_json_depth; ++level)
+        deep = "[" + deep + "]";
+    EXPECT_THROW((void)load_jwk(oct_jwk(test::secret, R"(,"alg":"HS256","x":)" + deep)),
+                 SetupError);
     // No JWK has more members than a token header may.
     std::string wide = oct_jwk(test::secret, R"(,"alg":"HS256")");
     wide.pop_back();

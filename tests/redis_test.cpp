@@ -149,6 +149,9 @@ TEST(RedisText, AnythingElseIsRefused) {
              "Token 1 2 " + fp,
              "token 2 1 " + fp,                             // empty range
              "token none 5 " + fp,                          // no exp first, a date last
+             "token 5 none " + fp,                          // a date first, no exp last
+             "token 0 9007199254740992 " + fp,              // a range of more than a year
+             "token 0 31536000 " + fp,                      //
              "token 01 2 " + fp,                            // leading zero
              "token -1 2 " + fp,                            // negative
              "token +1 2 " + fp,                            //
@@ -164,7 +167,8 @@ TEST(RedisText, AnythingElseIsRefused) {
          })
         EXPECT_FALSE(detail::parse_revocation(text, r)) << '"' << text << '"';
     EXPECT_TRUE(detail::parse_revocation("token none none " + fp, r));
-    EXPECT_TRUE(detail::parse_revocation("token 0 9007199254740992 " + fp, r));
+    EXPECT_TRUE(detail::parse_revocation("token 0 31535999 " + fp, r));  // a year, the widest
+    EXPECT_TRUE(detail::parse_revocation("token 9007199254740992 9007199254740992 " + fp, r));
 }
 
 TEST(RedisConnection, SigpipeGuardTakesBackTheSignalItCaused) {

@@ -8,6 +8,7 @@
 #include <random>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "jwtguard/jwtguard.hpp"
@@ -136,6 +137,34 @@ TEST(TokenCache, OnlyVerifiedTokensAreCached) {
     EXPECT_TRUE(v.is_cached(expired));
     EXPECT_EQ(v.validate(expired, now, *claims), Error::expired);
     EXPECT_EQ(v.validate(expired, now - 20, *claims), Error::ok);
+}
+
+TEST(TokenCache, AHitKeepsTheDatesAsWritten) {
+    // A maximum lifetime is compared on the exact dates (claims.hpp): the
+    // fractions must come back from the cache too, or a hit would judge a
+    // 100.5 s lifetime as 100.
+    Validator::Options options = cached();
+    options.max_lifetime = 100;
+    const Validator v(Hs256Key(test::secret), options);
+    auto claims = test::new_claims();
+    const auto token_with = [&](std::string_view iat, std::string_view exp) {
+        return test::make_token(test::hs256_header,
+                                R"({"iss":"https://issuer.example","aud":"api","iat":)" +
+                                    std::string(iat) + R"(,"exp":)" + std::string(exp) + "}");
+    };
+    const std::string iat = std::to_string(now - 1);  // plus a fraction
+    for (const auto& [iat_fraction, exp, verdict] :
+         {std::tuple{".5", std::to_string(now + 100), Error::lifetime_exceeded},
+          std::tuple{".5", std::to_string(now + 99) + ".5", Error::ok},
+          std::tuple{".5", std::to_string(now + 99) + ".50000000000000000001",
+                     Error::lifetime_exceeded},
+          std::tuple{".50000000000000000001", std::to_string(now + 99) + ".5", Error::ok}}) {
+        const std::string token = token_with(iat + iat_fraction, exp);
+        EXPECT_EQ(v.validate(token, now, *claims), verdict) << iat_fraction << " " << exp;
+        ASSERT_TRUE(v.is_cached(token));
+        EXPECT_EQ(v.validate(token, now, *claims), verdict)
+            << "hit: " << iat_fraction << " " << exp;
+    }
 }
 
 TEST(TokenCache, TimeIsJudgedAtEveryHit) {
@@ -269,7 +298,7 @@ TEST(TokenCache, TokensTooBigForAnEntryAreNotCached) {
     const Validator v(Hs256Key(test::secret), options);
     auto claims = test::new_claims();
     const std::string small = test::make_token(
-        test::hs256_header, R"({"iss":"https://issuer.example","exp":1700000600})");
+        test::hs256_header, R"({"iss":"https://issuer.example","aud":"api","exp":1700000600})");
     const std::string big =
         test::make_token(test::hs256_header,
                          payload("big", now + 600, R"(,"pad":")" + std::string(300, 'x') + "\""));
@@ -286,6 +315,31 @@ TEST(TokenCache, BadOptionsAreRefused) {
         options.token_cache.entry_bytes = bytes;
         EXPECT_THROW(Validator(Hs256Key(test::secret), options), SetupError) << bytes;
     }
+    // Every count: overflowing slot arithmetic once read outside the cache
+    // (ASan: SEGV in TokenCache::read); now refused before any of it.
+    using Cache = detail::TokenCache;
+    for (const std::size_t entries : {SIZE_MAX, SIZE_MAX / 2, SIZE_MAX / 2048 + 1,
+                                      Cache::max_entries + 1, Cache::max_bytes / 2048 + 2}) {
+        Validator::Options options = cached(entries);
+        try {
+            const Validator v(Hs256Key(test::secret), options);
+            ADD_FAILURE() << entries << " entries accepted";
+        } catch (const SetupError& e) {
+            EXPECT_EQ(e.code(), Error::option_invalid);
+            EXPECT_NE(std::string(e.what()).find("token cache entries"), std::string::npos)
+                << e.what();
+        }
+    }
+    // The limits themselves are accepted (checked without allocating them).
+    Validator::Options most = cached(Cache::max_entries);
+    most.token_cache.entry_bytes = Cache::max_bytes / Cache::max_entries;
+    EXPECT_NO_THROW((void)Cache::checked(most.token_cache));
+    Validator::Options largest = cached(Cache::max_bytes / 4096);
+    largest.token_cache.entry_bytes = 4096;
+    EXPECT_NO_THROW((void)Cache::checked(largest.token_cache));
+    largest.token_cache.entries += 2;
+    EXPECT_THROW((void)Cache::checked(largest.token_cache), SetupError);
+
     const Validator off(Hs256Key(test::secret), cached(0));
     auto claims = test::new_claims();
     const std::string token = test::make_token(test::hs256_header, payload("x"));

@@ -188,6 +188,8 @@ TEST_F(ValidatorTest, PayloadJsonFaults) {
     EXPECT_EQ(validate_payload("{\"exp\":1700000600,\"x\":\"\xc0\x80\"}"),
               Error::payload_invalid_utf8);
     EXPECT_EQ(validate_payload(R"({"exp":1700000600,"exp":1})"), Error::payload_duplicate_member);
+    EXPECT_EQ(validate_payload(R"({"exp":1700000600,"roles":{"admin":false,"admin":true}})"),
+              Error::payload_duplicate_member);
     EXPECT_EQ(validate_payload(R"({"exp":1700000600,"x":"\udc00"})"), Error::payload_invalid_utf8);
     EXPECT_EQ(validate_payload(R"({"exp":1700000600} {})"), Error::payload_json_invalid);
     std::string deep =
@@ -286,6 +288,24 @@ TEST_F(ValidatorTest, ClaimPolicyIsApplied) {
     EXPECT_EQ(validate_payload(R"({"sub":"a"})"), Error::exp_missing);
 }
 
+TEST_F(ValidatorTest, NowOutsideNumericDatesIsRefused) {
+    const std::string token = make_token(test::hs256_header, test::good_payload, key);
+    for (const std::int64_t now : {INT64_MIN, std::int64_t{-1}, max_numeric_date + 1, INT64_MAX})
+        EXPECT_EQ(validate(token, now), Error::now_invalid) << now;
+    // The range's ends are times like any other.
+    EXPECT_EQ(validate(token, 0), Error::iat_in_future);
+    EXPECT_EQ(validate(token, max_numeric_date), Error::expired);
+}
+
+TEST_F(ValidatorTest, AConfiguredAudienceRefusesATokenWithoutAud) {
+    Validator::Options options;
+    options.audiences = {"api"};
+    const std::string without = make_token(test::hs256_header, test::good_payload, key);
+    EXPECT_EQ(Validator(key, options).validate(without, test::now, *claims), Error::aud_missing);
+    options.allow_missing_aud = true;
+    EXPECT_EQ(Validator(key, options).validate(without, test::now, *claims), Error::ok);
+}
+
 TEST_F(ValidatorTest, KeySelectionByKid) {
     const Hs256Key other(test::other_secret);
     KeySet keys;
@@ -328,6 +348,11 @@ TEST(ValidatorSetup, RefusesBadOptions) {
     EXPECT_EQ(code_of([&] { Validator v(key, options); }), Error::option_invalid);
     options = {};
     options.max_lifetime = -5;
+    EXPECT_EQ(code_of([&] { Validator v(key, options); }), Error::option_invalid);
+    options.max_lifetime = max_numeric_date + 1;
+    EXPECT_EQ(code_of([&] { Validator v(key, options); }), Error::option_invalid);
+    options = {};
+    options.leeway = max_leeway + 1;
     EXPECT_EQ(code_of([&] { Validator v(key, options); }), Error::option_invalid);
     EXPECT_EQ(code_of([&] { Validator v{KeySet{}}; }), Error::key_invalid);
     EXPECT_EQ(code_of([&] { Validator v(key); }), Error::ok);

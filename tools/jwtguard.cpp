@@ -73,6 +73,31 @@ std::int64_t parse_integer(std::string_view text, const char* option, std::int64
     return value;
 }
 
+/// An instant given on the command line: a NumericDate in whole seconds
+/// (time.hpp's one range).
+std::int64_t parse_date(std::string_view text, const char* option) {
+    return parse_integer(text, option, 0, jwtguard::max_numeric_date);
+}
+
+/// A token's exp as the token carries it (any JSON number, fractions
+/// included), taken the way the denylist keys a token: rounded up to whole
+/// seconds, as Claims::exp holds it. So `--exp 100.5` revokes the token
+/// whose exp is 100.5, which `--exp 100` would miss.
+std::int64_t parse_exp(const std::string& text) {
+    // Read as the exp of a claims set, by the library's own reader; only
+    // number characters, so that nothing but a number can be read.
+    if (!text.empty() && text.find_first_not_of("0123456789.eE+-") == std::string::npos) {
+        const std::string json = R"({"exp":)" + text + "}";
+        jwtguard::detail::JsonBuffer buffer(json);
+        const auto claims = std::make_unique<jwtguard::Claims>();
+        if (jwtguard::detail::parse_claims(buffer.data(), buffer.size(), *claims) ==
+                jwtguard::Error::ok &&
+            claims->exp)
+            return *claims->exp;
+    }
+    usage("--exp needs the token's exp as a JSON number in [0, 2^53], got '" + text + "'");
+}
+
 /// Walks argv: options with a value, flags and at most one positional.
 class Arguments {
   public:
@@ -151,7 +176,7 @@ int verify(Arguments args) {
         else if (arg == "--leeway")
             options.leeway = parse_integer(args.value(arg), "--leeway", 0, std::int64_t{1} << 31);
         else if (arg == "--now")
-            now = parse_integer(args.value(arg), "--now", INT64_MIN, INT64_MAX);
+            now = parse_date(args.value(arg), "--now");
         else if (arg == "--max-size")
             options.max_token_size = static_cast<std::size_t>(
                 parse_integer(args.value(arg), "--max-size", 1,
@@ -321,7 +346,7 @@ int decode(Arguments args) {
 int revoke(Arguments args) {
     std::optional<std::string> journal, jti, token, sub;
     std::optional<std::int64_t> exp, before, now;
-    constexpr std::int64_t max_date = std::int64_t{1} << 53;
+    std::string exp_text;
     while (!args.done()) {
         const std::string arg = args.take();
         if (arg == "--journal")
@@ -329,15 +354,15 @@ int revoke(Arguments args) {
         else if (arg == "--jti")
             jti = args.value(arg);
         else if (arg == "--exp")
-            exp = parse_integer(args.value(arg), "--exp", 0, max_date);
+            exp = parse_exp(exp_text = args.value(arg));
         else if (arg == "--token")
             token = args.value(arg);
         else if (arg == "--sub")
             sub = args.value(arg);
         else if (arg == "--before")
-            before = parse_integer(args.value(arg), "--before", 0, max_date);
+            before = parse_date(args.value(arg), "--before");
         else if (arg == "--now")
-            now = parse_integer(args.value(arg), "--now", 0, max_date);
+            now = parse_date(args.value(arg), "--now");
         else
             usage("unexpected argument '" + arg + "'");
     }
@@ -353,6 +378,9 @@ int revoke(Arguments args) {
         open_denylist(journal, generous_leeway, now ? *now : current_time(), /*read_only=*/false);
     jwtguard::RevokeResult result{};
     if (jti) {
+        if (std::to_string(*exp) != exp_text)
+            std::cerr << "note: --exp " << exp_text << " is the exp " << *exp
+                      << " (whole seconds, rounded up, as a token's exp is keyed)\n";
         result = denylist->revoke_jti(*jti, *exp);
     } else if (sub) {
         result = denylist->revoke_subject(*sub, *before);

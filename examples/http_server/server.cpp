@@ -455,7 +455,6 @@ class App {
         o.leeway = leeway;
         o.issuers = {std::string(issuer)};
         o.audiences = {std::string(audience)};
-        o.require_aud = true;
         o.typ = std::move(typ);
         o.max_lifetime = ttl;
         o.require_kid = true;

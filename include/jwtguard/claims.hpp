@@ -19,14 +19,31 @@
 
 #include "jwtguard/config.hpp"
 #include "jwtguard/error.hpp"
+#include "jwtguard/time.hpp"
 
 namespace jwtguard {
 
 class Validator;
 class Denylist;
+struct ClaimPolicy;
+class Claims;
 namespace detail {
 class ClaimsHandler;
 class TokenCache;
+
+/// The fractional part of a NumericDate, kept exactly enough to order two
+/// of them: its first 19 decimal digits (as the integer they spell) and
+/// whether a non-zero digit follows them.
+struct DateFraction {
+    static constexpr int digit_count = 19;  // 10^19 - 1 fits in 64 bits
+    std::uint64_t digits = 0;
+    bool more = false;
+    [[nodiscard]] constexpr bool nonzero() const noexcept { return digits != 0 || more; }
+};
+
+/// Whether the token lives longer than `seconds` (exp - iat > seconds),
+/// compared exactly; both dates present.
+[[nodiscard]] bool lives_longer_than(const Claims& claims, std::int64_t seconds) noexcept;
 }  // namespace detail
 
 /// The JOSE header parameters jwtguard reads (RFC 7515 section 4.1).
@@ -52,7 +69,8 @@ class Claims {
     std::optional<std::string_view> sub;
     std::optional<std::string_view> jti;
     /// NumericDates in whole seconds. A fractional date is rounded up, which
-    /// keeps every comparison with an integral `now` exact.
+    /// keeps every comparison with an integral `now` exact (a maximum
+    /// lifetime is compared on the dates as written).
     std::optional<std::int64_t> exp;
     std::optional<std::int64_t> nbf;
     std::optional<std::int64_t> iat;
@@ -72,11 +90,12 @@ class Claims {
     friend class Denylist;
     friend class detail::ClaimsHandler;
     friend class detail::TokenCache;
+    friend bool detail::lives_longer_than(const Claims&, std::int64_t) noexcept;
 
     /// floor(iat): `iat` holds the date rounded up, which keeps comparisons
     /// with `now` exact; "issued before a cut-off" needs the other rounding.
     [[nodiscard]] std::int64_t iat_floor() const noexcept {
-        return *iat - (m_iat_rounded_up ? 1 : 0);
+        return *iat - (m_iat_fraction.nonzero() ? 1 : 0);
     }
 
     void reset_registered() noexcept {
@@ -88,7 +107,8 @@ class Claims {
         iat.reset();
         m_has_aud = false;
         m_aud_count = 0;
-        m_iat_rounded_up = false;
+        m_exp_fraction = {};
+        m_iat_fraction = {};
     }
 
     // Header (unescaped in place by the parser), payload as signed, payload
@@ -103,7 +123,10 @@ class Claims {
     std::array<std::string_view, max_audiences> m_aud{};
     std::size_t m_aud_count = 0;
     bool m_has_aud = false;
-    bool m_iat_rounded_up = false;
+    // What rounding exp and iat up to whole seconds took away: a maximum
+    // lifetime is compared on the exact dates.
+    detail::DateFraction m_exp_fraction;
+    detail::DateFraction m_iat_fraction;
     std::string_view m_payload_json;
     alignas(64) char m_scratch[scratch_size];
 };
@@ -111,7 +134,8 @@ class Claims {
 /// How claims are judged once the signature holds. Time is an input: `now`
 /// comes with each call, never from a clock here.
 struct ClaimPolicy {
-    /// Seconds of clock skew tolerated on exp, nbf and iat; in [0, 2^31].
+    /// Seconds of clock skew tolerated on exp, nbf and iat; in [0, 2^31]
+    /// (max_leeway).
     std::int64_t leeway = 0;
     /// Refuse tokens without `exp` (default: yes; tokens that never expire
     /// cannot be revoked by expiry).
@@ -121,13 +145,20 @@ struct ClaimPolicy {
     /// Audiences this service answers to. A token with `aud` must name one of
     /// them (RFC 7519 4.1.3: a token whose `aud` does not name the recipient
     /// MUST be rejected, so with this list empty every token with `aud` is
-    /// refused). If `require_aud`, a token without `aud` is refused too.
+    /// refused). With this list set, a token without `aud` is refused too
+    /// (aud_missing; RFC 8725 3.9: a token minted for another service or
+    /// purpose must not pass for lacking an audience).
     std::vector<std::string> audiences;
-    bool require_aud = false;
+    /// Legacy issuers that mint no `aud`: accept their tokens although
+    /// `audiences` is set (a token that has `aud` must still name one).
+    /// Off by default; prefer asking the issuer for an audience.
+    bool allow_missing_aud = false;
     /// If not empty, the header `typ` must be this type, compared
     /// case-insensitively and ignoring an `application/` prefix on either side.
     std::string typ;
-    /// If positive, `exp - iat` must not exceed it (and both must be present).
+    /// If positive, `exp - iat` must not exceed it (and both must be
+    /// present), compared on the dates as written (fractions included); in
+    /// [0, 2^53].
     std::int64_t max_lifetime = 0;
 };
 
@@ -163,17 +194,40 @@ namespace detail {
                                  detail::strip_application_prefix(required));
 }
 
+namespace detail {
+inline bool lives_longer_than(const Claims& claims, std::int64_t seconds) noexcept {
+    // exp - iat = D + (exp's fraction - iat's fraction), with D the
+    // difference of the whole seconds below each date; a fraction lies in
+    // [0, 1), so only D = seconds needs the fractions compared.
+    const DateFraction& e = claims.m_exp_fraction;
+    const DateFraction& i = claims.m_iat_fraction;
+    const std::int64_t whole =
+        (*claims.exp - (e.nonzero() ? 1 : 0)) - (*claims.iat - (i.nonzero() ? 1 : 0));
+    if (whole != seconds) return whole > seconds;
+    if (e.digits != i.digits) return e.digits > i.digits;
+    // Equal in 19 digits: the one with more non-zero digits is larger. Both
+    // with more cannot be told apart here: refused (the stricter reading).
+    return e.more;
+}
+}  // namespace detail
+
 /// Checks the claims of a token whose signature already holds, in a fixed
-/// order: typ, exp, nbf, iat, lifetime, iss, aud.
+/// order: now, policy ranges, typ, exp, nbf, iat, lifetime, iss, aud. `now`
+/// must be a NumericDate (time.hpp), else now_invalid; a policy out of
+/// range (the Validator refuses one at setup) gives option_invalid.
 [[nodiscard]] inline Error check_claims(const Claims& claims, const ClaimPolicy& policy,
                                         std::int64_t now) noexcept {
+    if (!is_numeric_date(now)) return Error::now_invalid;
     const std::int64_t leeway = policy.leeway;
+    if (leeway < 0 || leeway > max_leeway || policy.max_lifetime < 0 ||
+        policy.max_lifetime > max_numeric_date)
+        return Error::option_invalid;
     if (!policy.typ.empty()) {
         if (!claims.header.typ) return Error::typ_missing;
         if (!typ_matches(*claims.header.typ, policy.typ)) return Error::typ_mismatch;
     }
-    // Dates are in [0, 2^53] and leeway in [0, 2^31]: no sum below overflows,
-    // and `now` is never added to (it is the caller's and may be anything).
+    // Dates and `now` are in [0, 2^53] and leeway in [0, 2^31]: no sum or
+    // difference below overflows.
     if (claims.exp) {
         if (now >= *claims.exp + leeway) return Error::expired;
     } else if (policy.require_exp || policy.max_lifetime > 0) {
@@ -183,7 +237,7 @@ namespace detail {
     if (claims.iat && *claims.iat - leeway > now) return Error::iat_in_future;
     if (policy.max_lifetime > 0) {
         if (!claims.iat) return Error::iat_missing;
-        if (*claims.exp - *claims.iat > policy.max_lifetime) return Error::lifetime_exceeded;
+        if (detail::lives_longer_than(claims, policy.max_lifetime)) return Error::lifetime_exceeded;
     }
     if (!policy.issuers.empty()) {
         if (!claims.iss) return Error::iss_missing;
@@ -195,7 +249,7 @@ namespace detail {
             return detail::contains(policy.audiences, a);
         });
         if (!named) return Error::aud_mismatch;
-    } else if (policy.require_aud) {
+    } else if (!policy.audiences.empty() && !policy.allow_missing_aud) {
         return Error::aud_missing;
     }
     return Error::ok;

@@ -26,12 +26,14 @@
 #define JWTGUARD_MAX_JSON_DEPTH 32
 #endif
 
-/// Most members allowed at the top level of header or payload. Duplicate
+/// Most members allowed in a header or payload, counted over every object at
+/// every depth (duplicate names are refused at every depth). Duplicate
 /// detection uses a fixed table twice this size on the stack, so it stays
-/// linear and allocation-free. Default 64: registered claims plus plenty of
-/// application claims.
+/// linear and allocation-free. Also the most members of one JWK. Default
+/// 128: registered claims plus plenty of application claims, nested ones
+/// (Keycloak's realm_access and resource_access) included.
 #ifndef JWTGUARD_MAX_MEMBERS
-#define JWTGUARD_MAX_MEMBERS 64
+#define JWTGUARD_MAX_MEMBERS 128
 #endif
 
 /// Most entries of an `aud` array. `Claims` keeps a view of each, so this

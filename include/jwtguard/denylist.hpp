@@ -79,6 +79,7 @@
 #include "jwtguard/error.hpp"
 #include "jwtguard/json.hpp"
 #include "jwtguard/segments.hpp"
+#include "jwtguard/time.hpp"
 
 #ifndef XXH_INLINE_ALL
 #define XXH_INLINE_ALL
@@ -164,7 +165,6 @@ enum class NameKind : std::uint64_t { jti = 1, signature = 2, subject = 3 };
 
 /// `exp` of a token that has none: it never expires, nor does its revocation.
 inline constexpr std::int64_t no_exp = std::numeric_limits<std::int64_t>::max();
-inline constexpr std::int64_t max_numeric_date = std::int64_t{1} << 53;
 
 [[nodiscard]] [[gnu::flatten]] inline Fingerprint fingerprint(NameKind kind, const void* data,
                                                               std::size_t size,
@@ -442,19 +442,23 @@ inline void encode_record(const Record& r, unsigned char* out) noexcept {
     store_le64(out + 40, XXH3_64bits_withSeed(out, 40, record_checksum_seed));
 }
 
-[[nodiscard]] inline bool is_date_or_no_exp(std::int64_t t) noexcept {
-    return (t >= 0 && t <= max_numeric_date) || t == no_exp;
-}
+/// The widest exp range one record may carry: one bucket of the widest
+/// width (DenylistOptions::bucket_width), which is what a snapshot records.
+inline constexpr std::int64_t max_record_span = 86400 * 365;
 
-/// True when every field of `r` is in range for its kind.
+/// True when every field of `r` is in range for its kind: a token's exp
+/// range is one NumericDate, `no_exp` twice, or dates at most
+/// max_record_span apart; a cut-off is one NumericDate. Anything else (a
+/// damaged or hostile file asking for every bucket of the ring) is refused.
 [[nodiscard]] inline bool record_valid(const Record& r) noexcept {
     if (r.fp.hi == 0) return false;
     switch (r.kind) {
         case RecordKind::revoked:
-            return is_date_or_no_exp(r.first) && is_date_or_no_exp(r.last) && r.first <= r.last &&
-                   (r.first != no_exp || r.last == no_exp);
+            if (r.first == no_exp || r.last == no_exp) return r.first == r.last;
+            return is_numeric_date(r.first) && is_numeric_date(r.last) && r.first <= r.last &&
+                   r.last - r.first < max_record_span;
         case RecordKind::subject:
-            return r.first >= 0 && r.first <= max_numeric_date && r.first == r.last;
+            return is_numeric_date(r.first) && r.first == r.last;
     }
     return false;
 }
@@ -561,6 +565,7 @@ class Denylist {
     /// the journal cannot be read or created.
     explicit Denylist(Options options, std::int64_t now)
         : m_options(std::move(options)), m_now(now) {
+        check_now(now);
         check_options();
         m_shard_mask = m_options.shards - 1;
         m_bucket_of = detail::Divider(static_cast<std::uint64_t>(m_options.bucket_width));
@@ -694,7 +699,7 @@ class Denylist {
 
     /// What revoke_subject(sub, cutoff) applies, without applying it.
     [[nodiscard]] static Revocation subject_revocation(std::string_view sub, std::int64_t cutoff) {
-        if (cutoff < 0 || cutoff > detail::max_numeric_date)
+        if (!is_numeric_date(cutoff))
             throw SetupError(Error::option_invalid, "a cut-off must lie in [0, 2^53]");
         return {RevocationKind::subject, cutoff, cutoff,
                 detail::fingerprint(detail::NameKind::subject, sub.data(), sub.size(), 0)};
@@ -780,7 +785,9 @@ class Denylist {
     /// have all expired, moves overflow entries the ring now covers into it,
     /// drops expired subject cut-offs, and frees what readers no longer see.
     /// Call it periodically (e.g. every bucket width).
+    /// Throws SetupError(option_invalid) for a `now` outside [0, 2^53].
     void advance(std::int64_t now) {
+        check_now(now);
         {
             std::lock_guard maintenance(m_maintenance_mutex);
             AllShards all(*this);
@@ -947,6 +954,8 @@ class Denylist {
     };
 
     static constexpr std::int64_t overflow_only = std::numeric_limits<std::int64_t>::max();
+    /// Buckets one revocation may occupy (see wide_range).
+    static constexpr std::int64_t max_record_buckets = 64;
 
     /// Frees every bucket, the overflow, the cut-offs and the journal's
     /// descriptor (no reader may be left).
@@ -968,9 +977,8 @@ class Denylist {
         // The ring spans (horizon + leeway) / bucket_width buckets.
         if ((o.horizon + std::max<std::int64_t>(o.leeway, 0)) / o.bucket_width > (1 << 24))
             fail("(horizon + leeway) / bucket_width must be at most 2^24 buckets");
-        if (o.leeway < 0 || o.leeway > (std::int64_t{1} << 31))
-            fail("leeway must lie in [0, 2^31] seconds");
-        if (o.max_token_lifetime < 0 || o.max_token_lifetime > detail::max_numeric_date)
+        if (o.leeway < 0 || o.leeway > max_leeway) fail("leeway must lie in [0, 2^31] seconds");
+        if (o.max_token_lifetime < 0 || o.max_token_lifetime > max_numeric_date)
             fail("max_token_lifetime must lie in [0, 2^53]");
         if (o.shards == 0 || o.shards > 4096 || (o.shards & (o.shards - 1)) != 0)
             fail("shards must be a power of two in [1, 4096]");
@@ -978,8 +986,13 @@ class Denylist {
             fail("bloom_bits_per_key must lie in [4, 64]");
     }
 
+    static void check_now(std::int64_t now) {
+        if (!is_numeric_date(now))
+            throw SetupError(Error::option_invalid, "now must be a NumericDate in [0, 2^53]");
+    }
+
     static void check_exp(std::optional<std::int64_t> exp) {
-        if (exp && (*exp < 0 || *exp > detail::max_numeric_date))
+        if (exp && !is_numeric_date(*exp))
             throw SetupError(Error::exp_invalid, "exp must lie in [0, 2^53]");
     }
 
@@ -1057,22 +1070,40 @@ class Denylist {
         const std::int64_t w = m_options.bucket_width;
         const std::int64_t ring_end = m_base + static_cast<std::int64_t>(m_ring_size);
         bool added = false;
-        if (first != detail::no_exp) {
+        const bool wide = wide_range(first, last);
+        if (first != detail::no_exp && !wide) {
             const std::int64_t from = std::max(detail::floor_div(first, w), m_base);
             const std::int64_t to = std::min(detail::floor_div(last, w), ring_end - 1);
             for (std::int64_t a = from; a <= to; ++a)
                 added |= insert_ring_locked(fp, a);
         }
-        if (last == detail::no_exp || detail::floor_div(last, w) >= ring_end) {
+        if (wide || last == detail::no_exp || detail::floor_div(last, w) >= ring_end) {
             // Keep the part of the range beyond the ring for re-bucketing.
             const std::int64_t from =
-                first == detail::no_exp ? first : std::max(first, ring_end * w);
+                first == detail::no_exp || wide ? first : std::max(first, ring_end * w);
             if (insert_cell_locked(overflow_bucket_locked(), fp)) {
                 m_shards[fp.lo & m_shard_mask].overflow.push_back({fp, from, last});
                 added = true;
             }
         }
         return added ? RevokeResult::added : RevokeResult::already_revoked;
+    }
+
+    /// Whether an exp range covers more buckets than any one revocation
+    /// needs (a snapshot written with a wider bucket width than this one's
+    /// spans a few): such a range, only a damaged or hostile record asks
+    /// for, stays one entry of the overflow bucket until it expires instead
+    /// of taking a bucket in every ring slot it covers.
+    [[nodiscard]] bool wide_range(std::int64_t first, std::int64_t last) const noexcept {
+        const std::int64_t w = m_options.bucket_width;
+        return first != detail::no_exp &&
+               detail::floor_div(last, w) - detail::floor_div(first, w) >= max_record_buckets;
+    }
+
+    /// Whether an overflow entry belongs in the ring now.
+    [[nodiscard]] bool ring_reaches(const OverflowEntry& e, std::int64_t ring_end) const noexcept {
+        return e.first != detail::no_exp && !wide_range(e.first, e.last) &&
+               detail::floor_div(e.first, m_options.bucket_width) < ring_end;
     }
 
     bool insert_ring_locked(const detail::Fingerprint& fp, std::int64_t bucket_index) {
@@ -1152,7 +1183,7 @@ class Denylist {
         bool changed = false;
         for (std::size_t s = 0; s < m_options.shards; ++s)
             for (const OverflowEntry& e : m_shards[s].overflow)
-                changed |= e.first != detail::no_exp && detail::floor_div(e.first, w) < ring_end;
+                changed |= ring_reaches(e, ring_end) || expired(e.last);
         if (!changed) return;
         // First into the ring (readers look at the overflow first)...
         auto fresh = std::make_unique<detail::Bucket>(overflow_only, m_options.shards);
@@ -1161,7 +1192,7 @@ class Denylist {
             std::vector<OverflowEntry> remaining;
             for (const OverflowEntry& e : m_shards[s].overflow) {
                 if (expired(e.last)) continue;
-                if (e.first != detail::no_exp && detail::floor_div(e.first, w) < ring_end) {
+                if (ring_reaches(e, ring_end)) {
                     const std::int64_t to = std::min(detail::floor_div(e.last, w), ring_end - 1);
                     for (std::int64_t a = std::max(detail::floor_div(e.first, w), m_base); a <= to;
                          ++a)

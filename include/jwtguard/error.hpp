@@ -71,6 +71,7 @@
     X(aud_invalid, "aud is neither a string nor a non-empty array of strings")              \
     X(aud_too_many, "aud has more entries than the limit")                                  \
     /* claim checks */                                                                      \
+    X(now_invalid, "the time given for the check is not a NumericDate in [0, 2^53]")        \
     X(exp_missing, "the token has no exp and one is required")                              \
     X(expired, "the token has expired")                                                     \
     X(not_yet_valid, "the token is not valid yet (nbf)")                                    \

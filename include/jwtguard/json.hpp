@@ -4,7 +4,7 @@
 // the caller's buffer, so every string handed out is a view into it), with
 // numbers delivered as their source text. The handlers below bound the
 // recursion (they refuse depth > max_json_depth before the reader
-// descends), count and deduplicate top-level members in a fixed table, and
+// descends), count and deduplicate members at every depth in a fixed table, and
 // pick out the members jwtguard reads. Nothing here allocates.
 //
 // What the reader does not check by itself is checked before it runs, on
@@ -41,6 +41,7 @@
 
 #include "jwtguard/claims.hpp"
 #include "jwtguard/error.hpp"
+#include "jwtguard/time.hpp"
 
 namespace jwtguard::detail {
 
@@ -173,13 +174,13 @@ enum class JsonFault : std::uint8_t {
 }
 
 /// Reads a JSON number's text as a NumericDate: a value in [0, 2^53], rounded
-/// up to whole seconds (`rounded_up`, if given, says whether a fraction was
-/// rounded away). Returns false for anything outside that range. The text has
-/// already passed the JSON number grammar.
+/// up to whole seconds; `fraction`, if given, receives its fractional part
+/// exactly enough to order two dates (claims.hpp, DateFraction). Returns
+/// false for anything outside that range. The text has already passed the
+/// JSON number grammar.
 [[nodiscard]] inline bool parse_numeric_date(std::string_view text, std::int64_t& out,
-                                             bool* rounded_up = nullptr) noexcept {
-    if (rounded_up != nullptr) *rounded_up = false;
-    constexpr std::uint64_t max_date = std::uint64_t{1} << 53;
+                                             DateFraction* fraction = nullptr) noexcept {
+    if (fraction != nullptr) *fraction = DateFraction{};
     // Nearly every date is a plain integer of at most 15 digits (< 2^53):
     // read it directly. (A leading zero is only "0" itself: the grammar.)
     if (!text.empty() && text.size() <= 15) {
@@ -195,92 +196,99 @@ enum class JsonFault : std::uint8_t {
             return true;
         }
     }
+    // The mantissa's digits M (integer digits, then fraction digits) and the
+    // number of them that stand before the decimal point once the exponent
+    // is applied (negative or beyond M: zeros fill in).
+    auto is_digit = [&](std::size_t k) {
+        return k < text.size() && text[k] >= '0' && text[k] <= '9';
+    };
     std::size_t i = 0;
     const bool negative = !text.empty() && text[0] == '-';
     if (negative) ++i;
-    // value = digits * 10^scale, where digits are the first 17 significant
-    // digits; `dropped` says a non-zero digit beyond them was cut off (the
-    // value is then a little more than digits * 10^scale).
-    char digits[17];
-    std::size_t count = 0;
-    std::int64_t scale = 0;
-    bool dropped = false;
-    for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
-        if (count == 0 && text[i] == '0') continue;
-        if (count < sizeof digits) {
-            digits[count++] = text[i];
-        } else {
-            ++scale;
-            dropped |= text[i] != '0';
-        }
-    }
+    const std::size_t integer_begin = i;
+    while (is_digit(i))
+        ++i;
+    const std::size_t integer_end = i;
+    std::size_t fraction_begin = i, fraction_end = i;
     if (i < text.size() && text[i] == '.') {
-        for (++i; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
-            if (count < sizeof digits) {
-                --scale;
-                if (count != 0 || text[i] != '0') digits[count++] = text[i];
-            } else {
-                dropped |= text[i] != '0';
-            }
-        }
+        fraction_begin = ++i;
+        while (is_digit(i))
+            ++i;
+        fraction_end = i;
     }
+    std::int64_t exponent = 0;
     if (i < text.size() && (text[i] == 'e' || text[i] == 'E')) {
         ++i;
-        bool exp_negative = false;
-        if (i < text.size() && (text[i] == '+' || text[i] == '-')) exp_negative = text[i++] == '-';
-        std::int64_t exponent = 0;
-        for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i)
+        bool exponent_negative = false;
+        if (i < text.size() && (text[i] == '+' || text[i] == '-'))
+            exponent_negative = text[i++] == '-';
+        // Beyond 10^6 every exponent reads the same: the text is far shorter.
+        for (; is_digit(i); ++i)
             exponent = std::min<std::int64_t>(exponent * 10 + (text[i] - '0'), 1'000'000);
-        scale += exp_negative ? -exponent : exponent;
+        if (exponent_negative) exponent = -exponent;
     }
-    if (count == 0) {  // zero, whatever its sign or spelling
-        out = 0;
-        return true;
-    }
-    if (negative) return false;
-    while (!dropped && count > 0 && digits[count - 1] == '0') {
-        --count;
-        ++scale;
-    }
-    const auto n = static_cast<std::int64_t>(count);
-    // Integer part: the first n + scale digits, then zeros if scale > 0.
-    const std::int64_t integer_digits = n + scale;
-    if (integer_digits > 16) return false;  // >= 10^16 > 2^53
+    const auto integer_digits = static_cast<std::int64_t>(integer_end - integer_begin);
+    const auto digits = integer_digits + static_cast<std::int64_t>(fraction_end - fraction_begin);
+    auto digit_at = [&](std::int64_t k) -> std::uint64_t {
+        if (k < 0 || k >= digits) return 0;
+        const char c = k < integer_digits
+                           ? text[integer_begin + static_cast<std::size_t>(k)]
+                           : text[fraction_begin + static_cast<std::size_t>(k - integer_digits)];
+        return static_cast<std::uint64_t>(c - '0');
+    };
+    const std::int64_t point = integer_digits + exponent;
+    // Integer part: M[0, point), then zeros. More than 16 significant
+    // digits is at least 10^16 > 2^53: out of range, and the loop stays short.
     std::uint64_t integer = 0;
-    for (std::int64_t k = 0; k < integer_digits; ++k)
-        integer = integer * 10 + (k < n ? static_cast<std::uint64_t>(digits[k] - '0') : 0);
-    if (scale >= 0 && !dropped) {
-        if (integer > max_date) return false;
-        out = static_cast<std::int64_t>(integer);
-    } else {
-        // A fraction remains (no trailing zero is left in digits): round up.
-        if (integer >= max_date) return false;
-        out = static_cast<std::int64_t>(integer + 1);
-        if (rounded_up != nullptr) *rounded_up = true;
+    int significant = 0;
+    for (std::int64_t k = 0; k < point; ++k) {
+        if (k >= digits && significant == 0) break;  // only zeros were and will be
+        const std::uint64_t d = digit_at(k);
+        if (significant == 0 && d == 0) continue;
+        if (++significant > 16) return false;
+        integer = integer * 10 + d;
     }
+    // Fraction: its first 19 digits, and whether a non-zero one follows.
+    DateFraction f;
+    for (std::int64_t k = point; k < point + DateFraction::digit_count; ++k)
+        f.digits = f.digits * 10 + digit_at(k);
+    for (std::int64_t k = std::max<std::int64_t>(point + DateFraction::digit_count, 0);
+         k < digits && !f.more; ++k)
+        f.more = digit_at(k) != 0;
+    const bool has_fraction = f.nonzero();
+    if (negative && (integer != 0 || has_fraction)) return false;  // -0 is 0
+    const auto max_date = static_cast<std::uint64_t>(max_numeric_date);
+    if (integer > max_date || (has_fraction && integer == max_date)) return false;
+    out = static_cast<std::int64_t>(integer + (has_fraction ? 1 : 0));
+    if (fraction != nullptr) *fraction = f;
     return true;
 }
 
-/// Top-level member names seen so far: open addressing over a fixed table,
-/// so detection stays linear and allocation-free. Names are compared only
-/// when their 64-bit hashes are equal. Names of up to 16 bytes (nearly all)
-/// hash from their length and bytes directly, which determine them: equal
-/// hashes there cost one comparison of at most 16 bytes. Longer names hash
-/// with XXH3, so an attacker cannot make long names be compared without
-/// finding full 64-bit collisions. Keyed by nothing: colliding slots cost at
-/// most max_members^2 / 2 hash comparisons per document.
+/// Member names seen so far in one document, each with the object it
+/// belongs to (objects are numbered as they open): open addressing over a
+/// fixed table, so detection stays linear and allocation-free at every
+/// depth. Names are compared only when their 64-bit hashes (of the name,
+/// mixed with the object's number) are equal. Names of up to 16 bytes
+/// (nearly all) hash from their length and bytes directly, which determine
+/// them: equal hashes there cost one comparison of at most 16 bytes. Longer
+/// names hash with XXH3, so an attacker cannot make long names be compared
+/// without finding full 64-bit collisions. Keyed by nothing: colliding slots
+/// cost at most max_members^2 / 2 hash comparisons per document.
 class MemberSet {
   public:
-    /// Adds `name`; false if it was already there.
-    [[nodiscard]] bool insert(std::string_view name) noexcept {
-        const std::uint64_t hash = hash_of(name);
+    /// Adds `name` as a member of object number `object`; false if that
+    /// object already has it. At most max_members calls per document.
+    [[nodiscard]] bool insert(std::uint32_t object, std::string_view name) noexcept {
+        const std::uint64_t hash = hash_of(name) ^ (object * 0xd6e8feb86659fd93ull);
         std::size_t slot = static_cast<std::size_t>(hash >> 32) & (table_size - 1);
         while (m_slots[slot] != 0) {
             const Name& seen = m_names[m_slots[slot] - 1];
-            if (seen.hash == hash && std::string_view(seen.data, seen.size) == name) return false;
+            if (seen.hash == hash && seen.object == object &&
+                std::string_view(seen.data, seen.size) == name)
+                return false;
             slot = (slot + 1) & (table_size - 1);
         }
-        m_names[m_count] = Name{name.data(), name.size(), hash};
+        m_names[m_count] = Name{name.data(), name.size(), hash, object};
         m_slots[slot] = static_cast<std::uint16_t>(++m_count);
         return true;
     }
@@ -313,6 +321,7 @@ class MemberSet {
         const char* data;
         std::size_t size;
         std::uint64_t hash;
+        std::uint32_t object;
     };
     static constexpr std::size_t table_size = std::bit_ceil(max_members * 2);
     std::uint16_t m_slots[table_size] = {};
@@ -352,16 +361,21 @@ class TopLevelHandler {
     bool StartObject() {
         if (m_depth == 0) {
             m_depth = 1;
+            m_object_at[1] = 0;
             return true;
         }
-        return open(ValueKind::object);
+        if (!open(ValueKind::object)) return false;
+        m_object_at[m_depth] = ++m_objects;
+        return true;
     }
+    // Every member at every depth is counted and checked for a duplicate
+    // name in its object (DESIGN.md: no other parser reading these bytes,
+    // first-wins or last-wins, may see other claims at any depth).
     bool Key(const Ch* s, rapidjson::SizeType n, bool) {
-        if (m_depth != 1) return true;
         const std::string_view name(s, n);
         if (++m_members > max_members) return stop(JsonFault::too_many_members);
-        if (!m_names.insert(name)) return stop(JsonFault::duplicate_member);
-        derived().on_key(name);
+        if (!m_names.insert(m_object_at[m_depth], name)) return stop(JsonFault::duplicate_member);
+        if (m_depth == 1) derived().on_key(name);
         return true;
     }
     bool EndObject(rapidjson::SizeType) {
@@ -410,6 +424,10 @@ class TopLevelHandler {
 
     int m_depth = 0;
     std::size_t m_members = 0;
+    std::uint32_t m_objects = 0;  // objects opened below the top level
+    // The number of the object open at each depth (arrays leave theirs unset:
+    // no Key comes at an array's depth).
+    std::uint32_t m_object_at[max_json_depth + 1];
     JsonFault m_fault = JsonFault::none;
     MemberSet m_names;
 };
@@ -545,13 +563,13 @@ class ClaimsHandler final : public TopLevelHandler<ClaimsHandler> {
                 is_string ? void(m_claims.jti = text) : fail(Error::jti_invalid);
                 break;
             case Member::exp:
-                date(kind, text, m_claims.exp, Error::exp_invalid);
+                date(kind, text, m_claims.exp, Error::exp_invalid, &m_claims.m_exp_fraction);
                 break;
             case Member::nbf:
                 date(kind, text, m_claims.nbf, Error::nbf_invalid);
                 break;
             case Member::iat:
-                date(kind, text, m_claims.iat, Error::iat_invalid, &m_claims.m_iat_rounded_up);
+                date(kind, text, m_claims.iat, Error::iat_invalid, &m_claims.m_iat_fraction);
                 break;
             case Member::aud:
                 m_claims.m_has_aud = true;
@@ -579,9 +597,9 @@ class ClaimsHandler final : public TopLevelHandler<ClaimsHandler> {
         if (m_error == Error::ok) m_error = e;
     }
     void date(ValueKind kind, std::string_view text, std::optional<std::int64_t>& out,
-              Error invalid, bool* rounded_up = nullptr) noexcept {
+              Error invalid, DateFraction* fraction = nullptr) noexcept {
         std::int64_t value;
-        if (kind == ValueKind::number && parse_numeric_date(text, value, rounded_up))
+        if (kind == ValueKind::number && parse_numeric_date(text, value, fraction))
             out = value;
         else
             fail(invalid);

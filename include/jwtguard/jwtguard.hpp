@@ -20,5 +20,6 @@
 #include "jwtguard/rs256.hpp"
 #include "jwtguard/segments.hpp"
 #include "jwtguard/sign.hpp"
+#include "jwtguard/time.hpp"
 #include "jwtguard/token_cache.hpp"
 #include "jwtguard/validator.hpp"

@@ -233,19 +233,36 @@ inline void parse_jwk_document(std::string_view json, rapidjson::Document& doc, 
         throw SetupError(Error::key_invalid, std::string(what) + " is not valid JSON");
 }
 
-/// Refuses an object with a member name twice, or with more members than a
-/// token's header may have (no JWK comes near), which keeps the check on the
-/// header's allocation-free MemberSet.
-inline void check_unique_members(const rapidjson::Value& object, const char* what) {
-    if (object.MemberCount() > max_members)
+/// Refuses a document (a JWK, a JWKS) with a member name twice in any of
+/// its objects, with an object of more members than a token's header may
+/// have (no JWK comes near), or nested deeper than a token may be: the rules
+/// of a token's JSON (DESIGN.md), checked on the header's allocation-free
+/// MemberSet. `depth` is the nesting of `value`, the root being 1; objects
+/// below `levels` are not looked at (a JWKS checks its own members, and each
+/// JWK is checked whole when it is loaded, so that one bad JWK is refused
+/// alone).
+inline void check_unique_members(const rapidjson::Value& value, const char* what,
+                                 int levels = max_json_depth, int depth = 1) {
+    if (!value.IsObject() && !value.IsArray()) return;
+    if (depth > max_json_depth)
+        throw SetupError(Error::key_invalid, std::string(what) + " nests deeper than " +
+                                                 std::to_string(max_json_depth) + " levels");
+    if (depth > levels) return;
+    if (value.IsArray()) {
+        for (const auto& e : value.GetArray())
+            check_unique_members(e, what, levels, depth + 1);
+        return;
+    }
+    if (value.MemberCount() > max_members)
         throw SetupError(Error::key_invalid, std::string(what) + " has more than " +
                                                  std::to_string(max_members) + " members");
     MemberSet names;
-    for (const auto& m : object.GetObject()) {
+    for (const auto& m : value.GetObject()) {
         const std::string_view name(m.name.GetString(), m.name.GetStringLength());
-        if (!names.insert(name))
+        if (!names.insert(0, name))
             throw SetupError(Error::key_invalid, std::string(what) + " has the member \"" +
                                                      std::string(name) + "\" twice");
+        check_unique_members(m.value, what, levels, depth + 1);
     }
 }
 
@@ -346,7 +363,7 @@ inline void check_unique_members(const rapidjson::Value& object, const char* wha
     detail::parse_jwk_document(json, doc, "the JWKS");
     if (!doc.IsObject() || !doc.HasMember("keys") || !doc["keys"].IsArray())
         throw SetupError(Error::key_invalid, "the JWKS has no \"keys\" array");
-    detail::check_unique_members(doc, "the JWKS");
+    detail::check_unique_members(doc, "the JWKS", 1);
     JwksLoad result;
     std::size_t index = 0;
     for (const auto& jwk : doc["keys"].GetArray()) {

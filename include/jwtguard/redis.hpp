@@ -161,7 +161,7 @@ inline void append_hex(std::string& out, std::uint64_t v) {
     for (const char c : s)
         if (c < '0' || c > '9') return false;
     const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-    return ec == std::errc() && end == s.data() + s.size() && out >= 0 && out <= max_numeric_date;
+    return ec == std::errc() && end == s.data() + s.size() && is_numeric_date(out);
 }
 
 /// The text form of a revocation (see the top of this header).

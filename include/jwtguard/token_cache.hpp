@@ -46,9 +46,11 @@
 namespace jwtguard {
 
 struct TokenCacheOptions {
-    /// Number of cached tokens; 0 turns the cache off.
+    /// Number of cached tokens, in [0, 2^30]; 0 turns the cache off.
+    /// entries * entry_bytes must stay within 2^40 bytes.
     std::size_t entries = 0;
-    /// Bytes per entry: a token is cached only if it, its decoded header and
+    /// Bytes per entry, a multiple of 8 in [216, 2^20]: a token is cached
+    /// only if it, its decoded header and
     /// payload and the parsed copy of the payload fit (about 2.6 times the
     /// token's size; 2048 holds tokens up to ~760 bytes). Memory is
     /// entries * entry_bytes, allocated once.
@@ -65,17 +67,38 @@ class TokenCache {
   public:
     using Options = TokenCacheOptions;
 
+    /// Throws SetupError(option_invalid) for sizes out of range (see
+    /// TokenCacheOptions), before any arithmetic on them.
     explicit TokenCache(const Options& options)
         : m_hash(options.hash_for_testing),
-          m_slot_words(options.entry_bytes / 8),
-          m_sets(std::max<std::size_t>((options.entries + 1) / 2, 1)),
-          m_words(new std::atomic<std::uint64_t>[m_sets * ways * m_slot_words]()) {
+          m_slot_words(checked(options).entry_bytes / 8),
+          m_sets((options.entries + 1) / 2),
+          m_words(new std::atomic<std::uint64_t>[m_sets * ways * m_slot_words]()) {}
+
+    /// The ranges of the options: entry_bytes a multiple of 8 in
+    /// [min_entry_bytes, max_entry_bytes], entries in [1, max_entries], and
+    /// the whole cache at most max_bytes. Every product below then fits.
+    static constexpr std::size_t max_entries = std::size_t{1} << 30;
+    static constexpr std::size_t max_bytes = std::size_t{1} << 40;
+
+    /// `options`, or SetupError(option_invalid) naming the range it misses.
+    static const Options& checked(const Options& options) {
         if (options.entry_bytes < min_entry_bytes || options.entry_bytes > max_entry_bytes ||
             options.entry_bytes % 8 != 0)
             throw SetupError(Error::option_invalid,
                              "token cache entry_bytes must be a multiple of 8 in [" +
                                  std::to_string(min_entry_bytes) + ", " +
                                  std::to_string(max_entry_bytes) + "]");
+        if (options.entries < 1 || options.entries > max_entries)
+            throw SetupError(Error::option_invalid, "token cache entries must lie in [1, " +
+                                                        std::to_string(max_entries) +
+                                                        "] (0 turns the cache off)");
+        // Two ways per set: an odd count is rounded up to the next set.
+        if ((options.entries + 1) / 2 * 2 > max_bytes / options.entry_bytes)
+            throw SetupError(Error::option_invalid,
+                             "token cache entries * entry_bytes must be at most " +
+                                 std::to_string(max_bytes) + " bytes");
+        return options;
     }
 
     /// The hash that picks a token's set: of the token's last 32 bytes, which
@@ -191,9 +214,12 @@ class TokenCache {
                           std::memory_order_relaxed);
         s[iat_word].store(static_cast<std::uint64_t>(claims.iat.value_or(0)),
                           std::memory_order_relaxed);
+        s[exp_fraction_word].store(claims.m_exp_fraction.digits, std::memory_order_relaxed);
+        s[iat_fraction_word].store(claims.m_iat_fraction.digits, std::memory_order_relaxed);
         const std::uint64_t flags = (claims.exp ? has_exp : 0) | (claims.nbf ? has_nbf : 0) |
                                     (claims.iat ? has_iat : 0) | (claims.m_has_aud ? has_aud : 0) |
-                                    (claims.m_iat_rounded_up ? iat_rounded_up : 0) |
+                                    (claims.m_exp_fraction.more ? exp_fraction_more : 0) |
+                                    (claims.m_iat_fraction.more ? iat_fraction_more : 0) |
                                     (static_cast<std::uint64_t>(aud_words) << 32);
         s[flags_word].store(flags, std::memory_order_relaxed);
         std::atomic<std::uint64_t>* data = s + fixed_words;
@@ -211,7 +237,7 @@ class TokenCache {
     static constexpr std::size_t ways = 2;
     static constexpr std::uint64_t absent = ~std::uint64_t{0};
     static constexpr std::uint64_t has_exp = 1, has_nbf = 2, has_iat = 4, has_aud = 8,
-                                   iat_rounded_up = 16;
+                                   exp_fraction_more = 16, iat_fraction_more = 32;
     enum : std::size_t {
         sequence_word,
         hash_word,
@@ -229,10 +255,13 @@ class TokenCache {
         exp_word,
         nbf_word,
         iat_word,
+        exp_fraction_word,
+        iat_fraction_word,
         flags_word,
         fixed_words
     };
     static constexpr std::size_t min_entry_bytes = fixed_words * 8 + 64;
+    static_assert(min_entry_bytes == 216, "update TokenCacheOptions::entry_bytes' range");
     static constexpr std::size_t max_entry_bytes = std::size_t{1} << 20;
 
     [[nodiscard]] static constexpr std::size_t words_for(std::size_t bytes) noexcept {
@@ -344,7 +373,8 @@ class TokenCache {
         claims.nbf = date(has_nbf, nbf_word);
         claims.iat = date(has_iat, iat_word);
         claims.m_has_aud = (flags & has_aud) != 0;
-        claims.m_iat_rounded_up = (flags & iat_rounded_up) != 0;
+        claims.m_exp_fraction = {fields[exp_fraction_word], (flags & exp_fraction_more) != 0};
+        claims.m_iat_fraction = {fields[iat_fraction_word], (flags & iat_fraction_more) != 0};
         claims.m_aud_count = aud_words;
         for (std::size_t i = 0; i < aud_words; ++i)
             claims.m_aud[i] = *view(aud[i]);

@@ -36,6 +36,7 @@
 #include "jwtguard/json.hpp"
 #include "jwtguard/keyset.hpp"
 #include "jwtguard/segments.hpp"
+#include "jwtguard/time.hpp"
 #include "jwtguard/token_cache.hpp"
 
 namespace jwtguard {
@@ -118,8 +119,8 @@ class Validator {
         if (m_options.leeway < 0 || m_options.leeway > max_leeway)
             throw SetupError(Error::option_invalid,
                              "leeway must lie in [0, " + std::to_string(max_leeway) + "] seconds");
-        if (m_options.max_lifetime < 0)
-            throw SetupError(Error::option_invalid, "max_lifetime must not be negative");
+        if (m_options.max_lifetime < 0 || m_options.max_lifetime > max_numeric_date)
+            throw SetupError(Error::option_invalid, "max_lifetime must lie in [0, 2^53] seconds");
         if (const Denylist* d = m_options.denylist) {
             // Otherwise a revocation could be dropped while its token is
             // still accepted.
@@ -162,7 +163,8 @@ class Validator {
                m_cache->contains(token, m_cache->hash(token));
     }
 
-    /// Validates `token` at time `now` (seconds since the epoch). On `ok`,
+    /// Validates `token` at time `now` (seconds since the epoch, a
+    /// NumericDate in [0, 2^53]: anything else is now_invalid). On `ok`,
     /// `claims` describes the token; on any other value its content is
     /// unspecified. Never throws, never allocates.
     [[nodiscard]] Error validate(std::string_view token, std::int64_t now,
@@ -258,8 +260,6 @@ class Validator {
     }
 
   private:
-    static constexpr std::int64_t max_leeway = std::int64_t{1} << 31;
-
     /// The checks every validation ends with, cached or not: the claim
     /// policy at `now`, then (only for a token that would otherwise be
     /// accepted, and because it needs the claims) the denylist.
