@@ -318,6 +318,45 @@ TEST_F(DenylistValidation, SubjectCutoffRejectsTokensIssuedBefore) {
     EXPECT_EQ(validate(d, R"({"sub":"alicE","iat":1699999000,"exp":1700000600})"), Error::ok);
 }
 
+TEST_F(DenylistValidation, LogOutAllTwiceInOneSecondEndsTheSessionBetween) {
+    // Whole-second iat: a session started after a log-out-all is dated at
+    // its cut-off; a second log-out-all in the same second must still end
+    // it, so its cut-off moves past the first one.
+    DenylistOptions o = small_options();
+    o.leeway = 5;  // a token dated at a cut-off may lie a few seconds ahead
+    Denylist d(o, now);
+    Validator::Options options;
+    options.denylist = &d;
+    options.leeway = 5;
+    const Validator v(Hs256Key(test::secret), options);
+    const auto token_at = [&](std::int64_t iat) {
+        return test::make_token(test::hs256_header,
+                                R"({"sub":"ada","iat":)" + std::to_string(iat) +
+                                    R"(,"exp":)" + std::to_string(now + 600) + "}");
+    };
+    const auto validate = [&](const std::string& token, const Denylist&) {
+        return v.validate(token, now, *claims);
+    };
+    const std::string before = token_at(d.issue_date_for("ada", now));
+    EXPECT_EQ(d.issue_date_for("ada", now), now);
+    const std::int64_t first = d.cutoff_after("ada", now);
+    EXPECT_EQ(first, now + 1);
+    d.revoke_subject("ada", first);
+    EXPECT_EQ(validate(before, d), Error::subject_revoked);
+    const std::string between = token_at(d.issue_date_for("ada", now));  // same second
+    EXPECT_EQ(d.issue_date_for("ada", now), first);
+    EXPECT_EQ(validate(between, d), Error::ok);
+    const std::int64_t second = d.cutoff_after("ada", now);  // same second again
+    EXPECT_EQ(second, first + 1);
+    EXPECT_EQ(d.revoke_subject("ada", second), RevokeResult::added);
+    EXPECT_EQ(validate(between, d), Error::subject_revoked);
+    EXPECT_EQ(validate(token_at(d.issue_date_for("ada", now)), d), Error::ok);
+    // A later second needs no step: now + 1 is past both.
+    EXPECT_EQ(d.cutoff_after("ada", now + 10), now + 11);
+    EXPECT_EQ(d.issue_date_for("bob", now), now);  // nobody else's
+    EXPECT_THROW((void)d.cutoff_after("ada", -1), SetupError);
+}
+
 TEST_F(DenylistValidation, LaterCutoffWinsEarlierChangesNothing) {
     Denylist d(small_options(), now);
     EXPECT_EQ(d.revoke_subject("alice", 1699999500), RevokeResult::added);

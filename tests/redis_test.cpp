@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -247,6 +248,38 @@ TEST(RedisSync, BadOptionsAreRefused) {
     refused([](RedisSyncOptions& o) { o.read_block = 0ms; });
     refused([](RedisSyncOptions& o) { o.backoff_max = o.backoff_min / 2; });
     refused([](RedisSyncOptions& o) { o.clock_slack = -1; });
+    // Every duration has an upper bound too: no sum with a date overflows.
+    refused([](RedisSyncOptions& o) { o.clock_slack = INT64_MAX; });
+    refused([](RedisSyncOptions& o) { o.clock_slack = max_leeway + 1; });
+    refused([](RedisSyncOptions& o) { o.stream_retention = INT64_MAX; });
+    refused([](RedisSyncOptions& o) { o.stream_retention = -1; });
+}
+
+TEST(RedisSync, ABrokenClockTrimsNothing) {
+    // A clock outside [0, 2^53] (time.hpp) would have made the trim bound
+    // anything; it is read as 0, which drops nothing from Redis.
+    test::RedisServer server;
+    std::atomic<std::int64_t> clock{detail::unix_seconds()};
+    RedisSyncOptions o;
+    o.clock = [&] { return clock.load(); };
+    o.trim_interval = 20ms;
+    const std::int64_t now = detail::unix_seconds();
+    Instance a(server.port(), now, o);
+    ASSERT_TRUE(all_ready({&a}));
+    ASSERT_TRUE(a.sync->revoke_jti("kept", now + 3000).shared);
+    redisContext* c = server.connect();
+    ASSERT_NE(c, nullptr);
+    EXPECT_EQ(integer(c, {"ZCARD", "jwtguard:live"}), 1);
+    clock = INT64_MAX;
+    EXPECT_TRUE(wait_for([&] {
+        std::lock_guard lock(a.mutex);
+        return std::count_if(a.warnings.begin(), a.warnings.end(), [](const std::string& w) {
+                   return w.find("the clock gave") != std::string::npos;
+               }) >= 3;
+    }));
+    EXPECT_EQ(integer(c, {"ZCARD", "jwtguard:live"}), 1);
+    EXPECT_EQ(integer(c, {"XLEN", "jwtguard:revocations"}), 1);
+    redisFree(c);
 }
 
 TEST(RedisSync, WithoutRedisRevocationsAreLocalAndQueued) {

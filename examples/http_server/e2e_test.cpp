@@ -33,9 +33,12 @@ namespace {
 /// cleanly (exit status 0).
 class ServerProcess {
   public:
-    explicit ServerProcess(std::vector<std::string> extra = {}) {
+    /// The tests read the reasons of refusals: --error-detail code unless
+    /// `error_detail` is false (the server's default then).
+    explicit ServerProcess(std::vector<std::string> extra = {}, bool error_detail = true) {
         std::vector<std::string> args = {JWTGUARD_EXAMPLE_SERVER, "--port", "0",
                                          "--pbkdf2-iterations", "1000"};
+        if (error_detail) args.insert(args.end(), {"--error-detail", "code"});
         args.insert(args.end(), extra.begin(), extra.end());
         int out[2];
         if (pipe(out) != 0) throw std::runtime_error("pipe");
@@ -97,10 +100,19 @@ std::string member(const std::string& json, const char* name) {
     return doc[name].GetString();
 }
 
+/// A number member's text ("" if absent).
+std::string member_number(const std::string& json, const char* name) {
+    rapidjson::Document doc;
+    doc.Parse(json.data(), json.size());
+    if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember(name) || !doc[name].IsInt64())
+        return {};
+    return std::to_string(doc[name].GetInt64());
+}
+
 class ExampleServer : public ::testing::Test {
   protected:
-    void start(std::vector<std::string> extra = {}) {
-        server = std::make_unique<ServerProcess>(std::move(extra));
+    void start(std::vector<std::string> extra = {}, bool error_detail = true) {
+        server = std::make_unique<ServerProcess>(std::move(extra), error_detail);
         client = std::make_unique<httplib::Client>("127.0.0.1", server->port());
     }
     void SetUp() override { start(); }
@@ -230,6 +242,120 @@ TEST_F(ExampleServer, LogoutAllEndsEverySessionOfTheUser) {
     EXPECT_EQ(me_status(other.access), 200);
     // Logging in again works at once, even within the same second.
     EXPECT_EQ(me_status(login().access), 200);
+}
+
+TEST_F(ExampleServer, LogoutAllTwiceInOneSecondEndsTheSessionBetween) {
+    // Whole-second iat: a session started after a log-out-all is dated at
+    // its cut-off, and a second log-out-all in the same second once set the
+    // same cut-off, leaving that session alive (its refresh token too).
+    // (Each user once: every log-out-all within a second moves that user's
+    // cut-off a second ahead; see LogoutAllFasterThanTheClockAsksForARetry.)
+    for (const auto& [user, password] : {std::pair{"ada", "lovelace"}, std::pair{"alan", "turing"},
+                                         std::pair{"grace", "hopper"}}) {
+        const Session a = login(user, password);
+        ASSERT_EQ(post("/logout-all", "", a.access)->status, 204);
+        const Session b = login(user, password);
+        ASSERT_EQ(me_status(b.access), 200);
+        ASSERT_EQ(post("/logout-all", "", b.access)->status, 204);
+        EXPECT_EQ(refusal(b.access), "subject_revoked") << user;
+        const auto r = refresh(b.refresh);
+        EXPECT_EQ(r->status, 401) << user;
+        EXPECT_EQ(member(r->body, "error_description"), "subject_revoked") << user;
+        EXPECT_EQ(refusal(a.access), "subject_revoked") << user;
+        EXPECT_EQ(me_status(login(user, password).access), 200) << user;  // a new session works
+    }
+}
+
+TEST_F(ExampleServer, ARefreshRacingALogoutAllNeverOutlivesIt) {
+    // Refresh tokens issued before a log-out-all, presented while it runs:
+    // whichever comes first, no pair they yield survives the log-out-all.
+    for (int round = 0; round < 6; ++round) {
+        const std::pair<const char*, const char*> users[] = {
+            {"ada", "lovelace"}, {"alan", "turing"}, {"grace", "hopper"}};
+        const auto [user, password] = users[round % 3];
+        std::vector<Session> sessions;
+        for (int i = 0; i < 8; ++i)
+            sessions.push_back(login(user, password));
+        const Session trigger = login(user, password);
+        std::vector<std::string> refreshed(sessions.size());
+        std::vector<std::thread> racers;
+        for (std::size_t i = 0; i < sessions.size(); ++i)
+            racers.emplace_back([&, i] {
+                httplib::Client racer("127.0.0.1", server->port());
+                const auto r =
+                    racer.Post("/refresh", R"({"refresh_token":")" + sessions[i].refresh + R"("})",
+                               "application/json");
+                if (r && r->status == 200) refreshed[i] = r->body;
+            });
+        EXPECT_EQ(post("/logout-all", "", trigger.access)->status, 204);
+        for (auto& t : racers)
+            t.join();
+        for (std::size_t i = 0; i < sessions.size(); ++i) {
+            EXPECT_EQ(me_status(sessions[i].access), 401);
+            if (refreshed[i].empty()) continue;
+            EXPECT_EQ(refusal(member(refreshed[i], "access_token")), "subject_revoked") << round;
+            EXPECT_EQ(refresh(member(refreshed[i], "refresh_token"))->status, 401) << round;
+        }
+    }
+}
+
+TEST_F(ExampleServer, LogoutAllFasterThanTheClockAsksForARetry) {
+    // Each log-out-all within a second moves the cut-off a second ahead, and
+    // a new session is dated at it; beyond the leeway (5 s) that date would
+    // be refused, so the login answers 503 with Retry-After instead.
+    bool asked_to_retry = false;
+    for (int cycle = 0; cycle < 40 && !asked_to_retry; ++cycle) {
+        const auto r = post("/login", R"({"username":"ada","password":"lovelace"})");
+        if (r->status == 503) {
+            asked_to_retry = true;
+            EXPECT_EQ(member(r->body, "error"), "temporarily_unavailable");
+            const int wait = std::stoi(r->get_header_value("Retry-After"));
+            EXPECT_GE(wait, 1);
+            EXPECT_LE(wait, 40);
+            std::this_thread::sleep_for(std::chrono::seconds(wait));
+            break;
+        }
+        ASSERT_EQ(r->status, 200) << r->body;
+        const std::string access = member(r->body, "access_token");
+        ASSERT_EQ(me_status(access), 200) << cycle;  // every session it gives works
+        ASSERT_EQ(post("/logout-all", "", access)->status, 204);
+    }
+    EXPECT_TRUE(asked_to_retry);
+    EXPECT_EQ(me_status(login().access), 200);  // after the wait, at once
+}
+
+TEST_F(ExampleServer, RefusalsNameNoReasonUnlessAskedTo) {
+    // The default: error="invalid_token" (or invalid_grant) without
+    // error_description; the reason would tell a thief that a stolen token
+    // was revoked, or help probe the keys.
+    ASSERT_EQ(server->stop(), 0);
+    start({}, /*error_detail=*/false);
+    const Session s = login();
+    ASSERT_EQ(post("/logout", R"({"refresh_token":")" + s.refresh + R"("})", s.access)->status,
+              204);
+    const auto r = me("Bearer " + s.access);
+    EXPECT_EQ(r->status, 401);
+    EXPECT_EQ(r->get_header_value("WWW-Authenticate"),
+              R"(Bearer realm="jwtguard-example", error="invalid_token")");
+    EXPECT_EQ(r->body, R"({"error":"invalid_token"})");
+    const auto g = refresh(s.refresh);
+    EXPECT_EQ(g->status, 401);
+    EXPECT_EQ(g->body, R"({"error":"invalid_grant"})");
+}
+
+TEST_F(ExampleServer, RefreshFamiliesAreForgottenWhenTheyExpire) {
+    // One family per login was kept for ever; now until its newest refresh
+    // token expires (plus the leeway, 5 s).
+    ASSERT_EQ(server->stop(), 0);
+    start({"--stats", "--access-ttl", "1", "--refresh-ttl", "1"});
+    const auto families = [&] {
+        return std::stoi(member_number(client->Get("/stats")->body, "families"));
+    };
+    for (int i = 0; i < 10; ++i)
+        (void)login();
+    EXPECT_EQ(families(), 10);
+    std::this_thread::sleep_for(std::chrono::seconds(8));
+    EXPECT_EQ(families(), 0);
 }
 
 TEST_F(ExampleServer, RevocationsSurviveARestart) {

@@ -12,6 +12,11 @@
 //                     token in the body, if any)
 //   POST /logout-all  revokes every token of the user (subject cut-off)
 //   GET  /public      no validation: the load test's baseline
+//   GET  /stats       with --stats: revocations and live refresh families
+//
+// A 401 says error="invalid_token" (or "invalid_grant" from /refresh) and,
+// only with --error-detail code, why: jwtguard's error code. Off by default,
+// since the reason helps an attacker (a stolen token learns it was revoked).
 //
 // Access and refresh tokens are signed with different keys and carry
 // different `typ`s (RFC 8725 3.11), so neither can pass for the other. One
@@ -40,12 +45,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <iterator>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <queue>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -74,6 +81,13 @@ struct Config {
     std::size_t revoked = 0;          // random revocations to preload (load tests)
     std::string redis_host;           // empty: no Redis mirror
     int redis_port = 6379;
+    // Whether a 401 names why (error_description = jwtguard's error code).
+    // Off by default: "revoked" tells whoever holds a stolen token that its
+    // owner logged out, "kid_unknown" and "signature_invalid" help probe the
+    // keys. The server's callers get error="invalid_token" (RFC 6750 3.1)
+    // or "invalid_grant" alone; turn it on for development.
+    bool error_detail = false;
+    bool stats = false;  // GET /stats: revocations and live refresh families
 };
 
 [[noreturn]] void usage(const std::string& why) {
@@ -82,7 +96,8 @@ struct Config {
         << "usage: jwtguard_example_server [--host H] [--port N (0: any)] [--alg HS256|RS256]\n"
            "         [--secret-file F | --key-file PRIVATE.pem] [--refresh-secret-file F]\n"
            "         [--journal PATH] [--access-ttl S] [--refresh-ttl S]\n"
-           "         [--pbkdf2-iterations N] [--revoked N] [--redis HOST:PORT]\n";
+           "         [--pbkdf2-iterations N] [--revoked N] [--redis HOST:PORT]\n"
+           "         [--error-detail none|code] [--stats]\n";
     std::exit(2);
 }
 
@@ -127,7 +142,13 @@ Config parse_args(int argc, char** argv) {
             c.pbkdf2_iterations = static_cast<int>(number());
         else if (arg == "--revoked")
             c.revoked = static_cast<std::size_t>(number());
-        else if (arg == "--redis") {
+        else if (arg == "--stats")
+            c.stats = true;
+        else if (arg == "--error-detail") {
+            const std::string v = value();
+            if (v != "none" && v != "code") usage("--error-detail needs none or code");
+            c.error_detail = v == "code";
+        } else if (arg == "--redis") {
             const std::string v = value();
             const std::size_t colon = v.rfind(':');
             if (colon == std::string::npos || colon == 0) usage("--redis needs HOST:PORT");
@@ -270,14 +291,18 @@ void json_reply(httplib::Response& res, int status, const std::string& body) {
     res.set_content(body, "application/json");
 }
 
-/// 401 as RFC 6750 3 describes it: no error code when no token came.
-void unauthorized(httplib::Response& res, std::optional<Error> error) {
+/// 401 as RFC 6750 3 describes it: no error code when no token came, and
+/// the reason (`why`, a stable code) only with --error-detail code.
+void unauthorized(httplib::Response& res, std::optional<Error> error, bool detail) {
     std::string challenge = "Bearer realm=\"" + std::string(realm) + "\"";
     std::string body = R"({"error":"invalid_token"})";
     if (error) {
-        const std::string code(jwtguard::to_string(*error));
-        challenge += ", error=\"invalid_token\", error_description=\"" + code + "\"";
-        body = R"({"error":"invalid_token","error_description":)" + json_quoted(code) + "}";
+        challenge += ", error=\"invalid_token\"";
+        if (detail) {
+            const std::string code(jwtguard::to_string(*error));
+            challenge += ", error_description=\"" + code + "\"";
+            body = R"({"error":"invalid_token","error_description":)" + json_quoted(code) + "}";
+        }
     }
     res.set_header("WWW-Authenticate", challenge);
     json_reply(res, 401, body);
@@ -356,6 +381,12 @@ class App {
     }
 
     void routes(httplib::Server& server) {
+        if (m_config.stats)
+            server.Get("/stats", [this](const httplib::Request&, httplib::Response& res) {
+                json_reply(res, 200,
+                           R"({"revocations":)" + std::to_string(revocations()) +
+                               R"(,"families":)" + std::to_string(families()) + "}");
+            });
         server.Get("/public", [](const httplib::Request&, httplib::Response& res) {
             json_reply(res, 200, R"({"service":"jwtguard-example","auth":"none"})");
         });
@@ -365,15 +396,16 @@ class App {
             if (!user || !password) return json_reply(res, 400, R"({"error":"invalid_request"})");
             if (!m_users.check(*user, *password))
                 return json_reply(res, 401, R"({"error":"invalid_grant"})");
-            json_reply(res, 200, *issue(*user, uuid()));
+            std::lock_guard session(user_lock(*user));
+            reply(res, issue(*user, uuid()));
         });
         server.Get("/me", [this](const httplib::Request& req, httplib::Response& res) {
             // The request path: one validate, no allocation inside it.
             const auto token = bearer_token(req);
-            if (!token) return unauthorized(res, std::nullopt);
+            if (!token) return unauthorized(res, std::nullopt, m_config.error_detail);
             thread_local jwtguard::Claims claims;
             if (const Error e = m_access.validate(*token, unix_now(), claims); e != Error::ok)
-                return unauthorized(res, e);
+                return unauthorized(res, e, m_config.error_detail);
             json_reply(res, 200, std::string(claims.payload_json()));
         });
         server.Post("/refresh", [this](const httplib::Request& req, httplib::Response& res) {
@@ -398,8 +430,14 @@ class App {
             jwtguard::Claims claims;
             if (!authenticate(req, res, claims)) return;
             if (!claims.sub) return json_reply(res, 400, R"({"error":"invalid_request"})");
-            // Every token issued up to this second, access and refresh alike.
-            (void)revoke(jwtguard::Denylist::subject_revocation(*claims.sub, unix_now() + 1));
+            // Every token issued so far, access and refresh alike: past this
+            // second and past the tokens dated at the last cut-off (see
+            // Denylist::cutoff_after), ordered with logins and refreshes of
+            // this user by the user's lock.
+            const std::string user(*claims.sub);
+            std::lock_guard session(user_lock(user));
+            (void)revoke(jwtguard::Denylist::subject_revocation(
+                user, m_denylist.cutoff_after(user, unix_now())));
             res.status = 204;
         });
     }
@@ -469,23 +507,60 @@ class App {
                                             jwtguard::Claims& claims) {
         auto token = bearer_token(req);
         if (!token) {
-            unauthorized(res, std::nullopt);
+            unauthorized(res, std::nullopt, m_config.error_detail);
             return std::nullopt;
         }
         if (const Error e = m_access.validate(*token, unix_now(), claims); e != Error::ok) {
-            unauthorized(res, e);
+            unauthorized(res, e, m_config.error_detail);
             return std::nullopt;
         }
         return token;
     }
 
-    /// A new access + refresh pair for `user` in refresh family `family`;
-    /// nullopt if the family has been ended meanwhile.
-    std::optional<std::string> issue(const std::string& user, const std::string& family) {
+    /// What issue() made: the reply's body, or a refusal: an OAuth error,
+    /// its HTTP status, the reason (a stable code, shown with --error-detail
+    /// code) and a Retry-After in seconds if positive.
+    struct Issued {
+        std::string body{};
+        int status = 200;
+        std::string error{};
+        std::string why{};
+        std::int64_t retry_after = 0;
+    };
+    static Issued refusal(std::string why, int status = 401, std::string error = "invalid_grant",
+                          std::int64_t retry_after = 0) {
+        return {{}, status, std::move(error), std::move(why), retry_after};
+    }
+
+    void reply(httplib::Response& res, const Issued& issued) {
+        if (issued.status == 200) return json_reply(res, 200, issued.body);
+        if (issued.retry_after > 0)
+            res.set_header("Retry-After", std::to_string(issued.retry_after));
+        std::string body = R"({"error":)" + json_quoted(issued.error);
+        if (m_config.error_detail) body += R"(,"error_description":)" + json_quoted(issued.why);
+        json_reply(res, issued.status, body + "}");
+    }
+
+    /// The lock that orders the sessions of one user: issuing a pair (login,
+    /// refresh) and cutting them off (log-out-all) happen one at a time, so
+    /// that each new pair lies clearly before or after each cut-off.
+    std::mutex& user_lock(const std::string& user) {
+        return m_user_locks[std::hash<std::string>{}(user) % std::size(m_user_locks)];
+    }
+
+    /// A new access + refresh pair for `user` in refresh family `family`, or
+    /// why not. The caller holds user_lock(user).
+    Issued issue(const std::string& user, const std::string& family) {
         const std::int64_t now = unix_now();
-        // After "log out everywhere" at this second, tokens issued in it are
-        // refused; date a new login at the cut-off instead (within leeway).
-        const std::int64_t iat = std::max(now, m_denylist.subject_cutoff(user).value_or(now));
+        // Dated at the user's cut-off if that lies ahead (a log-out-all in
+        // this very second): whole-second dates cannot tell "before" from
+        // "after" within it (Denylist::issue_date_for). Several log-outs-all
+        // in one second move the cut-off ahead a second each; a token dated
+        // beyond the leeway would be refused (iat_in_future), so the client
+        // is asked to come back instead.
+        const std::int64_t iat = m_denylist.issue_date_for(user, now);
+        if (iat - leeway > now)
+            return refusal("cut_off_ahead", 503, "temporarily_unavailable", iat - leeway - now);
         const std::string common = R"({"iss":)" + json_quoted(issuer) + R"(,"sub":)" +
                                    json_quoted(user) + R"(,"aud":)" + json_quoted(audience) +
                                    R"(,"iat":)" + std::to_string(iat);
@@ -507,54 +582,77 @@ class App {
                            {.kid = "refresh-1", .typ = "refresh+jwt"});
         {
             std::lock_guard lock(m_families_mutex);
+            forget_expired_families(now);
             Family& f = m_families[family];
-            if (f.ended) return std::nullopt;
+            if (f.ended) return refusal("refresh_token_reused");
             f = {refresh_jti, refresh_exp, false};
+            m_family_expiry.push({refresh_exp, family});
         }
-        return R"({"token_type":"Bearer","access_token":)" + json_quoted(access) +
-               R"(,"expires_in":)" + std::to_string(m_config.access_ttl) + R"(,"refresh_token":)" +
-               json_quoted(refresh) + "}";
+        return Issued{.body = R"({"token_type":"Bearer","access_token":)" + json_quoted(access) +
+                              R"(,"expires_in":)" + std::to_string(m_config.access_ttl) +
+                              R"(,"refresh_token":)" + json_quoted(refresh) + "}"};
+    }
+
+    /// Drops the families whose newest refresh token has expired (with
+    /// leeway): none of their tokens can be presented any more, so reuse
+    /// detection needs them no longer, and memory stays proportional to the
+    /// live sessions. Holds m_families_mutex.
+    void forget_expired_families(std::int64_t now) {
+        while (!m_family_expiry.empty() && m_family_expiry.top().first + leeway < now) {
+            const auto [exp, family] = m_family_expiry.top();
+            m_family_expiry.pop();
+            // A rotation pushed a later expiry for the same family: not yet.
+            const auto f = m_families.find(family);
+            if (f != m_families.end() && f->second.exp == exp) m_families.erase(f);
+        }
+    }
+
+    /// Live refresh families (for /stats).
+    [[nodiscard]] std::size_t families() {
+        std::lock_guard lock(m_families_mutex);
+        forget_expired_families(unix_now());
+        return m_families.size();
     }
 
     /// Refresh token rotation with reuse detection.
     void refresh(const std::string& token, httplib::Response& res) {
-        auto refused = [&](std::string_view why) {
-            json_reply(res, 401,
-                       R"({"error":"invalid_grant","error_description":)" + json_quoted(why) + "}");
-        };
         const std::int64_t now = unix_now();
         jwtguard::Claims claims;
         if (const Error e = m_refresh.validate(token, now, claims); e != Error::ok)
-            return refused(jwtguard::to_string(e));
+            return reply(res, refusal(std::string(jwtguard::to_string(e))));
         // Signature and claims hold: these claims are the issuer's. Now the
         // revocations, checked here so that a revoked token is told apart.
         // Ours always carry these; check() below then needs no signature.
         const auto family = json_string(std::string(claims.payload_json()), "fam");
-        if (!family || !claims.jti || !claims.sub) return refused("claims_missing");
+        if (!family || !claims.jti || !claims.sub) return reply(res, refusal("claims_missing"));
         const std::string user(*claims.sub);
+        // From the check to the new pair, no log-out-all of this user may
+        // come between: it would cut off the old pair but not the new one.
+        std::lock_guard session(user_lock(user));
         const Error verdict = m_denylist.check(claims, {});
-        if (verdict == Error::subject_revoked) return refused(jwtguard::to_string(verdict));
+        if (verdict == Error::subject_revoked)
+            return reply(res, refusal(std::string(jwtguard::to_string(verdict))));
         // Rotate: revoke the presented token. Only one caller can add that
         // revocation, so two concurrent uses of one token cannot both win.
         if (verdict == Error::revoked ||
             revoke(jwtguard::Denylist::jti_revocation(*claims.jti, claims.exp)) !=
                 jwtguard::RevokeResult::added) {
             end_family(*family, user, now);
-            return refused("refresh_token_reused");
+            return reply(res, refusal("refresh_token_reused"));
         }
-        const auto pair = issue(user, *family);
-        if (!pair) return refused("refresh_token_reused");
-        json_reply(res, 200, *pair);
+        reply(res, issue(user, *family));
     }
 
     /// A rotated-away refresh token came back: someone holds a copy. End its
     /// family by revoking the family's current token; a family unknown here
-    /// (the server restarted) costs the user all sessions instead.
+    /// (the server restarted) costs the user all sessions instead. The
+    /// caller holds user_lock(user).
     void end_family(const std::string& family, const std::string& user, std::int64_t now) {
         std::lock_guard lock(m_families_mutex);
         const auto f = m_families.find(family);
         if (f == m_families.end()) {
-            (void)revoke(jwtguard::Denylist::subject_revocation(user, now + 1));
+            (void)revoke(
+                jwtguard::Denylist::subject_revocation(user, m_denylist.cutoff_after(user, now)));
             return;
         }
         (void)revoke(jwtguard::Denylist::jti_revocation(f->second.jti, f->second.exp));
@@ -579,8 +677,13 @@ class App {
 #endif
     jwtguard::Validator m_access;
     jwtguard::Validator m_refresh;
+    std::mutex m_user_locks[64];
     std::mutex m_families_mutex;
     std::map<std::string, Family> m_families;
+    // (newest refresh exp, family), soonest first: what to forget when.
+    std::priority_queue<std::pair<std::int64_t, std::string>,
+                        std::vector<std::pair<std::int64_t, std::string>>, std::greater<>>
+        m_family_expiry;
 };
 
 }  // namespace

@@ -678,6 +678,42 @@ class Denylist {
         return Error::ok;
     }
 
+    // --- "log out everywhere" with whole-second dates ------------------------
+    //
+    // A cut-off refuses the tokens whose floor(iat) is below it. With iat in
+    // whole seconds, "issued before" and "issued after" a log-out-all in the
+    // same second look alike, so an issuer keeps two rules, which these two
+    // functions compute (the example server holds a per-user lock around
+    // each use, so that issuing and cutting off are ordered):
+    //   - a token of `sub` is dated issue_date_for(sub, now): never before
+    //     the subject's cut-off, so a session started after a log-out-all
+    //     survives it;
+    //   - a log-out-all sets cutoff_after(sub, now): after `now` and after
+    //     the current cut-off, so it also ends the sessions dated at the
+    //     current cut-off (a second log-out-all in the same second).
+    // A token dated up to leeway seconds ahead still validates; an issuer
+    // should refuse to mint one dated further ahead (it would be iat_in_future)
+    // and ask the client to retry when the clock has caught up.
+
+    /// The iat for a token of `sub` issued at `now`: max(now, its cut-off).
+    [[nodiscard]] std::int64_t issue_date_for(std::string_view sub,
+                                              std::int64_t now) const noexcept {
+        const auto cutoff = subject_cutoff(sub);
+        return cutoff && *cutoff > now ? *cutoff : now;
+    }
+
+    /// The cut-off that ends every token of `sub` issued up to `now`, those
+    /// dated at the current cut-off included: max(now + 1, cut-off + 1).
+    /// Throws SetupError(option_invalid) when that leaves [0, 2^53].
+    [[nodiscard]] std::int64_t cutoff_after(std::string_view sub, std::int64_t now) const {
+        check_now(now);
+        const auto cutoff = subject_cutoff(sub);
+        const std::int64_t next = std::max(now, cutoff.value_or(now)) + 1;
+        if (!is_numeric_date(next))
+            throw SetupError(Error::option_invalid, "a cut-off must lie in [0, 2^53]");
+        return next;
+    }
+
     /// Rejects every token of `sub` whose iat is before `cutoff` (and every
     /// one without iat). A later cut-off replaces an earlier one; an earlier
     /// one changes nothing (already_revoked). Throws SetupError(option_invalid)

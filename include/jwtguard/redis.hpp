@@ -92,14 +92,16 @@ struct RedisSyncOptions {
     /// How often the background thread drops expired revocations from Redis
     /// (every instance does; the work is idempotent).
     std::chrono::milliseconds trim_interval{10000};
-    /// Seconds the stream keeps an entry; 0: the denylist's
-    /// max_token_lifetime, or one day if that is 0. An instance away for
+    /// Seconds the stream keeps an entry, in [0, 10 years]; 0: the
+    /// denylist's max_token_lifetime, or one day if that is 0. An instance away for
     /// longer reloads the sorted set, so this bounds only replay, not safety.
     std::int64_t stream_retention = 0;
     /// Seconds Redis keeps a revocation beyond the moment its tokens expire
-    /// (with the denylist's leeway): room for clocks that disagree.
+    /// (with the denylist's leeway): room for clocks that disagree; in
+    /// [0, 2^31].
     std::int64_t clock_slack = 60;
-    /// Current time in seconds since the epoch; empty: the system clock.
+    /// Current time in seconds since the epoch; empty: the system clock. A
+    /// time outside [0, 2^53] is warned about and trims nothing.
     std::function<std::int64_t()> clock;
     /// Where warnings go (malformed entries, outages, recoveries); empty:
     /// stderr.
@@ -406,8 +408,10 @@ class RedisDenylistSync {
             fail("timeouts must be positive");
         if (m_options.backoff_min.count() <= 0 || m_options.backoff_max < m_options.backoff_min)
             fail("backoff needs 0 < backoff_min <= backoff_max");
-        if (m_options.stream_retention < 0 || m_options.clock_slack < 0)
-            fail("stream_retention and clock_slack must not be negative");
+        if (m_options.stream_retention < 0 || m_options.stream_retention > max_stream_retention)
+            fail("stream_retention must lie in [0, 10 years] seconds");
+        if (m_options.clock_slack < 0 || m_options.clock_slack > max_leeway)
+            fail("clock_slack must lie in [0, 2^31] seconds");
         if (!m_options.clock) m_options.clock = detail::unix_seconds;
         if (!m_options.warn)
             m_options.warn = [](std::string_view m) {
@@ -552,7 +556,18 @@ class RedisDenylistSync {
         return s;
     }
 
-    [[nodiscard]] std::int64_t now() const { return m_options.clock(); }
+    static constexpr std::int64_t max_stream_retention = 86400 * 3660;
+
+    /// The clock's time (time.hpp's range). A clock that gives anything else
+    /// is warned about and read as 0, at which trimming drops nothing: a
+    /// broken clock must not empty the farm's revocations.
+    [[nodiscard]] std::int64_t now() const {
+        const std::int64_t t = m_options.clock();
+        if (is_numeric_date(t)) return t;
+        m_options.warn("the clock gave " + std::to_string(t) +
+                       ", not a time in [0, 2^53]: nothing is trimmed");
+        return 0;
+    }
 
     /// Loads the revocations a previous run queued (a torn or corrupt record
     /// is dropped with a warning) and opens the file for appending.
