@@ -50,6 +50,18 @@ void BM_parse_claims(benchmark::State& state) {
 }
 BENCHMARK(BM_parse_claims);
 
+/// Claims with nested objects, as Keycloak issues them (realm_access,
+/// resource_access): every member at every depth goes through the
+/// duplicate check.
+void BM_parse_claims_nested(benchmark::State& state) {
+    const std::string payload = bench::nested_payload();
+    auto claims = std::make_unique<jwtguard::Claims>();
+    run_parse(state, payload, [&](char* json, std::size_t size) {
+        return jwtguard::detail::parse_claims(json, size, *claims);
+    });
+}
+BENCHMARK(BM_parse_claims_nested);
+
 /// The claim policy of every validation benchmark, on parsed claims.
 void BM_check_claims(benchmark::State& state) {
     const std::string payload = bench::realistic_payload();

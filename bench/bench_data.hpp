@@ -201,6 +201,13 @@ inline std::string realistic_payload(
            R"(","email":"alice.liddell@example.com","roles":["reader","writer","billing-admin"],"scope":"openid profile email"})";
 }
 
+/// Claims shaped like a Keycloak access token: the realistic ones' kind of
+/// registered claims plus nested objects (~650 bytes, 7 members below the
+/// top level).
+inline std::string nested_payload() {
+    return R"({"exp":1700003600,"iat":1700000000,"jti":"6ba7b810-9dad-11d1-80b4-00c04fd430c8","iss":"https://auth.example.com/realms/demo","aud":"account","sub":"8f14e45f-ceea-467f-a8f0-2c7d9a1b3e5c","typ":"Bearer","azp":"web-app","session_state":"1c1a2a3b-4c5d-6e7f-8091-a2b3c4d5e6f7","realm_access":{"roles":["offline_access","uma_authorization","default-roles-demo"]},"resource_access":{"account":{"roles":["manage-account","view-profile"]},"web-app":{"roles":["reader"]}},"scope":"openid email profile","email_verified":true,"name":"Alice Liddell","preferred_username":"alice","address":{"country":"GB","locality":"Oxford"},"email":"alice.liddell@example.com"})";
+}
+
 inline constexpr std::string_view hs256_secret = "0123456789abcdef0123456789abcdef:bench-secret";
 
 /// The HS256 benchmarks' token: alg/typ/kid header and the realistic claims.

@@ -26,6 +26,7 @@
 #include <cstring>
 #include <optional>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "jwtguard/json_reader.hpp"
@@ -279,17 +280,19 @@ class MemberSet {
     /// Adds `name` as a member of object number `object`; false if that
     /// object already has it. At most max_members calls per document.
     [[nodiscard]] bool insert(std::uint32_t object, std::string_view name) noexcept {
+        // The object's number times an odd constant, xor'ed in: for one name,
+        // different objects always give different hashes (multiplying by an
+        // odd number is a bijection), so equal hashes and equal names mean
+        // the same object, and the object need not be stored.
         const std::uint64_t hash = hash_of(name) ^ (object * 0xd6e8feb86659fd93ull);
         std::size_t slot = static_cast<std::size_t>(hash >> 32) & (table_size - 1);
         while (m_slots[slot] != 0) {
             const Name& seen = m_names[m_slots[slot] - 1];
-            if (seen.hash == hash && seen.object == object &&
-                std::string_view(seen.data, seen.size) == name)
-                return false;
+            if (seen.hash == hash && std::string_view(seen.data, seen.size) == name) return false;
             slot = (slot + 1) & (table_size - 1);
         }
-        m_names[m_count] = Name{name.data(), name.size(), hash, object};
-        m_slots[slot] = static_cast<std::uint16_t>(++m_count);
+        m_names[m_count] = Name{name.data(), name.size(), hash};
+        m_slots[slot] = static_cast<Slot>(++m_count);
         return true;
     }
 
@@ -321,10 +324,12 @@ class MemberSet {
         const char* data;
         std::size_t size;
         std::uint64_t hash;
-        std::uint32_t object;
     };
     static constexpr std::size_t table_size = std::bit_ceil(max_members * 2);
-    std::uint16_t m_slots[table_size] = {};
+    // 1 + the index of a name, 0 for none: one byte while that fits, so the
+    // table zeroed per document stays small (256 bytes by default).
+    using Slot = std::conditional_t<(max_members < 256), std::uint8_t, std::uint16_t>;
+    Slot m_slots[table_size] = {};
     Name m_names[max_members];
     std::size_t m_count = 0;
 };
