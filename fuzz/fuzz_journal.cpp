@@ -64,8 +64,11 @@ std::optional<Entry> read_record(const unsigned char* r) {
     if (e.hi == 0) return std::nullopt;  // marks an empty slot in memory
     auto date = [](std::int64_t t) { return t >= 0 && t <= max_date; };
     if (e.kind == 1) {
-        if (e.first == no_exp) return e.last == no_exp ? std::optional(e) : std::nullopt;
-        return date(e.first) && (date(e.last) || e.last == no_exp) && e.first <= e.last
+        // One exp, none twice, or a range of dates less than a year wide.
+        if (e.first == no_exp || e.last == no_exp)
+            return e.first == e.last ? std::optional(e) : std::nullopt;
+        return date(e.first) && date(e.last) && e.first <= e.last &&
+                       e.last - e.first < std::int64_t{86400} * 365
                    ? std::optional(e)
                    : std::nullopt;
     }

@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/deps.sh libhiredis-dev redis-server libjwt-dev python3 gnuplot-nox
-cmake --preset release >/dev/null
+cmake --preset release -DJWTGUARD_BUILD_BENCH=ON >/dev/null
 cmake --build --preset release --target jwtguard_bench
 report=build/release/bench-report
 mkdir -p "$report"
@@ -21,10 +21,17 @@ build/release/bench/jwtguard_bench --benchmark_repetitions=5 \
   --benchmark_enable_random_interleaving=true --benchmark_report_aggregates_only=true \
   --benchmark_out="$report/jwtguard_bench.json" --benchmark_out_format=json "$@"
 echo
-python3 scripts/bench_report.py "$report/jwtguard_bench.json" "$report"
-if [ $# -eq 0 ] && grep -q '^JWTGUARD_WITH_REDIS:BOOL=ON' build/release/CMakeCache.txt; then
-  cmake --build --preset release --target jwtguard_bench_redis
-  build/release/bench/jwtguard_bench_redis --benchmark_repetitions=3 \
-    --benchmark_report_aggregates_only=true \
-    --benchmark_out="$report/jwtguard_bench_redis.json" --benchmark_out_format=json
+parts=build/release/optional-parts.txt
+python3 scripts/bench_report.py "$report/jwtguard_bench.json" "$report" "$parts"
+redis_part="Redis mirror (tests, benchmark, example's --redis)"
+if [ $# -eq 0 ]; then
+  if grep -qF "$redis_part: built" "$parts"; then
+    cmake --build --preset release --target jwtguard_bench_redis
+    build/release/bench/jwtguard_bench_redis --benchmark_repetitions=3 \
+      --benchmark_report_aggregates_only=true \
+      --benchmark_out="$report/jwtguard_bench_redis.json" --benchmark_out_format=json
+  else
+    echo "Redis mirror benchmark: not measured: $(grep -F "$redis_part" "$parts" | sed 's/.*not built: //')"
+  fi
 fi
+scripts/summary.sh build/release

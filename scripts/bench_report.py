@@ -1,7 +1,11 @@
 #!/usr/bin/env python3
 """Summarises a jwtguard_bench JSON run (Google Benchmark, with aggregates).
 
-    scripts/bench_report.py RUN.json OUT_DIR
+    scripts/bench_report.py RUN.json OUT_DIR [OPTIONAL_PARTS.txt]
+
+OPTIONAL_PARTS.txt is the build tree's record of optional parts
+(cmake/JwtguardOptional.cmake): a part that was not built turns its rows and
+targets into "not measured: <why>" instead of leaving them out.
 
 Prints the summary table (stage, median ns/op, ratio to its floor, speedup
 over libjwt, allocations per op) and the issue targets, each met or not;
@@ -115,20 +119,47 @@ def fmt_ns(ns):
     return f"{ns:.1f} ns"
 
 
+# The optional part (its name in optional-parts.txt) each peer row needs.
+PEER_PART = {HS_PEER: "libjwt peer benchmark", RS_PEER: "libjwt peer benchmark"}
+
+
+def parts_not_built(path):
+    """{part: why} for every optional part the build left out."""
+    out = {}
+    if path and os.path.exists(path):
+        with open(path) as f:
+            for line in f:
+                part, sep, why = line.rstrip("\n").partition(": not built: ")
+                if sep:
+                    out[part] = why
+    return out
+
+
 def main():
     run_path, out_dir = sys.argv[1], sys.argv[2]
+    missing = parts_not_built(sys.argv[3] if len(sys.argv) > 3 else None)
     with open(run_path) as f:
         run = json.load(f)
     m = medians(run)
+
+    def why_not(name):
+        """Why a row cannot be in this run, if an optional part says so."""
+        part = PEER_PART.get(name)
+        return f"{part}: {missing[part]}" if part in missing else None
+
     lines = ["| stage | ns/op (median) | vs its floor | speedup over libjwt | allocs/op |",
              "| --- | --- | --- | --- | --- |"]
     chart = []
     for label, name, floor, peer in ROWS:
         if name not in m:
+            if why_not(name):
+                lines.append(f"| {label} | not measured: {why_not(name)} | | | |")
             continue
         ns = m[name]["ns"]
         ratio = f"{ns / m[floor]['ns']:.2f}x" if floor in m and floor != name else ""
         speedup = f"{m[peer]['ns'] / ns:.1f}x" if peer and peer in m else ""
+        if peer and why_not(peer):
+            speedup = "not measured"
         allocs = m[name]["allocs"]
         allocs = "" if allocs is None else f"{allocs:g}"
         lines.append(f"| {label} | {fmt_ns(ns)} | {ratio} | {speedup} | {allocs} |")
@@ -152,6 +183,8 @@ def main():
     if hs_1m and get(HS_PEER):
         s = get(HS_PEER) / hs_1m
         target("HS256 validate, 1M live, >= 12x libjwt", f"{s:.1f}x", s >= 12)
+    elif why_not(HS_PEER):
+        targets.append(f"- HS256 validate, 1M live, >= 12x libjwt: not measured: {why_not(HS_PEER)}")
     rs = get("BM_validate_rs256/live:0/forged:0")
     if rs and get(RS_FLOOR):
         r = rs / get(RS_FLOOR)
@@ -236,8 +269,11 @@ def main():
     header = (f"jwtguard_bench, {context.get('date', '')}, {context.get('num_cpus', '?')} CPUs "
               f"@ {context.get('mhz_per_cpu', '?')} MHz, medians of "
               f"{max((b.get('repetitions', 1) for b in run['benchmarks']), default=1)} repetitions")
+    not_measured = [f"- {part}: not measured: {why}" for part, why in missing.items()]
     text = "\n".join([header, "", *lines, "", "Denylist (issue 4):", "", *denylist_lines, "",
-                      "Targets (issues 4 and 5):", *targets, ""])
+                      "Targets (issues 4 and 5):", *targets, ""] +
+                     (["Optional parts not built, so not measured:", *not_measured, ""]
+                      if not_measured else []))
     print(text)
     os.makedirs(out_dir, exist_ok=True)
     with open(os.path.join(out_dir, "summary.md"), "w") as f:
