@@ -238,6 +238,13 @@ TEST(JwksRefresh, BadOptionsAndASecondRefresherAreRefused) {
     JwksRefreshOptions zero = o;
     zero.interval = 0ms;
     EXPECT_THROW(JwksRefresher(validator, zero), SetupError);
+    // Bounded above: each is added to the steady clock.
+    for (auto huge : {&JwksRefreshOptions::interval, &JwksRefreshOptions::unknown_kid_cooldown,
+                      &JwksRefreshOptions::retry_after_failure}) {
+        JwksRefreshOptions big = o;
+        big.*huge = std::chrono::milliseconds::max();
+        EXPECT_THROW(JwksRefresher(validator, big), SetupError);
+    }
     JwksRefresher first(validator, o);
     EXPECT_THROW(JwksRefresher(validator, o), SetupError);
 }

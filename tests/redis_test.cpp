@@ -253,6 +253,9 @@ TEST(RedisSync, BadOptionsAreRefused) {
     refused([](RedisSyncOptions& o) { o.clock_slack = max_leeway + 1; });
     refused([](RedisSyncOptions& o) { o.stream_retention = INT64_MAX; });
     refused([](RedisSyncOptions& o) { o.stream_retention = -1; });
+    refused([](RedisSyncOptions& o) { o.command_timeout = std::chrono::milliseconds::max(); });
+    refused([](RedisSyncOptions& o) { o.trim_interval = std::chrono::hours(25); });
+    refused([](RedisSyncOptions& o) { o.backoff_max = std::chrono::hours(25); });
 }
 
 TEST(RedisSync, ABrokenClockTrimsNothing) {

@@ -48,6 +48,7 @@ struct JwksRefreshOptions {
     /// The algorithm of JWKs without "alg" (see load_jwks); empty: such keys
     /// are refused.
     std::string default_alg;
+    /// Each in (0, 1 year] (the cooldown may be 0).
     std::chrono::milliseconds interval = std::chrono::minutes(10);
     std::chrono::milliseconds unknown_kid_cooldown = std::chrono::seconds(30);
     std::chrono::milliseconds retry_after_failure = std::chrono::seconds(30);
@@ -76,9 +77,12 @@ class JwksRefresher {
         : m_validator(validator), m_options(std::move(options)) {
         const auto fail = [](const char* what) { throw SetupError(Error::option_invalid, what); };
         if (!m_options.fetch) fail("a JWKS refresher needs a fetch function");
+        // Bounded above too: they are added to the steady clock's now.
+        constexpr std::chrono::milliseconds year = std::chrono::hours(24 * 365);
         if (m_options.interval.count() <= 0 || m_options.unknown_kid_cooldown.count() < 0 ||
-            m_options.retry_after_failure.count() <= 0)
-            fail("refresh interval and retry must be positive, the cooldown not negative");
+            m_options.retry_after_failure.count() <= 0 || m_options.interval > year ||
+            m_options.unknown_kid_cooldown > year || m_options.retry_after_failure > year)
+            fail("refresh interval and retry must lie in (0, 1 year], the cooldown in [0, 1 year]");
         if (!m_options.warn)
             m_options.warn = [](std::string_view m) {
                 std::fprintf(stderr, "jwtguard jwks: %.*s\n", static_cast<int>(m.size()), m.data());

@@ -403,11 +403,15 @@ class RedisDenylistSync {
         if (m_options.stream_name.empty() || m_options.stream_name == "live" ||
             m_options.stream_name == "generation")
             fail("stream_name must not be empty, \"live\" or \"generation\" (the other keys)");
-        if (m_options.connect_timeout.count() <= 0 || m_options.command_timeout.count() <= 0 ||
-            m_options.read_block.count() <= 0 || m_options.trim_interval.count() <= 0)
-            fail("timeouts must be positive");
-        if (m_options.backoff_min.count() <= 0 || m_options.backoff_max < m_options.backoff_min)
-            fail("backoff needs 0 < backoff_min <= backoff_max");
+        // Durations are added to clocks: bounded above as well.
+        constexpr std::chrono::milliseconds day = std::chrono::hours(24);
+        for (const std::chrono::milliseconds t :
+             {m_options.connect_timeout, m_options.command_timeout, m_options.read_block,
+              m_options.trim_interval})
+            if (t.count() <= 0 || t > day) fail("timeouts and intervals must lie in (0, 1 day]");
+        if (m_options.backoff_min.count() <= 0 || m_options.backoff_max < m_options.backoff_min ||
+            m_options.backoff_max > day)
+            fail("backoff needs 0 < backoff_min <= backoff_max <= 1 day");
         if (m_options.stream_retention < 0 || m_options.stream_retention > max_stream_retention)
             fail("stream_retention must lie in [0, 10 years] seconds");
         if (m_options.clock_slack < 0 || m_options.clock_slack > max_leeway)
