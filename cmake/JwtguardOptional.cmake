@@ -11,7 +11,10 @@
 # in the build tree ("<part>: built" or "<part>: not built: <why>"), which
 # the scripts print at the end of a run. (A build tree configured before
 # these were tri-state may hold OFF from its first configure: the summary
-# then says "not built: VAR=OFF"; set it to AUTO or start afresh.)
+# then says "not built: VAR=OFF"; set it to AUTO or start afresh.) The
+# other direction is pkg-config's: pkg_check_modules keeps a module it once
+# found, so removing a package after a configure fails the build instead of
+# turning AUTO off; configure a fresh tree then.
 
 # Starts the record of this configure's optional parts.
 function(jwtguard_optional_begin)
