@@ -330,9 +330,9 @@ TEST_F(DenylistValidation, LogOutAllTwiceInOneSecondEndsTheSessionBetween) {
     options.leeway = 5;
     const Validator v(Hs256Key(test::secret), options);
     const auto token_at = [&](std::int64_t iat) {
-        return test::make_token(test::hs256_header,
-                                R"({"sub":"ada","iat":)" + std::to_string(iat) +
-                                    R"(,"exp":)" + std::to_string(now + 600) + "}");
+        return test::make_token(test::hs256_header, R"({"sub":"ada","iat":)" + std::to_string(iat) +
+                                                        R"(,"exp":)" + std::to_string(now + 600) +
+                                                        "}");
     };
     const auto validate = [&](const std::string& token, const Denylist&) {
         return v.validate(token, now, *claims);

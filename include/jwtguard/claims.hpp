@@ -201,8 +201,7 @@ inline bool lives_longer_than(const Claims& claims, std::int64_t seconds) noexce
     // [0, 1), so only D = seconds needs the fractions compared.
     const DateFraction& e = claims.m_exp_fraction;
     const DateFraction& i = claims.m_iat_fraction;
-    const std::int64_t whole =
-        (*claims.exp - (e.nonzero() ? 1 : 0)) - (*claims.iat - (i.nonzero() ? 1 : 0));
+    const std::int64_t whole = (*claims.exp - (e.nonzero() ? 1 : 0)) - claims.iat_floor();
     if (whole != seconds) return whole > seconds;
     if (e.digits != i.digits) return e.digits > i.digits;
     // Equal in 19 digits: the one with more non-zero digits is larger. Both
@@ -211,17 +210,13 @@ inline bool lives_longer_than(const Claims& claims, std::int64_t seconds) noexce
 }
 }  // namespace detail
 
-/// Checks the claims of a token whose signature already holds, in a fixed
-/// order: now, policy ranges, typ, exp, nbf, iat, lifetime, iss, aud. `now`
-/// must be a NumericDate (time.hpp), else now_invalid; a policy out of
-/// range (the Validator refuses one at setup) gives option_invalid.
-[[nodiscard]] inline Error check_claims(const Claims& claims, const ClaimPolicy& policy,
-                                        std::int64_t now) noexcept {
+namespace detail {
+/// check_claims for a policy already known to be in range (a Validator
+/// checks its own at setup): `now`, then the claims.
+[[nodiscard]] inline Error check_claims_in_range(const Claims& claims, const ClaimPolicy& policy,
+                                                 std::int64_t now) noexcept {
     if (!is_numeric_date(now)) return Error::now_invalid;
     const std::int64_t leeway = policy.leeway;
-    if (leeway < 0 || leeway > max_leeway || policy.max_lifetime < 0 ||
-        policy.max_lifetime > max_numeric_date)
-        return Error::option_invalid;
     if (!policy.typ.empty()) {
         if (!claims.header.typ) return Error::typ_missing;
         if (!typ_matches(*claims.header.typ, policy.typ)) return Error::typ_mismatch;
@@ -253,6 +248,19 @@ inline bool lives_longer_than(const Claims& claims, std::int64_t seconds) noexce
         return Error::aud_missing;
     }
     return Error::ok;
+}
+}  // namespace detail
+
+/// Checks the claims of a token whose signature already holds, in a fixed
+/// order: policy ranges, now, typ, exp, nbf, iat, lifetime, iss, aud. A
+/// policy out of range (the Validator refuses one at setup) gives
+/// option_invalid; `now` must be a NumericDate (time.hpp), else now_invalid.
+[[nodiscard]] inline Error check_claims(const Claims& claims, const ClaimPolicy& policy,
+                                        std::int64_t now) noexcept {
+    if (policy.leeway < 0 || policy.leeway > max_leeway || policy.max_lifetime < 0 ||
+        policy.max_lifetime > max_numeric_date)
+        return Error::option_invalid;
+    return detail::check_claims_in_range(claims, policy, now);
 }
 
 }  // namespace jwtguard

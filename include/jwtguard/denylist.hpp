@@ -1007,7 +1007,8 @@ class Denylist {
     void check_options() const {
         const Options& o = m_options;
         auto fail = [](const std::string& what) { throw SetupError(Error::option_invalid, what); };
-        if (o.bucket_width < 1 || o.bucket_width > 86400 * 365)
+        // At most one record span: a snapshot record carries one bucket.
+        if (o.bucket_width < 1 || o.bucket_width > detail::max_record_span)
             fail("bucket_width must lie in [1 s, 1 year]");
         if (o.horizon < 0 || o.horizon > 86400 * 3660) fail("horizon must lie in [0, 10 years]");
         // The ring spans (horizon + leeway) / bucket_width buckets.
