@@ -41,18 +41,12 @@
 // published by writing its high word last, with release order; a reader
 // that sees the high word sees the whole fingerprint.
 //
-// Durability. With a journal path, every revocation is appended to an
-// append-only journal (fixed 48-byte records, each with an XXH3 checksum)
-// before it is acknowledged, and fsync'ed if asked. `compact` writes every
-// live entry into a snapshot (a temporary file renamed over the old one) and
-// empties the journal. Start-up loads the snapshot, then the journal; a torn
-// tail is truncated and corrupt records are skipped and counted, never
-// guessed at.
+// Durability. With a journal path, every revocation is appended to a
+// journal before it is acknowledged (journal.hpp: the file format, and how
+// several processes share one journal); `compact` moves every live entry
+// into a snapshot and starts a new journal; start-up loads both, and
+// `catch_up` applies what other processes appended since.
 #pragma once
-
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -77,6 +71,7 @@
 #include "jwtguard/config.hpp"
 #include "jwtguard/epoch.hpp"
 #include "jwtguard/error.hpp"
+#include "jwtguard/journal.hpp"
 #include "jwtguard/json.hpp"
 #include "jwtguard/segments.hpp"
 #include "jwtguard/time.hpp"
@@ -87,15 +82,6 @@
 #include <xxhash.h>
 
 namespace jwtguard {
-
-/// When the journal reaches the disk.
-enum class JournalSync : std::uint8_t {
-    /// write(2) only: survives a crash of the process, not of the machine.
-    none,
-    /// fdatasync(2) after every record (after the whole batch for apply_all),
-    /// before the revocation returns.
-    each_record,
-};
 
 struct DenylistOptions {
     /// Seconds per time bucket. Wider buckets mean fewer, larger cells and
@@ -136,35 +122,11 @@ enum class RevokeResult : std::uint8_t {
     already_expired,
 };
 
-/// What start-up found in the snapshot and journal.
-struct JournalReport {
-    std::size_t snapshot_records = 0;
-    std::size_t journal_records = 0;
-    /// Records whose entries had expired by load time (left out).
-    std::size_t expired_records = 0;
-    /// Records that failed their checksum or made no sense: skipped.
-    std::size_t corrupt_records = 0;
-    /// Bytes of an incomplete last record, cut off the journal.
-    std::size_t torn_tail_bytes = 0;
-    [[nodiscard]] bool clean() const noexcept {
-        return corrupt_records == 0 && torn_tail_bytes == 0;
-    }
-};
-
 namespace detail {
-
-struct Fingerprint {
-    std::uint64_t lo = 0;
-    std::uint64_t hi = 0;
-    friend bool operator==(const Fingerprint&, const Fingerprint&) = default;
-};
 
 /// What a fingerprint names; part of its seed, so names of different kinds
 /// never collide.
 enum class NameKind : std::uint64_t { jti = 1, signature = 2, subject = 3 };
-
-/// `exp` of a token that has none: it never expires, nor does its revocation.
-inline constexpr std::int64_t no_exp = std::numeric_limits<std::int64_t>::max();
 
 [[nodiscard]] [[gnu::flatten]] inline Fingerprint fingerprint(NameKind kind, const void* data,
                                                               std::size_t size,
@@ -391,162 +353,7 @@ class SubjectTable {
     std::unique_ptr<Slot[]> m_slots;
 };
 
-// ---------------------------------------------------------------------------
-// Journal and snapshot files.
-//
-// A file is an 8-byte magic followed by 48-byte records:
-//   [0]      kind: 1 revoked fingerprint, 2 subject cut-off
-//   [1..7]   zero
-//   [8..15]  first  (little-endian int64): for kind 1 the earliest exp the
-//            token may have, for kind 2 the cut-off
-//   [16..23] last   for kind 1 the latest exp (equal to first in a journal;
-//            a snapshot records a bucket's range), for kind 2 equal to first
-//   [24..39] fingerprint, lo then hi
-//   [40..47] XXH3-64 of bytes [0, 40)
-// `no_exp` marks a token without exp. A record is accepted only if its
-// checksum holds and every field is in range.
-
-inline constexpr char journal_magic[8] = {'j', 'w', 't', 'g', 'J', 'N', 'L', '1'};
-inline constexpr char snapshot_magic[8] = {'j', 'w', 't', 'g', 'S', 'N', 'P', '1'};
-inline constexpr std::size_t magic_size = 8;
-inline constexpr std::size_t record_size = 48;
-inline constexpr std::uint64_t record_checksum_seed = 0x6a77746775617264;  // "jwtguard"
-
-enum class RecordKind : std::uint8_t { revoked = 1, subject = 2 };
-
-struct Record {
-    RecordKind kind = RecordKind::revoked;
-    std::int64_t first = 0;
-    std::int64_t last = 0;
-    Fingerprint fp;
-};
-
-inline void store_le64(unsigned char* p, std::uint64_t v) noexcept {
-    for (int i = 0; i < 8; ++i)
-        p[i] = static_cast<unsigned char>(v >> (8 * i));
-}
-[[nodiscard]] inline std::uint64_t load_le64(const unsigned char* p) noexcept {
-    std::uint64_t v = 0;
-    for (int i = 7; i >= 0; --i)
-        v = (v << 8) | p[i];
-    return v;
-}
-
-inline void encode_record(const Record& r, unsigned char* out) noexcept {
-    std::memset(out, 0, record_size);
-    out[0] = static_cast<unsigned char>(r.kind);
-    store_le64(out + 8, static_cast<std::uint64_t>(r.first));
-    store_le64(out + 16, static_cast<std::uint64_t>(r.last));
-    store_le64(out + 24, r.fp.lo);
-    store_le64(out + 32, r.fp.hi);
-    store_le64(out + 40, XXH3_64bits_withSeed(out, 40, record_checksum_seed));
-}
-
-/// The widest exp range one record may carry: one bucket of the widest
-/// width (DenylistOptions::bucket_width), which is what a snapshot records.
-inline constexpr std::int64_t max_record_span = 86400 * 365;
-
-/// True when every field of `r` is in range for its kind: a token's exp
-/// range is one NumericDate, `no_exp` twice, or dates at most
-/// max_record_span apart; a cut-off is one NumericDate. Anything else (a
-/// damaged or hostile file asking for every bucket of the ring) is refused.
-[[nodiscard]] inline bool record_valid(const Record& r) noexcept {
-    if (r.fp.hi == 0) return false;
-    switch (r.kind) {
-        case RecordKind::revoked:
-            if (r.first == no_exp || r.last == no_exp) return r.first == r.last;
-            return is_numeric_date(r.first) && is_numeric_date(r.last) && r.first <= r.last &&
-                   r.last - r.first < max_record_span;
-        case RecordKind::subject:
-            return is_numeric_date(r.first) && r.first == r.last;
-    }
-    return false;
-}
-
-/// Decodes one record; false if anything about it is wrong.
-[[nodiscard]] inline bool decode_record(const unsigned char* in, Record& r) noexcept {
-    if (load_le64(in + 40) != XXH3_64bits_withSeed(in, 40, record_checksum_seed)) return false;
-    for (int i = 1; i < 8; ++i)
-        if (in[i] != 0) return false;
-    if (in[0] != static_cast<unsigned char>(RecordKind::revoked) &&
-        in[0] != static_cast<unsigned char>(RecordKind::subject))
-        return false;
-    r.kind = static_cast<RecordKind>(in[0]);
-    r.first = static_cast<std::int64_t>(load_le64(in + 8));
-    r.last = static_cast<std::int64_t>(load_le64(in + 16));
-    r.fp = {load_le64(in + 24), load_le64(in + 32)};
-    return record_valid(r);
-}
-
-[[noreturn]] inline void throw_io_error(const std::string& what, const std::string& path) {
-    throw std::system_error(errno, std::generic_category(), what + " " + path);
-}
-
-/// Writes all of `data` or throws.
-inline void write_all(int fd, const unsigned char* data, std::size_t size,
-                      const std::string& path) {
-    while (size > 0) {
-        const ssize_t n = ::write(fd, data, size);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            throw_io_error("cannot write", path);
-        }
-        data += n;
-        size -= static_cast<std::size_t>(n);
-    }
-}
-
-/// Reads a whole file; nullopt if it does not exist.
-[[nodiscard]] inline std::optional<std::vector<unsigned char>> read_file(const std::string& path) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        if (errno == ENOENT) return std::nullopt;
-        throw_io_error("cannot open", path);
-    }
-    std::vector<unsigned char> bytes;
-    unsigned char chunk[1 << 16];
-    for (;;) {
-        const ssize_t n = ::read(fd, chunk, sizeof chunk);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            const int saved = errno;
-            ::close(fd);
-            errno = saved;
-            throw_io_error("cannot read", path);
-        }
-        if (n == 0) break;
-        bytes.insert(bytes.end(), chunk, chunk + n);
-    }
-    ::close(fd);
-    return bytes;
-}
-
-/// Decodes the records of a journal or snapshot image. Returns the number of
-/// bytes that hold whole records (the rest is a torn tail).
-template <class F>
-std::size_t for_each_record(std::span<const unsigned char> image, JournalReport& report,
-                            std::size_t& good, F&& f) {
-    std::size_t offset = magic_size;
-    for (; offset + record_size <= image.size(); offset += record_size) {
-        Record r;
-        if (decode_record(image.data() + offset, r)) {
-            ++good;
-            f(r);
-        } else {
-            ++report.corrupt_records;
-        }
-    }
-    return offset;
-}
-
 }  // namespace detail
-
-/// One revocation as the journal and the Redis mirror carry it: a token's
-/// fingerprint with the range its exp lies in (first == last == exp, or
-/// `detail::no_exp` twice for a token without exp), or a subject's
-/// fingerprint with its cut-off (first == last).
-using Revocation = detail::Record;
-using RevocationKind = detail::RecordKind;
 
 /// The revoked-token store. Thread-safe: any number of readers and writers.
 class Denylist {
@@ -579,7 +386,13 @@ class Denylist {
         m_base = base_for(now);
         if (m_options.journal_path.empty()) return;
         try {
-            open_journal();
+            m_journal.emplace(m_options.journal_path, m_options.journal_sync,
+                              m_options.journal_read_only, m_report, [&](const detail::Record& r) {
+                                  const RevokeResult result = insert_record(r);
+                                  if (result == RevokeResult::already_expired)
+                                      ++m_report.expired_records;
+                                  return result == RevokeResult::added;
+                              });
         } catch (...) {
             release();  // what the records loaded so far built
             throw;
@@ -803,14 +616,15 @@ class Denylist {
                 throw SetupError(Error::option_invalid, "a revocation field is out of range");
         std::unique_lock<std::mutex> journal = journal_lock();
         std::size_t added = 0;
+        std::vector<Revocation> to_journal;
         for (std::size_t i = 0; i < revocations.size(); ++i) {
             const RevokeResult result = insert_record(revocations[i]);
             if (results != nullptr) results[i] = result;
             if (result != RevokeResult::added) continue;
             ++added;
-            append(revocations[i]);
+            if (journal_writable()) to_journal.push_back(revocations[i]);
         }
-        if (added > 0) sync_journal();
+        if (!to_journal.empty()) m_journal->append(to_journal);
         // A grown cell retired its predecessor: free it as soon as readers
         // allow, so that replaced tables do not pile up between advances.
         if (m_retired.has_pending()) m_retired.reclaim();
@@ -838,41 +652,43 @@ class Denylist {
     }
 
     /// Writes every live entry into the snapshot (atomically: a temporary
-    /// file renamed over the old one) and empties the journal. Needs a
-    /// journal path. Throws std::system_error on I/O failure (the journal is
-    /// then left as it was).
+    /// file renamed over the old one) and starts a new, empty journal, after
+    /// applying what other processes appended (so the snapshot holds it
+    /// too). Needs a writable journal. Throws std::system_error on I/O
+    /// failure (what was there stays readable: loading the old journal
+    /// after a new snapshot applies its records twice, which is harmless).
     void compact() {
-        if (m_journal_fd < 0)
+        if (!journal_writable())
             throw SetupError(Error::option_invalid, "compact needs a writable journal");
         std::unique_lock<std::mutex> journal = journal_lock();
-        std::lock_guard maintenance(m_maintenance_mutex);
-        std::vector<unsigned char> image(detail::snapshot_magic,
-                                         detail::snapshot_magic + detail::magic_size);
-        for_each_live_locked([&](const detail::Record& r) {
-            const std::size_t at = image.size();
-            image.resize(at + detail::record_size);
-            detail::encode_record(r, image.data() + at);
-        });
-        const std::string snapshot = snapshot_path();
-        const std::string temporary = snapshot + ".tmp";
-        const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd < 0) detail::throw_io_error("cannot create", temporary);
-        try {
-            detail::write_all(fd, image.data(), image.size(), temporary);
-            if (::fsync(fd) != 0) detail::throw_io_error("cannot sync", temporary);
-        } catch (...) {
-            ::close(fd);
-            ::unlink(temporary.c_str());
-            throw;
-        }
-        ::close(fd);
-        if (::rename(temporary.c_str(), snapshot.c_str()) != 0)
-            detail::throw_io_error("cannot rename", temporary);
-        sync_directory();
-        // The snapshot now holds everything: start the journal afresh.
-        if (::ftruncate(m_journal_fd, static_cast<off_t>(detail::magic_size)) != 0 ||
-            ::fsync(m_journal_fd) != 0)
-            detail::throw_io_error("cannot truncate", m_options.journal_path);
+        m_journal->compact(
+            [&](const detail::Record& r) { return insert_record(r) == RevokeResult::added; },
+            [&] {
+                std::lock_guard maintenance(m_maintenance_mutex);
+                std::vector<unsigned char> image(detail::snapshot_magic,
+                                                 detail::snapshot_magic + detail::magic_size);
+                for_each_live_locked([&](const detail::Record& r) {
+                    const std::size_t at = image.size();
+                    image.resize(at + detail::record_size);
+                    detail::encode_record(r, image.data() + at);
+                });
+                return image;
+            });
+    }
+
+    /// Applies what other processes appended to the journal since this
+    /// denylist last looked (at construction or the last catch_up), and the
+    /// new snapshot when one of them compacted. Takes no file lock and never
+    /// waits for another process: nginx's workers call it on a timer. Needs
+    /// a journal path (read-only is enough). Throws SetupError if the file
+    /// at the path is no longer a journal, std::system_error for I/O.
+    CatchUpReport catch_up() {
+        if (!m_journal) throw SetupError(Error::option_invalid, "catch_up needs a journal");
+        std::unique_lock<std::mutex> journal = journal_lock();
+        const CatchUpReport report = m_journal->catch_up(
+            [&](const detail::Record& r) { return insert_record(r) == RevokeResult::added; });
+        if (m_retired.has_pending()) m_retired.reclaim();
+        return report;
     }
 
     /// Every revocation in force, as a snapshot holds them (a bucket's
@@ -1000,8 +816,7 @@ class Denylist {
             delete m_ring[i].exchange(nullptr, std::memory_order_relaxed);
         delete m_overflow.exchange(nullptr, std::memory_order_relaxed);
         delete m_subjects.exchange(nullptr, std::memory_order_relaxed);
-        if (m_journal_fd >= 0) ::close(m_journal_fd);
-        m_journal_fd = -1;
+        m_journal.reset();
     }
 
     void check_options() const {
@@ -1093,8 +908,11 @@ class Denylist {
             detail::fingerprint(detail::NameKind::subject, sub.data(), sub.size(), 0));
     }
 
+    [[nodiscard]] bool journal_writable() const noexcept {
+        return m_journal && m_journal->writable();
+    }
     [[nodiscard]] std::unique_lock<std::mutex> journal_lock() {
-        if (m_journal_fd < 0) return {};
+        if (!m_journal) return {};
         return std::unique_lock<std::mutex>(m_journal_mutex);
     }
 
@@ -1291,8 +1109,6 @@ class Denylist {
 
     // --- journal ----------------------------------------------------------
 
-    [[nodiscard]] std::string snapshot_path() const { return m_options.journal_path + ".snapshot"; }
-
     /// Puts one revocation in force (no journal). Takes the lock its kind needs.
     RevokeResult insert_record(const detail::Record& r) {
         if (r.kind == detail::RecordKind::subject) {
@@ -1303,91 +1119,6 @@ class Denylist {
         }
         std::lock_guard lock(m_shards[r.fp.lo & m_shard_mask].mutex);
         return insert_locked(r.fp, r.first, r.last);
-    }
-
-    /// Applies one loaded record; counts it as expired if it was.
-    void apply_record(const detail::Record& r) {
-        if (insert_record(r) == RevokeResult::already_expired) ++m_report.expired_records;
-    }
-
-    void open_journal() {
-        const std::string& path = m_options.journal_path;
-        if (auto image = detail::read_file(snapshot_path())) {
-            if (image->size() < detail::magic_size ||
-                std::memcmp(image->data(), detail::snapshot_magic, detail::magic_size) != 0)
-                throw SetupError(Error::option_invalid,
-                                 snapshot_path() + " is not a jwtguard snapshot");
-            // A snapshot is written whole and renamed into place: any tail
-            // short of a record means it was damaged, and counts as corrupt.
-            const std::size_t end =
-                detail::for_each_record(*image, m_report, m_report.snapshot_records,
-                                        [&](const detail::Record& r) { apply_record(r); });
-            if (end != image->size()) ++m_report.corrupt_records;
-        }
-        std::size_t keep = detail::magic_size;
-        bool fresh = true;
-        if (auto image = detail::read_file(path)) {
-            const std::size_t prefix = std::min(image->size(), detail::magic_size);
-            // An empty file has no data() to compare (memcmp wants a pointer
-            // even for 0 bytes).
-            if (prefix > 0 && std::memcmp(image->data(), detail::journal_magic, prefix) != 0)
-                throw SetupError(Error::option_invalid, path + " is not a jwtguard journal");
-            if (image->size() >= detail::magic_size) {
-                fresh = false;
-                keep = detail::for_each_record(*image, m_report, m_report.journal_records,
-                                               [&](const detail::Record& r) { apply_record(r); });
-                m_report.torn_tail_bytes = image->size() - keep;
-            }
-        }
-        // O_APPEND: every record lands at the end, also after compact()
-        // truncates the file under an open descriptor.
-        if (m_options.journal_read_only) {
-            if (fresh) {
-                errno = ENOENT;
-                detail::throw_io_error("no journal at", path);
-            }
-            return;
-        }
-        m_journal_fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-        if (m_journal_fd < 0) detail::throw_io_error("cannot open", path);
-        if (fresh) {
-            // A new journal (or one torn while its magic was written).
-            if (::ftruncate(m_journal_fd, 0) != 0) detail::throw_io_error("cannot truncate", path);
-            detail::write_all(m_journal_fd,
-                              reinterpret_cast<const unsigned char*>(detail::journal_magic),
-                              detail::magic_size, path);
-            if (::fsync(m_journal_fd) != 0) detail::throw_io_error("cannot sync", path);
-            sync_directory();
-        } else if (m_report.torn_tail_bytes > 0) {
-            // Cut the torn record so the next one starts on a record boundary.
-            if (::ftruncate(m_journal_fd, static_cast<off_t>(keep)) != 0 ||
-                ::fsync(m_journal_fd) != 0)
-                detail::throw_io_error("cannot truncate", path);
-        }
-    }
-
-    /// Writes one record; sync_journal() makes what was written durable.
-    void append(const detail::Record& record) {
-        if (m_journal_fd < 0) return;
-        unsigned char bytes[detail::record_size];
-        detail::encode_record(record, bytes);
-        detail::write_all(m_journal_fd, bytes, sizeof bytes, m_options.journal_path);
-    }
-
-    void sync_journal() {
-        if (m_journal_fd < 0 || m_options.journal_sync != JournalSync::each_record) return;
-        if (::fdatasync(m_journal_fd) != 0)
-            detail::throw_io_error("cannot sync", m_options.journal_path);
-    }
-
-    void sync_directory() const {
-        const std::string& path = m_options.journal_path;
-        const std::size_t slash = path.rfind('/');
-        const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash + 1);
-        const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0) return;  // best effort: some file systems refuse it
-        (void)::fsync(fd);
-        ::close(fd);
     }
 
     Options m_options;
@@ -1405,7 +1136,7 @@ class Denylist {
     mutable std::mutex m_maintenance_mutex;
     mutable std::mutex m_subject_mutex;
     std::mutex m_journal_mutex;
-    int m_journal_fd = -1;
+    std::optional<detail::JournalFile> m_journal;
     JournalReport m_report;
     detail::RetireList m_retired;
 };

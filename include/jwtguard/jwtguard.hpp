@@ -13,6 +13,7 @@
 #include "jwtguard/error.hpp"
 #include "jwtguard/header_memo.hpp"
 #include "jwtguard/hs256.hpp"
+#include "jwtguard/journal.hpp"
 #include "jwtguard/json.hpp"
 #include "jwtguard/json_reader.hpp"
 #include "jwtguard/jwks_refresh.hpp"
