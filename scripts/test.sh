@@ -13,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/deps.sh libcpp-httplib-dev libhiredis-dev redis-server
+scripts/deps.sh libcpp-httplib-dev libhiredis-dev redis-server nginx-dev nginx-core
 cmake --preset release -DJWTGUARD_BUILD_BENCH=OFF
 cmake --build --preset release
 mkdir -p build/release

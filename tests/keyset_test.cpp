@@ -69,6 +69,23 @@ TEST(KeySet, DuplicateKidIsASetupError) {
     EXPECT_EQ(keys.size(), 1u);
 }
 
+TEST(KeySet, MergeAddsEveryKeyOrNoneWhenAKidRepeats) {
+    KeySet keys;
+    keys.add(key_a, "a");
+    KeySet more;
+    more.add(key_b, "b");
+    more.add(key_b);
+    keys.merge(more);
+    EXPECT_EQ(keys.size(), 3u);
+    EXPECT_EQ(keys.find("b", "HS256").error, Error::ok);
+    KeySet clash;
+    clash.add(key_b, "c");
+    clash.add(key_b, "a");
+    EXPECT_THROW(keys.merge(clash), SetupError);
+    EXPECT_EQ(keys.size(), 3u);
+    EXPECT_EQ(keys.find("c", "HS256").error, Error::kid_unknown);
+}
+
 TEST(KeySet, RemoveByKid) {
     KeySet keys;
     keys.add(key_a, "a");

@@ -19,6 +19,8 @@
 #include <thread>
 #include <vector>
 
+#include "loopback.hpp"
+
 namespace jwtguard::test {
 
 class RedisServer {
@@ -108,20 +110,6 @@ class RedisServer {
     }
 
   private:
-    static int free_port() {
-        const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        a.sin_port = 0;
-        socklen_t size = sizeof a;
-        if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-            ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &size) != 0)
-            throw std::runtime_error("cannot find a free port");
-        ::close(fd);
-        return ntohs(a.sin_port);
-    }
-
     [[nodiscard]] bool answers() const {
         redisContext* c = connect();
         if (c == nullptr) return false;

@@ -87,6 +87,19 @@ class KeySet {
         m_entries.push_back(Entry{std::move(kid), std::move(key), id});
     }
 
+    /// Adds every key of `other` (several key files, one set). Throws
+    /// SetupError(key_invalid) like add, leaving this set as it was.
+    void merge(KeySet other) {
+        for (const Entry& e : other.m_entries) {
+            if (!e.kid) continue;
+            for (const Entry& mine : m_entries)
+                if (mine.kid == e.kid)
+                    throw SetupError(Error::key_invalid,
+                                     "two keys have the kid \"" + *e.kid + "\"");
+        }
+        for (Entry& e : other.m_entries)
+            m_entries.push_back(std::move(e));
+    }
     /// Removes the key with this kid; false if none has it.
     bool remove(std::string_view kid) {
         const auto it = std::find_if(m_entries.begin(), m_entries.end(),

@@ -1,0 +1,542 @@
+// The nginx module in Debian's stock nginx, over HTTP: tokens accepted and
+// their claims passed upstream, every class of refusal with its RFC 6750
+// answer, auth_jwt_require, key files replaced while nginx runs, revocation
+// through the endpoint and the CLI seen by both workers and kept across a
+// reload, bad revoke bodies, and `nginx -t` refusing bad configurations.
+#include <jwtguard/jwtguard.hpp>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "nginx_harness.hpp"
+#include "test_rsa.hpp"
+
+namespace jwtguard {
+namespace {
+
+using test::http;
+using test::HttpResponse;
+
+const std::string hs_secret = "nginx-test-secret-0123456789abcdef-0123456789";
+const std::string other_secret = "another-secret-0123456789abcdef-0123456789ab";
+
+std::int64_t wall_now() {
+    return static_cast<std::int64_t>(std::time(nullptr));
+}
+
+/// prefix + decimal n (spelled out: GCC 12 warns falsely on "lit" + string).
+std::string id(std::string_view prefix, long long n) {
+    std::string s(prefix);
+    s += std::to_string(n);
+    return s;
+}
+
+/// Claims that pass the suite's policy, with `extra` members (",...").
+std::string claims(const std::string& jti, const std::string& extra = "",
+                   std::int64_t exp_in = 600) {
+    const std::int64_t now = wall_now();
+    std::string c = R"({"iss":"https://issuer.example","aud":"api","sub":"alice","jti":")";
+    c += jti;
+    c += R"(","iat":)" + std::to_string(now) + R"(,"exp":)" + std::to_string(now + exp_in);
+    c += extra;
+    c += '}';
+    return c;
+}
+
+std::string hs_token(const std::string& body, const std::string& kid = "h1",
+                     const std::string& secret = hs_secret) {
+    SignOptions options;
+    options.kid = kid;
+    return sign(Hs256Key(secret), body, options);
+}
+
+Rs256PrivateKey rs_private(EVP_PKEY* key) {
+    return Rs256PrivateKey::from_pem(test::private_pem(key));
+}
+
+std::vector<std::pair<std::string, std::string>> bearer(const std::string& token) {
+    return {{"Authorization", "Bearer " + token}};
+}
+
+class NginxModule : public ::testing::Test {
+  protected:
+    static void SetUpTestSuite() {
+        server = new test::Nginx;
+        port = test::free_port();
+        upstream = test::free_port();
+        server->write("hs.jwks",
+                      test::jwks({test::oct_jwk(hs_secret, R"(,"kid":"h1","alg":"HS256")")}));
+        server->write("rs.pem", test::public_pem(test::rsa_key(2048), "SubjectPublicKeyInfo"));
+        server->write(
+            "rs.jwks",
+            test::jwks({test::rsa_jwk(test::rsa_key(2560), R"(,"kid":"r1","alg":"RS256")")}));
+        server->write("rotating.jwks",
+                      test::jwks({test::oct_jwk(hs_secret, R"(,"kid":"v1","alg":"HS256")")}));
+        server->write("kid.jwks",
+                      test::jwks({test::oct_jwk(hs_secret, R"(,"kid":"k1","alg":"HS256")")}));
+        server->start(configuration(), port);
+    }
+    static void TearDownTestSuite() {
+        delete server;
+        server = nullptr;
+    }
+
+    static std::string configuration() {
+        const std::string p = server->prefix();
+        std::string c;
+        // A boolean claim is its JSON text: "false" is not empty. The
+        // README's way to require a true one:
+        c += "  map $jwt_claim_admin $is_admin { true 1; default 0; }\n";
+        c += "  server { listen 127.0.0.1:" + std::to_string(upstream) +
+             "; location / { return 200 ";
+        c += R"("sub=$http_x_sub|roles=$http_x_roles|exp=$http_x_exp|admin=$http_x_admin|)";
+        c += R"(kid=$http_x_kid|alg=$http_x_alg|missing=$http_x_missing|aud=$http_x_aud";)";
+        c += " } }\n";
+        c += "  server {\n    listen 127.0.0.1:" + std::to_string(port) + ";\n";
+        c += "    large_client_header_buffers 4 64k;\n";
+        c += "    add_header X-Worker $pid always;\n";
+        c += "    auth_jwt \"api\";\n";
+        c += "    auth_jwt_key_file " + p + "hs.jwks;\n";
+        c += "    auth_jwt_key_file " + p + "rs.pem;\n";
+        c += "    auth_jwt_key_file " + p + "rs.jwks;\n";
+        c += "    auth_jwt_issuer https://issuer.example;\n";
+        c += "    auth_jwt_audience api other-api;\n";
+        c += "    auth_jwt_leeway 5s;\n";
+        c += "    auth_jwt_cache 1000;\n";
+        c += "    auth_jwt_revocation_journal " + p + "revoked.journal;\n";
+        c += "    proxy_set_header X-Sub $jwt_claim_sub;\n";
+        c += "    proxy_set_header X-Roles $jwt_claim_roles;\n";
+        c += "    proxy_set_header X-Exp $jwt_claim_exp;\n";
+        c += "    proxy_set_header X-Admin $jwt_claim_admin;\n";
+        c += "    proxy_set_header X-Kid $jwt_header_kid;\n";
+        c += "    proxy_set_header X-Alg $jwt_header_alg;\n";
+        c += "    proxy_set_header X-Missing $jwt_claim_missing;\n";
+        c += "    proxy_set_header X-Aud $jwt_claim_aud;\n";
+        c += "    location / { proxy_pass http://127.0.0.1:" + std::to_string(upstream) + "; }\n";
+        c += "    location /__ready { auth_jwt off; return 204; }\n";
+        c += "    location /public { auth_jwt off; proxy_pass http://127.0.0.1:" +
+             std::to_string(upstream) + "; }\n";
+        c += "    location /public/closed { auth_jwt \"inner\"; proxy_pass http://127.0.0.1:" +
+             std::to_string(upstream) + "; }\n";
+        c += "    location /pem { auth_jwt_key_file " + p +
+             "rs.pem; proxy_pass http://127.0.0.1:" + std::to_string(upstream) + "; }\n";
+        c += "    location /admin { auth_jwt_require $is_admin error=403; proxy_pass "
+             "http://127.0.0.1:" +
+             std::to_string(upstream) + "; }\n";
+        c += "    location /email { auth_jwt_require $jwt_claim_email $jwt_claim_sub; "
+             "proxy_pass http://127.0.0.1:" +
+             std::to_string(upstream) + "; }\n";
+        c += "    location /cookie { auth_jwt \"cookie\" token=$cookie_jwt; proxy_pass "
+             "http://127.0.0.1:" +
+             std::to_string(upstream) + "; }\n";
+        c += "    location /rotating { auth_jwt_key_file " + p +
+             "rotating.jwks; auth_jwt_key_refresh 100ms; proxy_pass http://127.0.0.1:" +
+             std::to_string(upstream) + "; }\n";
+        c += "    location /kid { auth_jwt_key_file " + p +
+             "kid.jwks; auth_jwt_key_refresh 1h unknown_kid_cooldown=0s; proxy_pass "
+             "http://127.0.0.1:" +
+             std::to_string(upstream) + "; }\n";
+        c += "    location = /revoke { auth_jwt off; allow 127.0.0.1; deny all; auth_jwt_revoke; "
+             "}\n";
+        c += "  }\n";
+        return c;
+    }
+
+    static HttpResponse get(const std::string& path, const std::string& token) {
+        return http(port, "GET", path, bearer(token));
+    }
+    static HttpResponse revoke(const std::string& body) {
+        return http(port, "POST", "/revoke", {{"Content-Type", "application/json"}}, body);
+    }
+
+    /// Until every worker has answered `status` to `token` on fresh
+    /// connections (and none anything else since the first such answer):
+    /// true, or false after `attempts`.
+    static bool every_worker_answers(const std::string& path, const std::string& token, int status,
+                                     int attempts = 400) {
+        std::set<std::string> workers;
+        for (int i = 0; i < attempts && workers.size() < 2; ++i) {
+            const HttpResponse r = get(path, token);
+            if (r.status == status)
+                workers.insert(r.header("x-worker"));
+            else
+                workers.clear();
+        }
+        return workers.size() == 2;
+    }
+
+    static test::Nginx* server;
+    static int port;
+    static int upstream;
+};
+
+test::Nginx* NginxModule::server = nullptr;
+int NginxModule::port = 0;
+int NginxModule::upstream = 0;
+
+TEST_F(NginxModule, AGoodHs256TokenPassesWithItsClaimsAsHeaders) {
+    const std::string token =
+        hs_token(claims("good-hs", R"(,"roles":["reader","writer"],"admin":true)"));
+    const HttpResponse r = get("/x", token);
+    ASSERT_EQ(r.status, 200) << r.header("www-authenticate");
+    EXPECT_NE(r.body.find("sub=alice|"), std::string::npos) << r.body;
+    EXPECT_NE(r.body.find("roles=reader,writer|"), std::string::npos) << r.body;
+    EXPECT_NE(r.body.find("admin=true|"), std::string::npos) << r.body;
+    EXPECT_NE(r.body.find("exp=" + std::to_string(wall_now() + 600).substr(0, 6)),
+              std::string::npos)
+        << r.body;
+    EXPECT_NE(r.body.find("kid=h1|alg=HS256|missing=|aud=api"), std::string::npos) << r.body;
+}
+
+TEST_F(NginxModule, RsaTokensPassByPemAndByJwks) {
+    SignOptions no_kid;
+    const std::string pem_token = sign(rs_private(test::rsa_key(2048)), claims("good-pem"), no_kid);
+    const HttpResponse pem = get("/pem", pem_token);
+    EXPECT_EQ(pem.status, 200) << pem.header("www-authenticate");
+    // Where two RS256 keys could check a token without kid, none is guessed.
+    EXPECT_NE(get("/x", pem_token).header("www-authenticate").find("kid_missing"),
+              std::string::npos);
+    SignOptions r1;
+    r1.kid = "r1";
+    const HttpResponse jwks =
+        get("/x", sign(rs_private(test::rsa_key(2560)), claims("good-jwks"), r1));
+    EXPECT_EQ(jwks.status, 200) << jwks.header("www-authenticate");
+    EXPECT_NE(jwks.body.find("kid=r1|alg=RS256"), std::string::npos) << jwks.body;
+    // The PEM key with the JWKS key's kid: signature_invalid, not a guess.
+    EXPECT_EQ(get("/x", sign(rs_private(test::rsa_key(2048)), claims("wrong-key"), r1)).status,
+              401);
+}
+
+TEST_F(NginxModule, ATokenFromAVariableIsCheckedToo) {
+    const std::string token = hs_token(claims("cookie"));
+    EXPECT_EQ(http(port, "GET", "/cookie", {{"Cookie", "jwt=" + token}}).status, 200);
+    // The Authorization header is not where this location looks.
+    const HttpResponse r = get("/cookie", token);
+    EXPECT_EQ(r.status, 401);
+    EXPECT_EQ(r.header("www-authenticate"), R"(Bearer realm="cookie")");
+}
+
+TEST_F(NginxModule, NoTokenIsAChallengeWithoutAnError) {
+    for (const auto& headers : std::vector<std::vector<std::pair<std::string, std::string>>>{
+             {}, {{"Authorization", "Basic YWxpY2U6c2VjcmV0"}}, {{"Authorization", "Bearer "}}}) {
+        const HttpResponse r = http(port, "GET", "/x", headers);
+        EXPECT_EQ(r.status, 401);
+        EXPECT_EQ(r.header("www-authenticate"), R"(Bearer realm="api")");
+    }
+}
+
+TEST_F(NginxModule, EveryClassOfBadTokenGetsItsOwnError) {
+    const std::int64_t now = wall_now();
+    std::string none = base64url_encode(std::string(R"({"alg":"none"})")) + "." +
+                       base64url_encode(claims("none")) + ".";
+    std::string oversize = hs_token(claims("big", R"(,"pad":")" + std::string(20000, 'x') + "\""));
+    std::string bad_signature = hs_token(claims("bad-sig"), "h1", other_secret);
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {hs_token(claims("expired", "", -60)), "expired"},
+        {hs_token(R"({"iss":"https://issuer.example","aud":"api","sub":"a","nbf":)" +
+                  std::to_string(now + 3600) + R"(,"exp":)" + std::to_string(now + 7200) + "}"),
+         "not_yet_valid"},
+        {bad_signature, "signature_invalid"},
+        {none, "alg_none"},
+        {hs_token(R"({"iss":"https://evil.example","aud":"api","exp":)" + std::to_string(now + 60) +
+                  "}"),
+         "iss_mismatch"},
+        {hs_token(R"({"iss":"https://issuer.example","aud":"billing","exp":)" +
+                  std::to_string(now + 60) + "}"),
+         "aud_mismatch"},
+        {hs_token(R"({"iss":"https://issuer.example","exp":)" + std::to_string(now + 60) + "}"),
+         "aud_missing"},
+        {oversize, "token_too_large"},
+        {"not.a-token", "token_malformed"},
+        {"abc", "token_malformed"},
+        {hs_token(claims("unknown-kid"), "nope"), "kid_unknown"},
+    };
+    for (const auto& [token, error] : cases) {
+        const HttpResponse r = get("/x", token);
+        EXPECT_EQ(r.status, 401) << error;
+        EXPECT_EQ(
+            r.header("www-authenticate"),
+            R"(Bearer realm="api", error="invalid_token", error_description=")" + error + "\"")
+            << error;
+    }
+    // The reason is logged at info, the token never.
+    const std::string log = server->error_log();
+    EXPECT_NE(log.find("jwtguard: token refused: signature_invalid"), std::string::npos);
+    EXPECT_EQ(log.find(bad_signature.substr(bad_signature.rfind('.') + 1)), std::string::npos);
+}
+
+TEST_F(NginxModule, AuthJwtOffAndOnAgainInNestedLocations) {
+    EXPECT_EQ(http(port, "GET", "/public/x").status, 200);
+    const HttpResponse closed = http(port, "GET", "/public/closed");
+    EXPECT_EQ(closed.status, 401);
+    EXPECT_EQ(closed.header("www-authenticate"), R"(Bearer realm="inner")");
+    EXPECT_EQ(get("/public/closed", hs_token(claims("inner"))).status, 200);
+}
+
+TEST_F(NginxModule, AuthJwtRequireAnswers403Or401) {
+    EXPECT_EQ(get("/admin", hs_token(claims("admin", R"(,"admin":true)"))).status, 200);
+    const HttpResponse not_admin =
+        get("/admin", hs_token(claims("not-admin", R"(,"admin":false)")));
+    EXPECT_EQ(not_admin.status, 403);
+    EXPECT_EQ(not_admin.header("www-authenticate"),
+              R"(Bearer realm="api", error="insufficient_scope")");
+    EXPECT_EQ(get("/admin", hs_token(claims("one", R"(,"admin":1)"))).status, 403);
+    EXPECT_EQ(get("/admin", hs_token(claims("text", R"(,"admin":"true")"))).status, 200);
+    EXPECT_EQ(get("/admin", hs_token(claims("absent"))).status, 403);
+    // Every value of one directive must hold; the default answer is 401.
+    EXPECT_EQ(get("/email", hs_token(claims("email", R"(,"email":"a@example.com")"))).status, 200);
+    const HttpResponse no_email = get("/email", hs_token(claims("no-email")));
+    EXPECT_EQ(no_email.status, 401);
+    EXPECT_EQ(
+        no_email.header("www-authenticate"),
+        R"(Bearer realm="api", error="invalid_token", error_description="requirement_not_met")");
+    EXPECT_EQ(get("/email", hs_token(claims("empty-email", R"(,"email":"")"))).status, 401);
+}
+
+TEST_F(NginxModule, AKeyFileReplacedWhileNginxRunsIsReadAgain) {
+    const std::string v1 = hs_token(claims("rot-1"), "v1");
+    const std::string v2 = hs_token(claims("rot-2"), "v2", other_secret);
+    ASSERT_EQ(get("/rotating", v1).status, 200);
+    ASSERT_EQ(get("/rotating", v2).status, 401);
+    server->write("rotating.jwks",
+                  test::jwks({test::oct_jwk(other_secret, R"(,"kid":"v2","alg":"HS256")")}));
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (!every_worker_answers("/rotating", v2, 200, 20) &&
+           std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    EXPECT_TRUE(every_worker_answers("/rotating", v2, 200));
+    EXPECT_TRUE(every_worker_answers("/rotating", v1, 401));  // the old key is gone
+    // A broken file keeps the keys in use, and says so.
+    server->write("rotating.jwks", "{\"keys\": [");
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    EXPECT_TRUE(every_worker_answers("/rotating", v2, 200));
+    EXPECT_NE(server->error_log().find("the keys in use are kept"), std::string::npos);
+    // Other locations kept their own key files.
+    EXPECT_EQ(get("/x", hs_token(claims("rot-other"))).status, 200);
+    // (A reload would now refuse the configuration: put a good file back.)
+    server->write("rotating.jwks",
+                  test::jwks({test::oct_jwk(other_secret, R"(,"kid":"v2","alg":"HS256")")}));
+}
+
+TEST_F(NginxModule, AnUnknownKidMakesTheWorkerReadItsKeyFileAgain) {
+    // This location looks at its file only every hour, or for an unknown kid.
+    server->write("kid.jwks",
+                  test::jwks({test::oct_jwk(hs_secret, R"(,"kid":"k1","alg":"HS256")"),
+                              test::oct_jwk(other_secret, R"(,"kid":"k2","alg":"HS256")")}));
+    const std::string k2 = hs_token(claims("kid-2"), "k2", other_secret);
+    int refused = 0;
+    bool passed = false;
+    for (int i = 0; i < 100 && !passed; ++i) {
+        const HttpResponse r = get("/kid", k2);
+        passed = every_worker_answers("/kid", k2, 200, 20);
+        if (r.status == 401) {
+            ++refused;
+            EXPECT_NE(r.header("www-authenticate").find("kid_unknown"), std::string::npos);
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    EXPECT_TRUE(passed);
+    EXPECT_GE(refused, 1);  // the request that asked for the reload was not held
+    EXPECT_NE(server->error_log().find("a token named an unknown kid"), std::string::npos);
+}
+
+TEST_F(NginxModule, ARevocationThroughTheEndpointIsInForceInEveryWorker) {
+    const std::string token = hs_token(claims("to-revoke"));
+    ASSERT_TRUE(every_worker_answers("/x", token, 200));
+    const HttpResponse r = revoke(R"({"token":")" + token + "\"}");
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, "{\"result\":\"added\"}\n");
+    EXPECT_EQ(r.header("content-type"), "application/json");
+    EXPECT_TRUE(every_worker_answers("/x", token, 401));
+    const HttpResponse refused = get("/x", token);
+    EXPECT_NE(refused.header("www-authenticate").find(R"(error_description="revoked")"),
+              std::string::npos);
+    EXPECT_EQ(revoke(R"({"token":")" + token + "\"}").body, "{\"result\":\"already_revoked\"}\n");
+}
+
+TEST_F(NginxModule, RevocationsByJtiAndBySubject) {
+    const std::int64_t now = wall_now();
+    const std::string body = claims("by-jti");
+    const std::string token = hs_token(body);
+    ASSERT_EQ(get("/x", token).status, 200);
+    // The jti with the token's exp, as the token carries it.
+    const std::string exp = body.substr(body.find("\"exp\":") + 6);
+    EXPECT_EQ(revoke(R"({"jti":"by-jti","exp":)" + exp.substr(0, exp.size() - 1) + "}").status,
+              200);
+    EXPECT_TRUE(every_worker_answers("/x", token, 401));
+    // Log out everywhere: every token of bob issued before the cut-off.
+    SignOptions h1;
+    h1.kid = "h1";
+    const std::string bob =
+        sign(Hs256Key(hs_secret),
+             R"({"iss":"https://issuer.example","aud":"api","sub":"bob","iat":)" +
+                 std::to_string(now - 10) + R"(,"exp":)" + std::to_string(now + 600) + "}",
+             h1);
+    ASSERT_EQ(get("/x", bob).status, 200);
+    EXPECT_EQ(revoke(R"({"sub":"bob","before":)" + std::to_string(now - 5) + "}").body,
+              "{\"result\":\"added\"}\n");
+    EXPECT_TRUE(every_worker_answers("/x", bob, 401));
+    EXPECT_NE(get("/x", bob).header("www-authenticate").find("subject_revoked"), std::string::npos);
+    EXPECT_EQ(get("/x", hs_token(claims("alice-still-in"))).status, 200);
+}
+
+TEST_F(NginxModule, BadRevokeBodiesAre400AndApplyNothing) {
+    const std::string body = claims("never-revoked");
+    const std::string token = hs_token(body);
+    const std::string exp_text = body.substr(body.find("\"exp\":") + 6);
+    const std::string exp = exp_text.substr(0, exp_text.size() - 1);
+    const std::vector<std::string> bad = {
+        "",
+        "not json",
+        "[]",
+        R"("never-revoked")",
+        R"({"jti":"never-revoked"})",
+        R"({"jti":"never-revoked","exp":)" + exp + R"(,"sub":"alice"})",
+        R"({"jti":"never-revoked","exp":")" + exp + R"("})",
+        R"({"jti":1,"exp":)" + exp + "}",
+        R"({"jti":"never-revoked","exp":-1})",
+        R"({"jti":"never-revoked","exp":1e300})",
+        R"({"jti":"never-revoked","jti":"x","exp":)" + exp + "}",
+        R"({"jti":"never-revoked","exp":)" + exp + "} trailing",
+        R"({"jti":"never-revoked","exp":)" + exp + ",}",
+        R"({"jti":["never-revoked"],"exp":)" + exp + "}",
+        R"({"sub":"alice","before":1.5})",
+        R"({"sub":"alice","before":null})",
+        R"({"token":"not-a-token"})",
+        R"({"token":")" + token + R"(","jti":"never-revoked"})",
+        "{\"jti\":\"never-revoked\xff\",\"exp\":" + exp + "}",
+    };
+    for (const std::string& b : bad) {
+        const HttpResponse r = revoke(b);
+        EXPECT_EQ(r.status, 400) << b;
+        EXPECT_EQ(r.body.rfind("{\"error\":", 0), 0u) << b << " -> " << r.body;
+    }
+    EXPECT_EQ(http(port, "GET", "/revoke").status, 405);
+    EXPECT_TRUE(every_worker_answers("/x", token, 200));
+}
+
+TEST_F(NginxModule, TheCliRevokesThroughTheJournalTheWorkersFollow) {
+    const std::string body = claims("by-cli");
+    const std::string token = hs_token(body);
+    ASSERT_EQ(get("/x", token).status, 200);
+    const std::string command = std::string(JWTGUARD_CLI) + " revoke --journal " +
+                                server->path("revoked.journal") + " --token " + token;
+    ASSERT_EQ(std::system(command.c_str()), 0);
+    EXPECT_TRUE(every_worker_answers("/x", token, 401));
+}
+
+// The issue's figure: a revocation made through one worker is refused by
+// every worker within 100 ms, p99 over 1,000 revocations. Measured from the
+// endpoint's answer until both workers have been seen refusing the token
+// on fresh connections (an upper bound: it includes finding each worker).
+TEST_F(NginxModule, ARevocationIsInForceInEveryWorkerWithin100Ms) {
+    constexpr int revocations = 1000;
+    std::vector<double> ms;
+    for (int i = 0; i < revocations; ++i) {
+        const std::string token = hs_token(claims(id("latency-", i)));
+        ASSERT_EQ(revoke(R"({"token":")" + token + "\"}").status, 200);
+        const auto start = std::chrono::steady_clock::now();
+        ASSERT_TRUE(every_worker_answers("/x", token, 401, 2000)) << i;
+        ms.push_back(
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                .count());
+    }
+    std::sort(ms.begin(), ms.end());
+    const double p50 = ms[ms.size() / 2];
+    const double p99 = ms[ms.size() * 99 / 100];
+    std::printf(
+        "revocation in force in both workers: p50 %.2f ms, p99 %.2f ms, max %.2f ms "
+        "(%d revocations)\n",
+        p50, p99, ms.back(), revocations);
+    RecordProperty("p50_ms", std::to_string(p50));
+    RecordProperty("p99_ms", std::to_string(p99));
+    EXPECT_LT(p99, 100.0);
+}
+
+TEST_F(NginxModule, ZzRevocationsSurviveAReload) {
+    const std::string token = hs_token(claims("across-reload"));
+    ASSERT_EQ(revoke(R"({"token":")" + token + "\"}").status, 200);
+    ASSERT_TRUE(every_worker_answers("/x", token, 401));
+    server->reload();
+    EXPECT_TRUE(every_worker_answers("/x", token, 401));
+    EXPECT_TRUE(every_worker_answers("/x", hs_token(claims("fresh-after-reload")), 200));
+}
+
+// --- nginx -t -------------------------------------------------------------
+
+class NginxConfigCheck : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        nginx.write("good.jwks",
+                    test::jwks({test::oct_jwk(hs_secret, R"(,"kid":"h1","alg":"HS256")")}));
+    }
+    /// `nginx -t` of one server with `directives` in a location.
+    std::pair<int, std::string> check(const std::string& directives) {
+        return nginx.check("  server { listen 127.0.0.1:" + std::to_string(test::free_port()) +
+                           "; location / { " + directives + " } }\n");
+    }
+    test::Nginx nginx;
+};
+
+TEST_F(NginxConfigCheck, AGoodConfigurationPasses) {
+    const auto [status, output] =
+        check("auth_jwt api; auth_jwt_key_file " + nginx.path("good.jwks") +
+              "; auth_jwt_leeway 30s; auth_jwt_cache 100;");
+    EXPECT_EQ(status, 0) << output;
+}
+
+TEST_F(NginxConfigCheck, EachBadConfigurationIsRefusedWithItsDirectiveAndReason) {
+    nginx.write("empty.jwks", R"({"keys":[]})");
+    nginx.write("weak.jwks", test::jwks({test::oct_jwk("short", R"(,"kid":"w","alg":"HS256")")}));
+    nginx.write("garbage.pem",
+                "-----BEGIN PUBLIC KEY-----\nnot base64\n-----END PUBLIC KEY-----\n");
+    nginx.write("not-a-journal", "hello");
+    const std::string good = "auth_jwt_key_file " + nginx.path("good.jwks") + ";";
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {"auth_jwt api; auth_jwt_key_file " + nginx.path("missing.jwks") + ";",
+         "auth_jwt_key_file \"" + nginx.path("missing.jwks") + "\": cannot read it"},
+        {"auth_jwt api; auth_jwt_key_file " + nginx.path("empty.jwks") + ";",
+         "no usable key in the JWKS"},
+        {"auth_jwt api; auth_jwt_key_file " + nginx.path("weak.jwks") + ";",
+         "no usable key in the JWKS: key 0 (kid \"w\")"},
+        {"auth_jwt api; auth_jwt_key_file " + nginx.path("garbage.pem") + ";",
+         "auth_jwt_key_file \"" + nginx.path("garbage.pem") + "\""},
+        {"auth_jwt api;", "auth_jwt \"api\": no auth_jwt_key_file"},
+        {"auth_jwt api tokn=$arg_t; " + good, "auth_jwt: unknown argument \"tokn=$arg_t\""},
+        {"auth_jwt api; " + good + " auth_jwt_require $arg_x error=500;",
+         "auth_jwt_require: \"error=500\": error= takes 401 or 403"},
+        {"auth_jwt api; " + good + " auth_jwt_leeway soon;", "auth_jwt_leeway"},
+        {"auth_jwt api; " + good + " auth_jwt_key_refresh 0;", "auth_jwt_key_refresh"},
+        {"auth_jwt api; " + good + " auth_jwt_key_refresh 1s cooldown=1s;",
+         "auth_jwt_key_refresh: unknown argument \"cooldown=1s\""},
+        {"auth_jwt api; " + good + " auth_jwt_revocation_redis localhost;",
+         "auth_jwt_revocation_redis: \"localhost\" is not host:port"},
+        {"auth_jwt api; " + good + " auth_jwt_revocation_redis localhost:99999;",
+         "the port must lie in [1, 65535]"},
+        {"auth_jwt api; " + good + " auth_jwt_revocation_journal " + nginx.path("not-a-journal") +
+             ";",
+         "auth_jwt_revocation_journal: " + nginx.path("not-a-journal") +
+             " is not a jwtguard journal"},
+        {"auth_jwt api; " + good + " auth_jwt_revocation_journal /no/such/dir/j;",
+         "auth_jwt_revocation_journal: no directory /no/such/dir/"},
+        {"auth_jwt_revoke;", "auth_jwt_revoke needs auth_jwt_revocation_journal"},
+        {"auth_jwt \"a\\\"b\"; " + good, "may not hold"},
+    };
+    for (const auto& [directives, expected] : cases) {
+        const auto [status, output] = check(directives);
+        EXPECT_NE(status, 0) << directives;
+        EXPECT_NE(output.find(expected), std::string::npos)
+            << directives << "\n  wanted: " << expected << "\n  got: " << output;
+    }
+}
+
+}  // namespace
+}  // namespace jwtguard
