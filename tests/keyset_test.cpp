@@ -74,7 +74,7 @@ TEST(KeySet, MergeAddsEveryKeyOrNoneWhenAKidRepeats) {
     keys.add(key_a, "a");
     KeySet more;
     more.add(key_b, "b");
-    more.add(key_b);
+    more.add(key_a, "d");
     keys.merge(more);
     EXPECT_EQ(keys.size(), 3u);
     EXPECT_EQ(keys.find("b", "HS256").error, Error::ok);

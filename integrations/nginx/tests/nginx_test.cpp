@@ -17,6 +17,11 @@
 #include <vector>
 
 #include "nginx_harness.hpp"
+#ifdef JWTGUARD_NGINX_TEST_REDIS
+#include <jwtguard/redis.hpp>
+
+#include "redis_server.hpp"
+#endif
 #include "test_rsa.hpp"
 
 namespace jwtguard {
@@ -98,7 +103,8 @@ class NginxModule : public ::testing::Test {
         c += "  server { listen 127.0.0.1:" + std::to_string(upstream) +
              "; location / { return 200 ";
         c += R"("sub=$http_x_sub|roles=$http_x_roles|exp=$http_x_exp|admin=$http_x_admin|)";
-        c += R"(kid=$http_x_kid|alg=$http_x_alg|missing=$http_x_missing|aud=$http_x_aud";)";
+        c += R"(kid=$http_x_kid|alg=$http_x_alg|missing=$http_x_missing|aud=$http_x_aud|)";
+        c += R"(payload=$http_x_payload";)";
         c += " } }\n";
         c += "  server {\n    listen 127.0.0.1:" + std::to_string(port) + ";\n";
         c += "    large_client_header_buffers 4 64k;\n";
@@ -128,6 +134,9 @@ class NginxModule : public ::testing::Test {
              std::to_string(upstream) + "; }\n";
         c += "    location /pem { auth_jwt_key_file " + p +
              "rs.pem; proxy_pass http://127.0.0.1:" + std::to_string(upstream) + "; }\n";
+        c += "    location /short { auth_jwt_max_lifetime 60s; proxy_set_header X-Payload "
+             "$jwt_payload; proxy_pass http://127.0.0.1:" +
+             std::to_string(upstream) + "; }\n";
         c += "    location /admin { auth_jwt_require $is_admin error=403; proxy_pass "
              "http://127.0.0.1:" +
              std::to_string(upstream) + "; }\n";
@@ -271,6 +280,17 @@ TEST_F(NginxModule, EveryClassOfBadTokenGetsItsOwnError) {
     const std::string log = server->error_log();
     EXPECT_NE(log.find("jwtguard: token refused: signature_invalid"), std::string::npos);
     EXPECT_EQ(log.find(bad_signature.substr(bad_signature.rfind('.') + 1)), std::string::npos);
+}
+
+TEST_F(NginxModule, AuthJwtMaxLifetimeAndThePayloadVariable) {
+    const std::string long_lived = hs_token(claims("long", "", 600));
+    const HttpResponse refused = get("/short", long_lived);
+    EXPECT_EQ(refused.status, 401);
+    EXPECT_NE(refused.header("www-authenticate").find("lifetime_exceeded"), std::string::npos);
+    const std::string body = claims("short", "", 30);
+    const HttpResponse r = get("/short", hs_token(body));
+    EXPECT_EQ(r.status, 200);
+    EXPECT_NE(r.body.find("payload=" + body), std::string::npos) << r.body;
 }
 
 TEST_F(NginxModule, AuthJwtOffAndOnAgainInNestedLocations) {
@@ -537,6 +557,74 @@ TEST_F(NginxConfigCheck, EachBadConfigurationIsRefusedWithItsDirectiveAndReason)
             << directives << "\n  wanted: " << expected << "\n  got: " << output;
     }
 }
+
+#ifdef JWTGUARD_NGINX_TEST_REDIS
+// Two nginx instances and an application process share revocations through
+// one Redis (auth_jwt_revocation_redis): a revocation through either side is
+// refused by every worker of both nginx.
+TEST(NginxRedis, RevocationsCrossNginxInstancesAndApplicationsThroughRedis) {
+    test::RedisServer redis;
+    const std::string directive =
+        "auth_jwt_revocation_redis 127.0.0.1:" + std::to_string(redis.port()) +
+        " prefix=nginx-test:;";
+    std::vector<std::unique_ptr<test::Nginx>> nginx;
+    std::vector<int> ports;
+    for (int i = 0; i < 2; ++i) {
+        nginx.push_back(std::make_unique<test::Nginx>());
+        ports.push_back(test::free_port());
+        nginx[i]->write("hs.jwks",
+                        test::jwks({test::oct_jwk(hs_secret, R"(,"kid":"h1","alg":"HS256")")}));
+        nginx[i]->start("  server { listen 127.0.0.1:" + std::to_string(ports[i]) +
+                            "; add_header X-Worker $pid always; auth_jwt api; "
+                            "auth_jwt_key_file " +
+                            nginx[i]->path("hs.jwks") +
+                            "; auth_jwt_issuer https://issuer.example; auth_jwt_audience api; " +
+                            directive +
+                            " location / { empty_gif; } location /__ready { auth_jwt off; "
+                            "return 204; } location = /revoke { auth_jwt off; auth_jwt_revoke; } }",
+                        ports[i]);
+    }
+    // Everywhere: every worker of both nginx, within a bounded time.
+    auto refused_everywhere = [&](const std::string& token) {
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        for (;;) {
+            bool all = true;
+            for (const int port : ports) {
+                std::set<std::string> workers;
+                for (int i = 0; i < 200 && workers.size() < 2; ++i) {
+                    const HttpResponse r = http(port, "GET", "/", bearer(token));
+                    if (r.status != 401) break;
+                    workers.insert(r.header("x-worker"));
+                }
+                all = all && workers.size() == 2;
+            }
+            if (all) return true;
+            if (std::chrono::steady_clock::now() > deadline) return false;
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+    };
+    const std::string first = hs_token(claims("via-nginx-a"));
+    ASSERT_EQ(http(ports[1], "GET", "/", bearer(first)).status, 200);
+    ASSERT_EQ(http(ports[0], "POST", "/revoke", {}, R"({"token":")" + first + "\"}").status, 200);
+    EXPECT_TRUE(refused_everywhere(first));
+
+    // An application server embedding jwtguard, on the same Redis.
+    DenylistOptions options;
+    Denylist denylist(options, wall_now());
+    RedisSyncOptions sync_options;
+    sync_options.port = redis.port();
+    sync_options.key_prefix = "nginx-test:";
+    RedisDenylistSync sync(denylist, sync_options);
+    ASSERT_TRUE(sync.wait_ready(std::chrono::seconds(10)));
+    RevokeResult learnt{};
+    ASSERT_EQ(denylist.revoke_token(first, &learnt), Error::ok);
+    EXPECT_EQ(learnt, RevokeResult::already_revoked);  // loaded from Redis
+    const std::string second = hs_token(claims("via-application"));
+    ASSERT_EQ(http(ports[0], "GET", "/", bearer(second)).status, 200);
+    EXPECT_TRUE(sync.revoke_token(second) == Error::ok);
+    EXPECT_TRUE(refused_everywhere(second));
+}
+#endif
 
 }  // namespace
 }  // namespace jwtguard
