@@ -15,14 +15,19 @@
 # Every location gets the same valid token (the example server's own access
 # token for the HS256 ones), so each refusal would show as non-2xx.
 #
-#   integrations/nginx/load_test.sh [SECONDS per run (default 10)] [CONNECTIONS (default 32)]
+#   integrations/nginx/load_test.sh [SECONDS per run (default 5)] [ROUNDS (default 5)]
+#                                   [CONNECTIONS (default 32)]
 #
-# On a 2-core machine wrk (one thread) and nginx (one worker) share the
-# cores with the example server: compare the rows of one run.
+# This machine is shared and noisy (the same row varies by 10-15% from one
+# run to the next), so every row runs once per round, the rows of a round
+# in a random order, and the table gives each row's median over the
+# rounds. On a 2-core machine wrk (one thread) and nginx (one worker) share
+# the cores with the example server: compare the rows of one invocation.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-seconds=${1:-10}
-connections=${2:-32}
+seconds=${1:-5}
+rounds=${2:-5}
+connections=${3:-32}
 
 scripts/deps.sh nginx-dev nginx-core libnginx-mod-http-js libcpp-httplib-dev wrk curl openssl python3
 cmake --preset release >/dev/null
@@ -110,7 +115,8 @@ http {
   uwsgi_temp_path $work/uwsgi; scgi_temp_path $work/scgi;
   js_import main from $work/jwt.js;
   js_set \$jwt_ok main.check;
-  upstream example { server 127.0.0.1:$example_port; keepalive 32; }
+  # cpp-httplib serves one keep-alive connection per pool thread (8).
+  upstream example { server 127.0.0.1:$example_port; keepalive 8; }
   server {
     listen 127.0.0.1:$port;
     location = /floor { empty_gif; }
@@ -149,24 +155,70 @@ for row in "${rows[@]}"; do
   [ "$code" = 200 ] || { echo "load_test: /$row answered $code"; cat "$work/error.log"; exit 1; }
 done
 
-declare -A rps p99 errors
-for row in "${rows[@]}"; do
+# The worker's CPU time (user + system, in clock ticks) is read around each
+# run: microseconds of worker CPU per request is what a row costs nginx, and
+# it varies far less from run to run than requests/s do here.
+worker_pid=$(pgrep -P "$nginx_pid" | head -1)
+ticks=$(getconf CLK_TCK)
+worker_ticks() { awk '{print $14 + $15}' "/proc/$worker_pid/stat"; }
+declare -A rps p99 errors cpu ratio cpu_ratio
+median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+# wrk's latency with its unit, in milliseconds.
+to_ms() { awk '{v = $1 + 0; if ($1 ~ /us$/) v /= 1000; else if ($1 ~ /ms$/) v = v; else if ($1 ~ /s$/) v *= 1000; print v}'; }
+# One wrk run of a row; sets last_rps and last_cpu (us of worker CPU per request).
+run() {  # row
+  local row=$1 before after out requests
+  before=$(worker_ticks)
   out=$(wrk -t1 -c"$connections" -d"${seconds}s" --latency \
     -H "Authorization: Bearer ${token[$row]}" "http://127.0.0.1:$port/$row")
-  rps[$row]=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
-  p99[$row]=$(awk '$1 == "99%" {print $2}' <<<"$out")
-  errors[$row]=$(awk '/Non-2xx/ {print $NF}' <<<"$out")
-  echo "load_test: /$row: ${rps[$row]} requests/s, p99 ${p99[$row]}"
+  after=$(worker_ticks)
+  requests=$(awk '/requests in/ {print $1}' <<<"$out")
+  last_rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
+  last_cpu=$(awk -v t=$((after - before)) -v hz="$ticks" -v n="$requests" \
+    'BEGIN {printf "%.3f", t * 1e6 / hz / n}')
+  rps[$row]+="$last_rps "
+  cpu[$row]+="$last_cpu "
+  p99[$row]+="$(awk '$1 == "99%" {print $2}' <<<"$out" | to_ms) "
+  errors[$row]=$(( ${errors[$row]:-0} + $(awk '/Non-2xx/ {print $NF}' <<<"$out" | grep . || echo 0) ))
+}
+# Each row runs right after a floor run, and is compared with it: the load
+# of the machine's neighbours changes slowly next to a few seconds.
+for round in $(seq "$rounds"); do
+  for row in $(printf '%s\n' "${rows[@]:1}" | shuf); do
+    run floor
+    floor_rps=$last_rps
+    floor_cpu=$last_cpu
+    run "$row"
+    ratio[$row]+="$(awk -v a="$last_rps" -v b="$floor_rps" 'BEGIN {print a / b}') "
+    cpu_ratio[$row]+="$(awk -v a="$last_cpu" -v b="$floor_cpu" 'BEGIN {print b / a}') "
+  done
+  echo "load_test: round $round of $rounds done"
 done
+ratio[floor]=1
+cpu_ratio[floor]=1
 
-echo
-echo "| location | requests/s | of the floor | p99 latency | non-2xx |"
-echo "| --- | ---: | ---: | ---: | ---: |"
+declare -A rps_median p99_median cpu_median ratio_median cpu_ratio_median
 for row in "${rows[@]}"; do
-  share=$(awk -v a="${rps[$row]}" -v b="${rps[floor]}" 'BEGIN {printf "%.1f%%", 100 * a / b}')
-  echo "| /$row | ${rps[$row]} | $share | ${p99[$row]} | ${errors[$row]:-0} |"
+  for v in rps cpu p99 ratio cpu_ratio; do
+    declare -n values=$v
+    declare -n out=${v}_median
+    out[$row]=$(tr ' ' '\n' <<<"${values[$row]}" | grep . | median)
+    unset -n values out
+  done
 done
 echo
-awk -v hs="${rps[hs256]}" -v ar="${rps[auth-request]}" -v njs="${rps[njs]}" 'BEGIN {
-  printf "auth_jwt HS256 against auth_request: %.2fx; against njs: %.2fx\n", hs / ar, hs / njs }'
-echo "($connections connections, ${seconds} s per row, wrk -t1, nginx worker_processes 1, $(nproc) cores)"
+echo "| location | requests/s (median) | of the floor (paired, median) | p99 latency (median) | worker CPU per request (median) | floor's CPU / this row's (paired, median) | non-2xx |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+for row in "${rows[@]}"; do
+  printf '| /%s | %.0f | %.1f%% | %.2f ms | %.2f us | %.1f%% | %s |\n' "$row" "${rps_median[$row]}" \
+    "$(awk -v r="${ratio_median[$row]}" 'BEGIN {print 100 * r}')" "${p99_median[$row]}" \
+    "${cpu_median[$row]}" "$(awk -v r="${cpu_ratio_median[$row]}" 'BEGIN {print 100 * r}')" \
+    "${errors[$row]}"
+done
+echo
+awk -v hs="${rps_median[hs256]}" -v ar="${rps_median[auth-request]}" -v njs="${rps_median[njs]}" \
+  -v rs="${rps_median[rs256-cache]}" 'BEGIN {
+  printf "auth_jwt HS256 against auth_request: %.2fx; against njs: %.2fx (RS256 cached: %.2fx, %.2fx)\n",
+    hs / ar, hs / njs, rs / ar, rs / njs }'
+echo "($connections connections; $rounds rounds, each row ${seconds} s right after ${seconds} s of the floor; wrk -t1; nginx worker_processes 1; $(nproc) cores)"
+echo "(the worker CPU of /auth-request leaves out the example server's, which validates)"
