@@ -316,6 +316,29 @@ TEST_F(Cli, RevokeWritesAJournalThatVerifyReads) {
     EXPECT_EQ(verify(sign(R"({"jti":"z","exp":1700000600})"), {"--journal", journal}).code, 0);
 }
 
+TEST_F(Cli, CompactMovesTheJournalIntoTheSnapshot) {
+    const std::string journal = path("revoked.journal");
+    const std::string a = sign(R"({"jti":"a","exp":1700000600})");
+    for (const char* jti : {"a", "b"})
+        ASSERT_EQ(run({"revoke", "--journal", journal, "--now", "1700000000", "--jti", jti, "--exp",
+                       "1700000600"})
+                      .code,
+                  0);
+    ASSERT_EQ(run({"revoke", "--journal", journal, "--now", "1700000000", "--sub", "carol",
+                   "--before", "1699999500"})
+                  .code,
+              0);
+    const Outcome r = run({"compact", "--journal", journal, "--now", "1700000000"});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out, "2 revocations and 1 subject cut-offs in the snapshot\n");
+    EXPECT_EQ(fs::file_size(journal), 8u);  // the magic alone
+    EXPECT_EQ(fs::file_size(journal + ".snapshot"), 8u + 3 * 48);
+    EXPECT_EQ(verify(a, {"--journal", journal}).err,
+              "error: revoked: the token has been revoked\n");
+    EXPECT_EQ(run({"compact"}).code, 2);
+    EXPECT_EQ(run({"compact", "--journal", journal, "--jti", "x"}).code, 2);
+}
+
 TEST_F(Cli, RevokeUsageAndBadTokens) {
     const std::string journal = path("j");
     EXPECT_EQ(run({"revoke", "--jti", "a", "--exp", "1"}).code, 2);  // no journal

@@ -35,6 +35,7 @@ constexpr const char* usage_text = R"(usage:
   jwtguard decode [TOKEN | -]
   jwtguard revoke --journal PATH (--jti JTI --exp EPOCH | --token TOKEN | --sub SUB --before EPOCH)
                   [--now EPOCH]
+  jwtguard compact --journal PATH [--now EPOCH]
 exit: 0 valid (revoke: recorded), 1 invalid token, 2 usage error, unusable key or journal
 )";
 
@@ -343,6 +344,12 @@ int decode(Arguments args) {
     return exit_valid;
 }
 
+// The validators that read a journal may allow some leeway, which this tool
+// does not know: it judges "already expired" generously (a day), in revoke
+// and in what compact keeps. The journal records the exact exp; every
+// reader applies its own leeway.
+constexpr std::int64_t generous_leeway = 86400;
+
 int revoke(Arguments args) {
     std::optional<std::string> journal, jti, token, sub;
     std::optional<std::int64_t> exp, before, now;
@@ -370,10 +377,6 @@ int revoke(Arguments args) {
     if (!!jti + !!token + !!sub != 1) usage("give exactly one of --jti, --token, --sub");
     if (!!jti != !!exp) usage("--jti and --exp go together");
     if (!!sub != !!before) usage("--sub and --before go together");
-    // The validators that will read the journal may allow some leeway, which
-    // this tool does not know: judge "already expired" generously (a day).
-    // The journal records the exact exp; every reader applies its own leeway.
-    constexpr std::int64_t generous_leeway = 86400;
     std::unique_ptr<jwtguard::Denylist> denylist =
         open_denylist(journal, generous_leeway, now ? *now : current_time(), /*read_only=*/false);
     jwtguard::RevokeResult result{};
@@ -397,6 +400,33 @@ int revoke(Arguments args) {
     return exit_valid;
 }
 
+/// Moves what is live into the snapshot and starts an empty journal, while
+/// processes that follow the journal (nginx's workers) keep running.
+int compact(Arguments args) {
+    std::optional<std::string> journal;
+    std::optional<std::int64_t> now;
+    while (!args.done()) {
+        const std::string arg = args.take();
+        if (arg == "--journal")
+            journal = args.value(arg);
+        else if (arg == "--now")
+            now = parse_date(args.value(arg), "--now");
+        else
+            usage("unexpected argument '" + arg + "'");
+    }
+    if (!journal) usage("compact needs --journal");
+    std::unique_ptr<jwtguard::Denylist> denylist =
+        open_denylist(journal, generous_leeway, now ? *now : current_time(), /*read_only=*/false);
+    try {
+        denylist->compact();
+    } catch (const std::system_error& e) {
+        usage(std::string("journal: ") + e.what());
+    }
+    std::cout << denylist->size() << " revocations and " << denylist->subjects()
+              << " subject cut-offs in the snapshot\n";
+    return exit_valid;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -408,6 +438,7 @@ int main(int argc, char** argv) {
         if (command == "sign") return sign(std::move(args));
         if (command == "decode") return decode(std::move(args));
         if (command == "revoke") return revoke(std::move(args));
+        if (command == "compact") return compact(std::move(args));
         if (command == "--help" || command == "-h" || command == "help") {
             std::cout << usage_text;
             return exit_valid;

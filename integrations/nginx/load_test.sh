@@ -53,7 +53,7 @@ free_port() {
 
 # The example server, sharing its access-token secret with nginx.
 head -c 32 /dev/urandom >"$work/secret"
-"$build/examples/jwtguard_example_server" --port 0 --pbkdf2-iterations 1000 \
+"$build/examples/jwtguard_example_server" --port 0 --pbkdf2-iterations 1000 --access-ttl 7200 \
   --secret-file "$work/secret" >"$work/server.out" 2>&1 &
 server_pid=$!
 for _ in $(seq 600); do
@@ -105,6 +105,8 @@ load_module $module;
 load_module /usr/lib/nginx/modules/ngx_http_js_module.so;
 daemon off;
 worker_processes 1;
+# nginx on the last core, wrk on the first: no migrations between runs.
+worker_cpu_affinity $(printf '1%0*d' $(( $(nproc) - 1 )) 0);
 $( [ "$(id -u)" -eq 0 ] && echo "user root;" )
 error_log $work/error.log warn;
 pid $work/nginx.pid;
@@ -169,7 +171,7 @@ to_ms() { awk '{v = $1 + 0; if ($1 ~ /us$/) v /= 1000; else if ($1 ~ /ms$/) v = 
 run() {  # row
   local row=$1 before after out requests
   before=$(worker_ticks)
-  out=$(wrk -t1 -c"$connections" -d"${seconds}s" --latency \
+  out=$(taskset -c 0 wrk -t1 -c"$connections" -d"${seconds}s" --latency \
     -H "Authorization: Bearer ${token[$row]}" "http://127.0.0.1:$port/$row")
   after=$(worker_ticks)
   requests=$(awk '/requests in/ {print $1}' <<<"$out")
@@ -220,5 +222,5 @@ awk -v hs="${rps_median[hs256]}" -v ar="${rps_median[auth-request]}" -v njs="${r
   -v rs="${rps_median[rs256-cache]}" 'BEGIN {
   printf "auth_jwt HS256 against auth_request: %.2fx; against njs: %.2fx (RS256 cached: %.2fx, %.2fx)\n",
     hs / ar, hs / njs, rs / ar, rs / njs }'
-echo "($connections connections; $rounds rounds, each row ${seconds} s right after ${seconds} s of the floor; wrk -t1; nginx worker_processes 1; $(nproc) cores)"
+echo "($connections connections; $rounds rounds, each row ${seconds} s right after ${seconds} s of the floor; wrk -t1 on core 0; nginx worker_processes 1 on the last core; $(nproc) cores)"
 echo "(the worker CPU of /auth-request leaves out the example server's, which validates)"

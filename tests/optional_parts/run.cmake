@@ -80,6 +80,25 @@ endif()
 configure(0 ${CMAKE_COMMAND} ${args} -DJWTGUARD_WITH_REDIS=OFF)
 expect_text("Redis mirror (tests, benchmark, example's --redis): not built: JWTGUARD_WITH_REDIS=OFF\n")
 
+# 5. The nginx module follows nginx-dev's source tree (JWTGUARD_NGINX_SRC),
+# which is a folder, not a pkg-config module: hidden by pointing elsewhere.
+set(nginx_part "nginx module (integrations/nginx)")
+configure(0 ${CMAKE_COMMAND} ${args} -DJWTGUARD_WITH_REDIS=AUTO
+  "-DJWTGUARD_NGINX_SRC=${WORK_DIR}/no-nginx")
+expect_text("${nginx_part}: not built: nginx-dev not found (Debian: nginx-dev)\n")
+configure(1 ${CMAKE_COMMAND} ${args} "-DJWTGUARD_NGINX_SRC=${WORK_DIR}/no-nginx"
+  -DJWTGUARD_WITH_NGINX=ON)
+string(FIND "${output}" "JWTGUARD_WITH_NGINX=ON, but nginx-dev not found (Debian: nginx-dev)" at)
+if(at EQUAL -1)
+  message(FATAL_ERROR "ON without nginx-dev did not say why:\n${output}")
+endif()
+if(EXISTS /usr/share/nginx/src/conf_flags)
+  configure(0 ${CMAKE_COMMAND} ${args} -DJWTGUARD_NGINX_SRC=/usr/share/nginx/src
+    -DJWTGUARD_WITH_NGINX=AUTO)
+  expect_text("${nginx_part}: built\n")
+  math(EXPR visible_parts "${visible_parts} + 1")
+endif()
+
 file(REMOVE_RECURSE "${WORK_DIR}")
 if(visible_parts EQUAL 0)
   # ctest marks the test skipped on this line (SKIP_REGULAR_EXPRESSION).

@@ -178,17 +178,17 @@ class Nginx {
     void reload() {
         const std::size_t started = count_in_log("start worker process");
         const std::size_t refused = count_in_log("[emerg]");
+        const std::size_t exited = count_in_log("exited with code");
         ::kill(m_pid, SIGHUP);
         const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
         while (count_in_log("start worker process") < started + 2 ||
-               count_in_log("exited with code") < m_exited + 2) {
+               count_in_log("exited with code") < exited + 2) {
             if (count_in_log("[emerg]") > refused)
                 throw std::runtime_error("nginx refused the new configuration: " + error_log());
             if (std::chrono::steady_clock::now() > deadline)
                 throw std::runtime_error("nginx did not reload within 10 s: " + error_log());
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
         }
-        m_exited += 2;
     }
 
     void stop() {
@@ -216,7 +216,6 @@ class Nginx {
   private:
     std::string m_prefix;
     pid_t m_pid = -1;
-    std::size_t m_exited = 0;
 };
 
 }  // namespace jwtguard::test

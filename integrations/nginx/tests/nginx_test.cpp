@@ -481,13 +481,18 @@ TEST_F(NginxModule, ARevocationIsInForceInEveryWorkerWithin100Ms) {
     EXPECT_LT(p99, 100.0);
 }
 
-TEST_F(NginxModule, ZzRevocationsSurviveAReload) {
+TEST_F(NginxModule, ZzRevocationsSurviveAReloadAndARestart) {
     const std::string token = hs_token(claims("across-reload"));
     ASSERT_EQ(revoke(R"({"token":")" + token + "\"}").status, 200);
     ASSERT_TRUE(every_worker_answers("/x", token, 401));
     server->reload();
     EXPECT_TRUE(every_worker_answers("/x", token, 401));
     EXPECT_TRUE(every_worker_answers("/x", hs_token(claims("fresh-after-reload")), 200));
+    // And a restart: new master, new workers, the same journal.
+    server->stop();
+    EXPECT_EQ(get("/x", token).status, 0);  // nothing listens
+    server->start(configuration(), port);
+    EXPECT_TRUE(every_worker_answers("/x", token, 401));
 }
 
 // --- nginx -t -------------------------------------------------------------
