@@ -4,7 +4,8 @@
 # -Wall -Wextra -Wpedantic -Werror) and runs every test suite: the unit
 # tests (both epoch paths), the zero-allocation test, the CLI contract, every
 # header compiled alone, the Redis mirror against a real redis-server, the
-# example server end to end, the find_package/add_subdirectory consumers, the
+# example server end to end, the nginx module in Debian's stock nginx, the
+# find_package/add_subdirectory consumers, the
 # optional-part logic, and the replay of every fuzz corpus file. The
 # benchmarks are built by scripts/bench.sh, not here.
 #

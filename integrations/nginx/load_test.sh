@@ -4,6 +4,7 @@
 # answer with empty_gif (a content handler, so that the access phase runs):
 #   floor          no authentication
 #   hs256          auth_jwt, HS256 (JWKS)
+#   hs256-cache    the same with auth_jwt_cache (the verified-token cache)
 #   rs256          auth_jwt, RS256 (PEM), no cache
 #   rs256-cache    the same with auth_jwt_cache
 #   hs256-1m       HS256, the journal holding 1,000,000 live revocations
@@ -123,6 +124,7 @@ http {
     listen 127.0.0.1:$port;
     location = /floor { empty_gif; }
     location = /hs256 { $common auth_jwt_key_file $work/hs.jwks; empty_gif; }
+    location = /hs256-cache { $common auth_jwt_key_file $work/hs.jwks; auth_jwt_cache 10000; empty_gif; }
     location = /rs256 { $common auth_jwt_key_file $work/rsa.pub.pem; empty_gif; }
     location = /rs256-cache { $common auth_jwt_key_file $work/rsa.pub.pem; auth_jwt_cache 10000; empty_gif; }
     location = /hs256-1m { $common auth_jwt_key_file $work/hs.jwks;
@@ -148,9 +150,11 @@ for _ in $(seq 600); do
 done
 
 # Every location accepts its token before anything is measured.
-declare -A token=([floor]=$hs_token [hs256]=$hs_token [rs256]=$rs_token [rs256-cache]=$rs_token
+declare -A token=([floor]=$hs_token [hs256]=$hs_token [hs256-cache]=$hs_token [rs256]=$rs_token [rs256-cache]=$rs_token
                   [hs256-1m]=$hs_token [auth-request]=$hs_token [njs]=$hs_token)
-rows=(floor hs256 rs256 rs256-cache hs256-1m auth-request njs)
+rows=(floor hs256 hs256-cache rs256 rs256-cache hs256-1m auth-request njs)
+# LOAD_ROWS="hs256 njs" measures only those (and the floor).
+[ -n "${LOAD_ROWS:-}" ] && read -r -a rows <<<"floor $LOAD_ROWS"
 for row in "${rows[@]}"; do
   code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer ${token[$row]}" \
     "http://127.0.0.1:$port/$row")
@@ -218,6 +222,7 @@ for row in "${rows[@]}"; do
     "${errors[$row]}"
 done
 echo
+[ -n "${rps_median[auth-request]:-}" ] && [ -n "${rps_median[njs]:-}" ] &&
 awk -v hs="${rps_median[hs256]}" -v ar="${rps_median[auth-request]}" -v njs="${rps_median[njs]}" \
   -v rs="${rps_median[rs256-cache]}" 'BEGIN {
   printf "auth_jwt HS256 against auth_request: %.2fx; against njs: %.2fx (RS256 cached: %.2fx, %.2fx)\n",
