@@ -21,6 +21,19 @@ function(jwtguard_optional_begin)
   file(WRITE "${PROJECT_BINARY_DIR}/optional-parts.txt" "")
 endfunction()
 
+# jwtguard_optional_missing(<missing> <found>): <missing> is a list of what
+# a part lacks (each with its Debian package); it becomes one sentence, and
+# <found> is TRUE when the list was empty: jwtguard_optional's arguments.
+function(jwtguard_optional_missing missing found)
+  string(JOIN ", and " text ${${missing}})
+  set(${missing} "${text}" PARENT_SCOPE)
+  if(text STREQUAL "")
+    set(${found} TRUE PARENT_SCOPE)
+  else()
+    set(${found} FALSE PARENT_SCOPE)
+  endif()
+endfunction()
+
 # jwtguard_optional(<var> <part> <found> <why-missing> [DEFAULT AUTO|OFF])
 #   <part>         what is built, for people ("Redis mirror tests and benchmark")
 #   <found>        TRUE when its dependencies are there now

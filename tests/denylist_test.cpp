@@ -25,12 +25,7 @@ namespace {
 
 using test::now;
 
-/// prefix + decimal n (spelled out: GCC 12 warns falsely on "lit" + string).
-std::string id(std::string_view prefix, long long n) {
-    std::string s(prefix);
-    s += std::to_string(n);
-    return s;
-}
+using test::id;
 
 DenylistOptions small_options() {
     DenylistOptions o;

@@ -21,11 +21,7 @@ namespace {
 
 using test::now;
 
-std::string id(std::string_view prefix, long long n) {
-    std::string s(prefix);
-    s += std::to_string(n);
-    return s;
-}
+using test::id;
 
 class SharedJournal : public ::testing::Test {
   protected:

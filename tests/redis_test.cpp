@@ -24,11 +24,7 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-std::string id(std::string_view prefix, long long n) {
-    std::string s(prefix);
-    s += std::to_string(n);
-    return s;
-}
+using test::id;
 
 /// Polls `done` every millisecond for up to `limit`; returns how long it took,
 /// or nullopt.

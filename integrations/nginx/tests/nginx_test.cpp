@@ -23,6 +23,7 @@
 #include "redis_server.hpp"
 #endif
 #include "test_rsa.hpp"
+#include "test_tokens.hpp"
 
 namespace jwtguard {
 namespace {
@@ -37,12 +38,7 @@ std::int64_t wall_now() {
     return static_cast<std::int64_t>(std::time(nullptr));
 }
 
-/// prefix + decimal n (spelled out: GCC 12 warns falsely on "lit" + string).
-std::string id(std::string_view prefix, long long n) {
-    std::string s(prefix);
-    s += std::to_string(n);
-    return s;
-}
+using test::id;
 
 /// Claims that pass the suite's policy, with `extra` members (",...").
 std::string claims(const std::string& jti, const std::string& extra = "",
