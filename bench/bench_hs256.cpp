@@ -6,7 +6,7 @@
 //          what any HS256 validation must at least spend.
 //   one-shot: OpenSSL's HMAC(), what popular libraries call per token.
 //   verify: Hs256Key::verify on the same input.
-#include <jwtguard/hs256.hpp>
+#include <jwtguard/hmac.hpp>
 
 #include <benchmark/benchmark.h>
 #include <openssl/crypto.h>

@@ -20,9 +20,9 @@
 #include <string_view>
 #include <vector>
 
-#include "../tests/test_rsa.hpp"
+#include "../tests/test_keys.hpp"
 #include "fuzz_support.hpp"
-#include "jwtguard/rs256.hpp"
+#include "jwtguard/rsa.hpp"
 
 namespace {
 

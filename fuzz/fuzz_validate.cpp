@@ -19,7 +19,7 @@
 #include <string_view>
 #include <vector>
 
-#include "../tests/test_rsa.hpp"
+#include "../tests/test_keys.hpp"
 #include "fuzz_support.hpp"
 #include "jwtguard/jwtguard.hpp"
 

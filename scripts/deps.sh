@@ -4,7 +4,7 @@
 # when something is missing.
 set -euo pipefail
 
-packages=(cmake make g++ pkg-config libssl-dev rapidjson-dev libxxhash-dev libgtest-dev
+packages=(cmake make g++ pkg-config libssl-dev rapidjson-dev libxxhash-dev nettle-dev libsodium-dev libgtest-dev
           libbenchmark-dev)
 # Extra packages for a purpose, e.g. `scripts/deps.sh clang-14`.
 packages+=("$@")

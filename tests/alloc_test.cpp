@@ -3,6 +3,7 @@
 // new, rapidjson and OpenSSL are all seen).
 #include <jwtguard/jwtguard.hpp>
 
+#include <gmp.h>
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -12,7 +13,7 @@
 #include <vector>
 
 #include "alloc_counter.hpp"
-#include "test_rsa.hpp"
+#include "test_keys.hpp"
 #include "test_tokens.hpp"
 
 namespace jwtguard {
@@ -59,6 +60,13 @@ TEST(Allocations, TheCounterSeesNewAndOpenSsl) {
                   const std::string key(32, 'k');
                   HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
                        reinterpret_cast<const unsigned char*>("x"), 1, out, &size);
+              }),
+              0u);
+    // Any C library's malloc is seen: GMP's (under Nettle's ECDSA) here.
+    EXPECT_GT(allocations_during([] {
+                  mpz_t x;
+                  mpz_init_set_str(x, "123456789012345678901234567890", 10);
+                  mpz_clear(x);
               }),
               0u);
 }
@@ -132,6 +140,55 @@ TEST(Allocations, Rs256ValidateAllocatesNothing) {
             Error::signature_length);
     }
     expect_no_allocations(validator, tokens, 200);
+}
+
+TEST(Allocations, EveryAlgorithmValidatesWithoutAllocating) {
+    // One key per algorithm (each with its kid), in one set; a good token,
+    // a bad signature, a signature of the wrong size, and (ES*) the twin
+    // of a token revoked by its signature: the denylist's canonical name
+    // of an ECDSA signature allocates nothing either.
+    const std::string secret(64, 's');
+    const std::string claims_json = R"({"sub":"a","exp":1700000600})";
+    Denylist denylist(DenylistOptions{}, test::now);
+    ValidatorOptions options;
+    options.denylist = &denylist;
+    KeySet keys;
+    std::vector<std::pair<std::string, Error>> tokens;
+    for (const std::string_view alg : all_algorithms) {
+        EVP_PKEY* pkey = alg.starts_with("HS")   ? nullptr
+                         : alg.starts_with("ES") ? test::ec_key(alg == "ES256"   ? "P-256"
+                                                                : alg == "ES384" ? "P-384"
+                                                                                 : "P-521")
+                         : alg.starts_with("Ed")
+                             ? test::ed25519_key()
+                             : test::rsa_key(alg.ends_with("512") ? 4096 : 2048);
+        const std::string kid(alg);
+        keys.add(pkey == nullptr
+                     ? load_secret_key(secret, alg)
+                     : load_pem_public_key(test::public_pem(pkey, "SubjectPublicKeyInfo"), alg),
+                 kid);
+        SignOptions with_kid;
+        with_kid.kid = kid;
+        const AnySigningKey signer =
+            make_signing_key(alg, pkey == nullptr ? secret : test::private_pem(pkey));
+        // A fresh claims set per algorithm: revoking one token by its
+        // signature must not touch another's.
+        const std::string good =
+            sign(signer, R"({"sub":")" + kid + R"(","exp":1700000600})", with_kid);
+        std::string bad = good;
+        bad[bad.size() - 5] = bad[bad.size() - 5] == 'A' ? 'B' : 'A';
+        tokens.emplace_back(good, Error::ok);
+        tokens.emplace_back(bad, Error::signature_invalid);
+        tokens.emplace_back(good.substr(0, good.rfind('.') + 1) + base64url_encode("short"),
+                            Error::signature_length);
+        if (alg.starts_with("ES")) {
+            const std::string revoked = sign(signer, claims_json, with_kid);
+            ASSERT_EQ(denylist.revoke_token(revoked), Error::ok);
+            tokens.emplace_back(revoked, Error::revoked);
+        }
+    }
+    const Validator validator(std::move(keys), options);
+    expect_no_allocations(validator, tokens, 20);
 }
 
 TEST(Allocations, CachedValidateAllocatesNothing) {

@@ -1,5 +1,6 @@
 // The CLI contract of DESIGN.md, run against the built `jwtguard` binary.
 #include <gtest/gtest.h>
+#include <jwtguard/keyset.hpp>
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -10,7 +11,7 @@
 #include <sstream>
 #include <string>
 
-#include "test_rsa.hpp"
+#include "test_keys.hpp"
 #include "test_tokens.hpp"
 
 namespace {
@@ -451,6 +452,56 @@ TEST_F(Cli, SignsRs256WithAPrivateKeyFile) {
                              "--claims", R"({"exp":"x"})"});
     EXPECT_EQ(bad.code, 1);
     EXPECT_EQ(bad.err.rfind("error: exp_invalid: ", 0), 0u) << bad.err;
+}
+
+TEST_F(Cli, SignsAndVerifiesEveryAlgorithm) {
+    namespace t = jwtguard::test;
+    write("secret64", std::string(64, 's'));
+    struct Case {
+        const char* alg;
+        EVP_PKEY* pkey;  // null: HMAC
+    };
+    for (const Case& c : {Case{"HS256", nullptr}, Case{"HS384", nullptr}, Case{"HS512", nullptr},
+                          Case{"RS256", t::rsa_key(2048)}, Case{"RS384", t::rsa_key(2048)},
+                          Case{"RS512", t::rsa_key(2048)}, Case{"PS256", t::rsa_key(2048)},
+                          Case{"PS384", t::rsa_key(2048)}, Case{"PS512", t::rsa_key(2048)},
+                          Case{"ES256", t::ec_key("P-256")}, Case{"ES384", t::ec_key("P-384")},
+                          Case{"ES512", t::ec_key("P-521")}, Case{"EdDSA", t::ed25519_key()},
+                          Case{"Ed25519", t::ed25519_key()}}) {
+        std::vector<std::string> sign_args = {"sign", "--alg", c.alg};
+        std::vector<std::string> verify_args = {"verify", "--alg", c.alg, "--now", "1700000000"};
+        if (c.pkey == nullptr) {
+            for (auto* args : {&sign_args, &verify_args})
+                args->insert(args->end(), {"--secret-file", path("secret64")});
+        } else {
+            write("private.pem", t::private_pem(c.pkey));
+            write("public.pem", t::public_pem(c.pkey, "SubjectPublicKeyInfo"));
+            sign_args.insert(sign_args.end(), {"--key-file", path("private.pem")});
+            verify_args.insert(verify_args.end(), {"--key-file", path("public.pem")});
+        }
+        sign_args.insert(sign_args.end(), {"--claims", R"({"sub":"all","exp":1700000600})"});
+        const Outcome signed_token = run(sign_args);
+        ASSERT_EQ(signed_token.code, 0) << c.alg << ": " << signed_token.err;
+        const std::string token = signed_token.out.substr(0, signed_token.out.size() - 1);
+        verify_args.push_back(token);
+        const Outcome verified = run(verify_args);
+        EXPECT_EQ(verified.code, 0) << c.alg << ": " << verified.err;
+        EXPECT_EQ(verified.out, "{\"sub\":\"all\",\"exp\":1700000600}\n") << c.alg;
+        // The header names the algorithm (Ed25519 is signed as EdDSA).
+        const Outcome decoded = run({"decode", token});
+        const std::string named = std::string_view(c.alg) == "Ed25519" ? "EdDSA" : c.alg;
+        EXPECT_NE(decoded.out.find("\"alg\":\"" + named + "\""), std::string::npos) << decoded.out;
+    }
+    // An unknown --alg lists them all.
+    const Outcome unknown =
+        run({"sign", "--alg", "ES256K", "--key-file", path("private.pem"), "--claims", "{}"});
+    EXPECT_EQ(unknown.code, 2);
+    for (const std::string_view alg : jwtguard::all_algorithms)
+        EXPECT_NE(unknown.err.find(alg), std::string::npos) << alg;
+    // An EC key names its own algorithm: --alg may not say another.
+    write("ec.pem", t::public_pem(t::ec_key("P-256"), "SubjectPublicKeyInfo"));
+    EXPECT_EQ(run({"verify", "--alg", "ES384", "--key-file", path("ec.pem"), "x.y.z"}).code, 2);
+    EXPECT_EQ(run({"verify", "--alg", "RS256", "--key-file", path("ec.pem"), "x.y.z"}).code, 2);
 }
 
 TEST_F(Cli, VerifiesWithAJwksFile) {

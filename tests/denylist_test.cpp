@@ -56,7 +56,8 @@ TEST(Denylist, NamesAreComparedByteForByte) {
     EXPECT_FALSE(d.is_revoked(std::string("A\0b", 3), now + 100));
     // A jti and a signature with the same bytes are different names.
     EXPECT_FALSE(d.contains(d.signature_key(
-        {reinterpret_cast<const unsigned char*>(with_nul.data()), with_nul.size()}, now + 100)));
+        "HS256", {reinterpret_cast<const unsigned char*>(with_nul.data()), with_nul.size()},
+        now + 100)));
 }
 
 TEST(Denylist, TokenWithoutExpIsRevokedForEver) {

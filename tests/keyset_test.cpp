@@ -7,7 +7,7 @@
 #include <thread>
 #include <vector>
 
-#include "test_rsa.hpp"
+#include "test_keys.hpp"
 #include "test_tokens.hpp"
 
 namespace jwtguard {
@@ -109,9 +109,9 @@ TEST(Jwks, LoadsGoodKeysAndReportsEachBadOneWithItsReason) {
         oct_jwk(test::secret, R"(,"kid":"h1","alg":"HS256")"),                // 1 ok
         rsa_jwk(rsa, R"(,"kid":"enc","alg":"RS256","use":"enc")"),            // 2 use
         rsa_jwk(weak, R"(,"kid":"weak","alg":"RS256")"),                      // 3 short
-        rsa_jwk(rsa, R"(,"kid":"ps","alg":"PS256")"),                         // 4 alg
+        rsa_jwk(rsa, R"(,"kid":"xs","alg":"XS256")"),                         // 4 alg
         oct_jwk("short", R"(,"kid":"hs","alg":"HS256")"),                     // 5 short secret
-        R"({"kty":"EC","kid":"ec","alg":"ES256","crv":"P-256"})",             // 6 kty
+        R"({"kty":"EC","kid":"ec","alg":"ES256","crv":"P-256"})",             // 6 no x, y
         rsa_jwk(rsa, R"(,"kid":"priv","alg":"RS256","d":"AQAB")"),            // 7 private
         rsa_jwk(rsa, R"(,"kid":"r1","alg":"RS256")"),                         // 8 duplicate kid
         R"({"kty":"RSA","kid":"pad","alg":"RS256","n":"AQAB=","e":"AQAB"})",  // 9 padding
@@ -136,6 +136,8 @@ TEST(Jwks, LoadsGoodKeysAndReportsEachBadOneWithItsReason) {
     EXPECT_NE(load.rejected[0].reason.find("use"), std::string::npos);
     EXPECT_EQ(load.rejected[1].code, Error::key_too_short);
     EXPECT_EQ(load.rejected[3].code, Error::key_too_short);
+    EXPECT_NE(load.rejected[2].reason.find("XS256"), std::string::npos);
+    EXPECT_NE(load.rejected[4].reason.find("\"x\""), std::string::npos);
     EXPECT_NE(load.rejected[5].reason.find("private"), std::string::npos);
     EXPECT_NE(load.rejected[8].reason.find("alg"), std::string::npos);
 }

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "jwtguard/jwtguard.hpp"
-#include "test_rsa.hpp"
+#include "test_keys.hpp"
 #include "test_tokens.hpp"
 
 namespace jwtguard {

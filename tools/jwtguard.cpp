@@ -27,11 +27,14 @@ constexpr int exit_invalid = 1;
 constexpr int exit_usage = 2;
 
 constexpr const char* usage_text = R"(usage:
-  jwtguard verify [--alg HS256|RS256] (--secret-file F | --key-file PEM | --jwks-file F)
+  jwtguard verify [--alg ALG] (--secret-file F | --key-file PEM | --jwks-file F)
                   [--iss S] [--aud S] [--leeway SECONDS] [--now EPOCH] [--max-size BYTES]
                   [--typ TYP] [--revoked-jti JTI]... [--journal PATH] [TOKEN | -]
-  jwtguard sign --alg HS256|RS256 (--secret-file F | --key-file PRIVATE.pem) [--kid K]
+  jwtguard sign --alg ALG (--secret-file F | --key-file PRIVATE.pem) [--kid K]
                 (--claims JSON | --claims-file F)
+  ALG: HS256 HS384 HS512 (--secret-file), RS256 RS384 RS512 PS256 PS384 PS512,
+       ES256 ES384 ES512, EdDSA or Ed25519 (PEM keys). verify --key-file: an RSA
+       key is RS256 unless --alg says otherwise; EC and Ed25519 keys name their own.
   jwtguard decode [TOKEN | -]
   jwtguard revoke --journal PATH (--jti JTI --exp EPOCH | --token TOKEN | --sub SUB --before EPOCH)
                   [--now EPOCH]
@@ -46,6 +49,16 @@ struct UsageError {
 
 [[noreturn]] void usage(std::string what) {
     throw UsageError{std::move(what)};
+}
+
+/// Refuses an --alg that names no JWS signature algorithm.
+void check_algorithm(const std::string& alg) {
+    for (const std::string_view known : jwtguard::all_algorithms)
+        if (alg == known) return;
+    std::string all;
+    for (const std::string_view known : jwtguard::all_algorithms)
+        (all += all.empty() ? "" : ", ") += known;
+    usage("--alg must be one of " + all + "; got '" + alg + "'");
 }
 
 std::string read_file(const std::string& path, const char* what) {
@@ -195,8 +208,7 @@ int verify(Arguments args) {
     }
     const int key_sources = !!secret_file + !!key_file + !!jwks_file;
     if (key_sources != 1) usage("give exactly one of --secret-file, --key-file, --jwks-file");
-    if (alg && *alg != "HS256" && *alg != "RS256")
-        usage("--alg must be HS256 or RS256, got '" + *alg + "'");
+    if (alg) check_algorithm(*alg);
     jwtguard::KeySet keys;
     if (jwks_file) {
         // Each JWK pins its own algorithm; --alg is the default for JWKs without one.
@@ -211,14 +223,13 @@ int verify(Arguments args) {
             throw jwtguard::SetupError(jwtguard::Error::key_invalid, "no usable key in the JWKS");
         keys = load.keys;
     } else {
-        // The key fixes the algorithm; --alg may only confirm it.
-        const std::string_view key_alg = secret_file ? "HS256" : "RS256";
-        if (alg && *alg != key_alg)
-            usage("--alg " + *alg + " does not match the key (" + std::string(key_alg) + ")");
-        keys.add(
-            secret_file
-                ? jwtguard::Key(jwtguard::Hs256Key(read_file(*secret_file, "secret file")))
-                : jwtguard::Key(jwtguard::Rs256Key::from_pem(read_file(*key_file, "key file"))));
+        // The key fixes the algorithm; --alg chooses among those it allows.
+        const std::optional<std::string_view> chosen =
+            alg ? std::optional<std::string_view>(*alg) : std::nullopt;
+        keys.add(secret_file
+                     ? jwtguard::load_secret_key(read_file(*secret_file, "secret file"),
+                                                 chosen.value_or("HS256"))
+                     : jwtguard::load_pem_public_key(read_file(*key_file, "key file"), chosen));
     }
     const std::string token = read_token(token_arg);
     const std::int64_t at = now ? *now : current_time();
@@ -269,25 +280,18 @@ int sign(Arguments args) {
             usage("unexpected argument '" + arg + "'");
     }
     if (!alg) usage("sign needs --alg");
-    if (*alg != "HS256" && *alg != "RS256")
-        usage("--alg must be HS256 or RS256, got '" + *alg + "'");
-    const bool hs256 = *alg == "HS256";
-    if (hs256 && (!secret_file || key_file)) usage("sign --alg HS256 needs --secret-file");
-    if (!hs256 && (!key_file || secret_file))
-        usage("sign --alg RS256 needs --key-file PRIVATE.pem");
+    check_algorithm(*alg);
+    const bool hmac = alg->starts_with("HS");
+    if (hmac && (!secret_file || key_file)) usage("sign --alg " + *alg + " needs --secret-file");
+    if (!hmac && (!key_file || secret_file))
+        usage("sign --alg " + *alg + " needs --key-file PRIVATE.pem");
     if (!!claims == !!claims_file) usage("give exactly one of --claims, --claims-file");
     // Keys first: an unusable key is a usage problem (exit 2) whatever the claims.
-    std::optional<jwtguard::Hs256Key> secret;
-    std::optional<jwtguard::Rs256PrivateKey> private_key;
-    if (hs256)
-        secret.emplace(read_file(*secret_file, "secret file"));
-    else
-        private_key.emplace(jwtguard::Rs256PrivateKey::from_pem(read_file(*key_file, "key file")));
+    const jwtguard::AnySigningKey key = jwtguard::make_signing_key(
+        *alg, hmac ? read_file(*secret_file, "secret file") : read_file(*key_file, "key file"));
     const std::string body = claims ? *claims : read_file(*claims_file, "claims file");
     try {
-        std::cout << (hs256 ? jwtguard::sign(*secret, body, options)
-                            : jwtguard::sign(*private_key, body, options))
-                  << '\n';
+        std::cout << jwtguard::sign(key, body, options) << '\n';
     } catch (const jwtguard::SetupError& e) {
         // Claims the validator would refuse: the token's fault, not the key's.
         print_error(e.code());

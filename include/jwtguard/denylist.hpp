@@ -69,6 +69,7 @@
 #include "jwtguard/bloom.hpp"
 #include "jwtguard/claims.hpp"
 #include "jwtguard/config.hpp"
+#include "jwtguard/ecdsa.hpp"  // detail::signature_name
 #include "jwtguard/epoch.hpp"
 #include "jwtguard/error.hpp"
 #include "jwtguard/journal.hpp"
@@ -412,10 +413,17 @@ class Denylist {
                               std::optional<std::int64_t> exp) const noexcept {
         return key_of(detail::NameKind::jti, jti.data(), jti.size(), exp);
     }
-    /// The key of a token without `jti`: its decoded signature bytes.
-    [[nodiscard]] Key signature_key(std::span<const unsigned char> signature,
+    /// The key of a token without `jti`: its decoded signature bytes, an
+    /// ECDSA signature (header `alg` ES*) in its canonical form so that its
+    /// (r, n - s) twin has the same key.
+    [[nodiscard]] Key signature_key(std::optional<std::string_view> alg,
+                                    std::span<const unsigned char> signature,
                                     std::optional<std::int64_t> exp) const noexcept {
-        return key_of(detail::NameKind::signature, signature.data(), signature.size(), exp);
+        if (signature.size() > detail::max_signature_size)  // never a valid one
+            return key_of(detail::NameKind::signature, signature.data(), signature.size(), exp);
+        unsigned char name[detail::max_signature_size];
+        detail::signature_name(alg, signature, name);
+        return key_of(detail::NameKind::signature, name, signature.size(), exp);
     }
 
     /// True when the token named by `key` is revoked.
@@ -456,8 +464,8 @@ class Denylist {
     [[nodiscard]] Error check(const Claims& claims,
                               std::span<const unsigned char> signature) const noexcept {
         const detail::EpochGuard guard;
-        const Key key =
-            claims.jti ? jti_key(*claims.jti, claims.exp) : signature_key(signature, claims.exp);
+        const Key key = claims.jti ? jti_key(*claims.jti, claims.exp)
+                                   : signature_key(claims.header.alg, signature, claims.exp);
         if (contains_in_section(key)) return Error::revoked;
         if (claims.sub) {
             if (const auto cutoff = subject_cutoff_in_section(*claims.sub)) {
@@ -566,13 +574,11 @@ class Denylist {
         if (const auto s = base64url_decode(parts.header, bytes.data(), size);
             s != Base64Status::ok)
             return detail::base64_error(s, 0);
-        {
-            detail::JsonBuffer header(
-                std::string_view(reinterpret_cast<char*>(bytes.data()), size));
-            if (const Error e = detail::parse_header(header.data(), header.size(), claims->header);
-                e != Error::ok)
-                return e;
-        }
+        // Kept to the end: claims->header.alg views it (the signature's name).
+        detail::JsonBuffer header(std::string_view(reinterpret_cast<char*>(bytes.data()), size));
+        if (const Error e = detail::parse_header(header.data(), header.size(), claims->header);
+            e != Error::ok)
+            return e;
         if (const auto s = base64url_decode(parts.payload, bytes.data(), size);
             s != Base64Status::ok)
             return detail::base64_error(s, 1);
@@ -586,6 +592,9 @@ class Denylist {
             s != Base64Status::ok)
             return detail::base64_error(s, 2);
         if (signature_size == 0) return Error::signature_length;
+        if (signature_size <= detail::max_signature_size)
+            detail::signature_name(claims->header.alg, {signature.data(), signature_size},
+                                   signature.data());
         const std::int64_t e = claims->exp.value_or(detail::no_exp);
         out = {RevocationKind::revoked, e, e,
                claims->jti ? detail::fingerprint(detail::NameKind::jti, claims->jti->data(),

@@ -41,21 +41,63 @@
 #include <rapidjson/document.h>
 
 #include "jwtguard/base64url.hpp"
+#include "jwtguard/ecdsa.hpp"
+#include "jwtguard/ed25519.hpp"
 #include "jwtguard/epoch.hpp"
 #include "jwtguard/error.hpp"
-#include "jwtguard/hs256.hpp"
+#include "jwtguard/hmac.hpp"
 #include "jwtguard/json.hpp"
-#include "jwtguard/rs256.hpp"
+#include "jwtguard/rsa.hpp"
 
 namespace jwtguard {
 
-/// Any key jwtguard can verify with.
-using Key = std::variant<Hs256Key, Rs256Key>;
+/// Any key jwtguard can verify with: one per JWS signature algorithm.
+using Key = std::variant<Hs256Key, Hs384Key, Hs512Key, Rs256Key, Rs384Key, Rs512Key, Ps256Key,
+                         Ps384Key, Ps512Key, Es256Key, Es384Key, Es512Key, Ed25519Key>;
 
 /// The JWS `alg` name of `key`'s algorithm.
 [[nodiscard]] inline std::string_view algorithm_of(const Key& key) noexcept {
     return std::visit([](const auto& k) { return k.algorithm; }, key);
 }
+
+/// Whether a token whose header says `alg` is for `key`: its algorithm's
+/// name, or (Ed25519) the other name of the same algorithm.
+[[nodiscard]] inline bool key_accepts(const Key& key, std::string_view alg) noexcept {
+    return std::visit(
+        [&](const auto& k) {
+            if constexpr (requires { k.accepts(alg); })
+                return k.accepts(alg);
+            else
+                return alg == k.algorithm;
+        },
+        key);
+}
+
+/// Every `alg` name a key can have, in the order of `Key` (Ed25519's other
+/// name last): what the CLI's --alg lists.
+inline constexpr std::string_view all_algorithms[] = {"HS256", "HS384", "HS512", "RS256",  "RS384",
+                                                      "RS512", "PS256", "PS384", "PS512",  "ES256",
+                                                      "ES384", "ES512", "EdDSA", "Ed25519"};
+
+namespace detail {
+/// Calls `make(std::type_identity<K>{})` for the alternative K of Key whose
+/// algorithm is `alg` and returns its Key; SetupError(key_invalid) when no
+/// alternative has that name.
+template <class Make, std::size_t I = 0>
+[[nodiscard]] Key key_for_algorithm(std::string_view alg, Make&& make) {
+    if constexpr (I == std::variant_size_v<Key>) {
+        throw SetupError(Error::key_invalid,
+                         "\"" + std::string(alg) + "\" is not a JWS signature algorithm");
+    } else {
+        using K = std::variant_alternative_t<I, Key>;
+        bool match = alg == K::algorithm;
+        if constexpr (requires { K::fully_specified_algorithm; })
+            match |= alg == K::fully_specified_algorithm;
+        if (match) return Key(make(std::type_identity<K>{}));
+        return key_for_algorithm<Make, I + 1>(alg, std::forward<Make>(make));
+    }
+}
+}  // namespace detail
 
 /// A set of verification keys, immutable once a Validator holds it.
 class KeySet {
@@ -125,7 +167,7 @@ class KeySet {
         // without kid, the kid-less ones for a kid no key carries.
         const Entry* match = nullptr;
         for (const Entry& e : m_entries) {
-            if ((kid && e.kid) || algorithm_of(e.key) != alg) continue;
+            if ((kid && e.kid) || !key_accepts(e.key, alg)) continue;
             if (match != nullptr) return {nullptr, kid ? Error::kid_unknown : Error::kid_missing};
             match = &e;
         }
@@ -331,32 +373,146 @@ inline void check_unique_members(const rapidjson::Value& value, const char* what
     if (!alg)
         throw SetupError(Error::key_invalid,
                          "the JWK has no \"alg\" and no default algorithm was given");
-    if (*kty == "RSA") {
-        if (*alg != Rs256Key::algorithm)
-            throw SetupError(Error::key_invalid, "an RSA JWK with alg \"" + std::string(*alg) +
-                                                     "\" (only RS256 is supported)");
-        for (const char* private_member : {"d", "p", "q", "dp", "dq", "qi", "oth"})
+    // The key's algorithm decides which members it must have; a kty that
+    // does not fit the algorithm is refused by name.
+    auto require_kty = [&](std::string_view family, std::string_view wanted) {
+        if (*kty != wanted)
+            throw SetupError(Error::key_invalid, "alg \"" + std::string(*alg) + "\" needs kty \"" +
+                                                     std::string(wanted) + "\", not \"" +
+                                                     std::string(*kty) + "\" (" +
+                                                     std::string(family) + ")");
+    };
+    auto refuse_private = [&](std::initializer_list<const char*> members) {
+        for (const char* private_member : members)
             if (jwk.HasMember(private_member))
-                throw SetupError(
-                    Error::key_invalid,
-                    "the RSA JWK holds private key material: publish public keys only");
-        const std::string n = jwk_bytes(jwk, "n");
-        const std::string e = jwk_bytes(jwk, "e");
-        // RFC 7518 6.3.1: the minimum number of octets.
-        if (n.empty() || e.empty() || n[0] == '\0' || e[0] == '\0')
+                throw SetupError(Error::key_invalid, "the JWK holds private key material (\"" +
+                                                         std::string(private_member) +
+                                                         "\"): publish public keys only");
+    };
+    if (*kty != "RSA" && *kty != "oct" && *kty != "EC" && *kty != "OKP")
+        throw SetupError(Error::key_invalid,
+                         "\"kty\" \"" + std::string(*kty) + "\" is not supported");
+    if (*kty == "OKP") {
+        const auto crv = string_member("crv");
+        if (!crv) throw SetupError(Error::key_invalid, "\"crv\" is missing");
+        if (*crv == "Ed448" || *crv == "X25519" || *crv == "X448")
             throw SetupError(Error::key_invalid,
-                             "\"n\" or \"e\" has a leading zero octet or is empty");
-        return Rs256Key::from_components(as_bytes(n), as_bytes(e));
+                             "OKP curve \"" + std::string(*crv) +
+                                 "\" is not supported (Ed25519 only; X25519 and X448 do not "
+                                 "sign)");
     }
-    if (*kty == "oct") {
-        if (*alg != Hs256Key::algorithm)
-            throw SetupError(Error::key_invalid, "an oct JWK with alg \"" + std::string(*alg) +
-                                                     "\" (only HS256 is supported)");
-        return Hs256Key(jwk_bytes(jwk, "k"));
-    }
-    throw SetupError(Error::key_invalid, "\"kty\" \"" + std::string(*kty) + "\" is not supported");
+    return key_for_algorithm(*alg, [&]<class K>(std::type_identity<K>) -> K {
+        if constexpr (requires { K::mac_size; }) {
+            require_kty("HMAC", "oct");
+            return K(jwk_bytes(jwk, "k"));
+        } else if constexpr (requires { K::min_modulus_bits; }) {
+            require_kty("RSA", "RSA");
+            refuse_private({"d", "p", "q", "dp", "dq", "qi", "oth"});
+            const std::string n = jwk_bytes(jwk, "n");
+            const std::string e = jwk_bytes(jwk, "e");
+            // RFC 7518 6.3.1: the minimum number of octets.
+            if (n.empty() || e.empty() || n[0] == '\0' || e[0] == '\0')
+                throw SetupError(Error::key_invalid,
+                                 "\"n\" or \"e\" has a leading zero octet or is empty");
+            return K::from_components(as_bytes(n), as_bytes(e));
+        } else if constexpr (requires { K::coordinate_size; }) {
+            require_kty("ECDSA", "EC");
+            refuse_private({"d"});
+            const auto crv = string_member("crv");
+            if (!crv || *crv != K::curve_type::crv)
+                throw SetupError(Error::key_invalid, std::string(K::algorithm) +
+                                                         " needs \"crv\" \"" +
+                                                         std::string(K::curve_type::crv) + "\"");
+            const std::string x = jwk_bytes(jwk, "x");
+            const std::string y = jwk_bytes(jwk, "y");
+            return K::from_coordinates(as_bytes(x), as_bytes(y));
+        } else {
+            require_kty("EdDSA", "OKP");
+            refuse_private({"d"});
+            if (string_member("crv") != std::optional<std::string_view>("Ed25519"))
+                throw SetupError(Error::key_invalid, "EdDSA needs \"crv\" \"Ed25519\"");
+            return K(as_bytes(jwk_bytes(jwk, "x")));
+        }
+    });
 }
 }  // namespace detail
+
+/// The HMAC key of `alg` (HS256, HS384 or HS512) from its raw secret.
+/// Throws SetupError: key_too_short for a secret shorter than the hash,
+/// key_invalid for an algorithm that does not take a secret.
+[[nodiscard]] inline Key load_secret_key(std::string_view secret, std::string_view alg = "HS256") {
+    return detail::key_for_algorithm(alg, [&]<class K>(std::type_identity<K>) -> K {
+        if constexpr (requires { K::mac_size; })
+            return K(secret);
+        else
+            throw SetupError(Error::key_invalid,
+                             "alg \"" + std::string(alg) + "\" takes a public key, not a secret");
+    });
+}
+
+/// Loads a PEM public key: RSA (SPKI or PKCS#1), EC on P-256, P-384 or
+/// P-521 (SPKI) or Ed25519 (SPKI). `alg` chooses the algorithm of an RSA key
+/// (default RS256: one RSA key is RS* or PS*, never both); for an EC or
+/// Ed25519 key the key decides it (ES256 for a P-256 key, ...), and an `alg`
+/// that says otherwise is refused. Throws SetupError with the reason.
+[[nodiscard]] inline Key load_pem_public_key(std::string_view pem,
+                                             std::optional<std::string_view> alg = std::nullopt) {
+    detail::PkeyPtr pkey;
+    std::string_view family, natural;
+    for (const auto& [type, specific] :
+         {std::pair<const char*, const char*>{"RSA", "RSA PUBLIC KEY"},
+          {"EC", nullptr},
+          {"ED25519", nullptr}}) {
+        try {
+            pkey = detail::decode_pem(pem, type, true, specific, "a public key");
+            family = type;
+            break;
+        } catch (const SetupError&) {
+        }
+    }
+    if (!pkey)
+        throw SetupError(Error::key_invalid,
+                         "the PEM text is not an RSA, EC (P-256, P-384, P-521) or Ed25519 public "
+                         "key (hand over the public half, BEGIN PUBLIC KEY)");
+    if (family == "RSA") {
+        natural = Rs256Key::algorithm;
+    } else if (family == "ED25519") {
+        natural = Ed25519Key::algorithm;
+    } else {
+        char group[64] = {};
+        (void)EVP_PKEY_get_utf8_string_param(pkey.get(), OSSL_PKEY_PARAM_GROUP_NAME, group,
+                                             sizeof group, nullptr);
+        const std::string_view g(group);
+        natural =
+            g == detail::P256::group   ? Es256Key::algorithm
+            : g == detail::P384::group ? Es384Key::algorithm
+            : g == detail::P521::group
+                ? Es512Key::algorithm
+                : throw SetupError(Error::key_invalid, "the EC key's curve \"" + std::string(g) +
+                                                           "\" is not P-256, P-384 or P-521");
+    }
+    const std::string_view chosen = alg.value_or(natural);
+    auto mismatch = [&]() -> SetupError {
+        return SetupError(Error::key_invalid, "alg \"" + std::string(chosen) +
+                                                  "\" cannot use this " + std::string(family) +
+                                                  " key (it is a " + std::string(natural) +
+                                                  " key)");
+    };
+    return detail::key_for_algorithm(chosen, [&]<class K>(std::type_identity<K>) -> K {
+        if constexpr (requires { K::min_modulus_bits; }) {
+            if (family != "RSA") throw mismatch();
+            return K(detail::RsaPublic::from_pkey(pkey.get()));
+        } else if constexpr (requires { K::coordinate_size; }) {
+            if (family != "EC" || natural != K::algorithm) throw mismatch();
+            return K::from_pkey(pkey.get());
+        } else if constexpr (requires { K::key_size; }) {
+            if (family != "ED25519") throw mismatch();
+            return K::from_pkey(pkey.get());
+        } else {
+            throw mismatch();  // an HMAC algorithm takes a secret
+        }
+    });
+}
 
 /// Loads one JWK (RFC 7517 section 4). Throws SetupError with the reason.
 [[nodiscard]] inline Key load_jwk(std::string_view json,

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 
 #include "jwtguard/config.hpp"  // before rapidjson: JWTGUARD_RAPIDJSON_SIMD
 
@@ -19,10 +20,12 @@
 
 #include "jwtguard/base64url.hpp"
 #include "jwtguard/claims.hpp"
+#include "jwtguard/ecdsa.hpp"
+#include "jwtguard/ed25519.hpp"
 #include "jwtguard/error.hpp"
-#include "jwtguard/hs256.hpp"
+#include "jwtguard/hmac.hpp"
 #include "jwtguard/json.hpp"
-#include "jwtguard/rs256.hpp"
+#include "jwtguard/rsa.hpp"
 
 namespace jwtguard {
 
@@ -86,7 +89,8 @@ class CompactWriter : public rapidjson::Writer<rapidjson::StringBuffer> {
 }
 }  // namespace detail
 
-/// A key that can sign: an Hs256Key or an Rs256PrivateKey.
+/// A key that can sign: an HMAC key, or the private key of an RSA, ECDSA or
+/// Ed25519 algorithm.
 template <class Key>
 concept SigningKey = requires(const Key& key, std::string_view input) {
     { Key::algorithm } -> std::convertible_to<std::string_view>;
@@ -94,7 +98,7 @@ concept SigningKey = requires(const Key& key, std::string_view input) {
 };
 
 /// A compact token carrying `claims_json` (a JSON object), signed with the
-/// key's algorithm (HS256 or RS256).
+/// key's algorithm.
 template <SigningKey Key>
 [[nodiscard]] std::string sign(const Key& key, std::string_view claims_json,
                                const SignOptions& options = {}) {
@@ -105,6 +109,47 @@ template <SigningKey Key>
     token += '.';
     base64url_encode(signature, token);
     return token;
+}
+
+/// Any signing key, one per JWS signature algorithm (for callers that
+/// choose the algorithm at run time, as the CLI does).
+using AnySigningKey =
+    std::variant<Hs256Key, Hs384Key, Hs512Key, Rs256PrivateKey, Rs384PrivateKey, Rs512PrivateKey,
+                 Ps256PrivateKey, Ps384PrivateKey, Ps512PrivateKey, Es256PrivateKey,
+                 Es384PrivateKey, Es512PrivateKey, Ed25519PrivateKey>;
+
+namespace detail {
+template <std::size_t I = 0>
+[[nodiscard]] AnySigningKey signing_key_for(std::string_view alg, std::string_view material) {
+    if constexpr (I == std::variant_size_v<AnySigningKey>) {
+        throw SetupError(Error::key_invalid,
+                         "\"" + std::string(alg) + "\" is not a JWS signature algorithm");
+    } else {
+        using K = std::variant_alternative_t<I, AnySigningKey>;
+        if (alg == K::algorithm) {
+            if constexpr (requires { K::mac_size; })
+                return K(material);
+            else
+                return K::from_pem(material);
+        }
+        return signing_key_for<I + 1>(alg, material);
+    }
+}
+}  // namespace detail
+
+/// The signing key of algorithm `alg` from `material`: the raw secret for
+/// HS*, an unencrypted private key PEM for the others ("Ed25519" is signed
+/// as "EdDSA"). Throws SetupError with the reason.
+[[nodiscard]] inline AnySigningKey make_signing_key(std::string_view alg,
+                                                    std::string_view material) {
+    return detail::signing_key_for(
+        alg == Ed25519Key::fully_specified_algorithm ? Ed25519Key::algorithm : alg, material);
+}
+
+/// A compact token signed with whichever key `key` holds.
+[[nodiscard]] inline std::string sign(const AnySigningKey& key, std::string_view claims_json,
+                                      const SignOptions& options = {}) {
+    return std::visit([&](const auto& k) { return sign(k, claims_json, options); }, key);
 }
 
 }  // namespace jwtguard

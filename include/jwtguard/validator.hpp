@@ -220,7 +220,7 @@ class Validator {
             if (found.error == Error::kid_unknown) m_unknown_kid.raise();
             return found.error;
         }
-        if (algorithm_of(*found.key) != *header.alg) return Error::alg_mismatch;
+        if (!key_accepts(*found.key, *header.alg)) return Error::alg_mismatch;
 
         // Signature, before a byte of the payload is decoded.
         if (parts.signature.size() > base64url_encoded_size(detail::max_signature_size))

@@ -65,14 +65,15 @@ std::string read_whole(const std::string& path) {
     return text.str();
 }
 
-/// A key file: a PEM public key (SPKI or PKCS#1, RS256) or a JWKS. Throws
+/// A key file: a PEM public key (RSA as RS256, EC as its ES*, Ed25519 as
+/// EdDSA; load_pem_public_key) or a JWKS. Throws
 /// with the reason when it holds no usable key; `refused` receives the
 /// reasons of the JWKs a JWKS refused.
 KeySet load_key_file(const std::string& path, std::vector<std::string>* refused = nullptr) {
     const std::string text = read_whole(path);
     const std::size_t start = text.find_first_not_of(" \t\r\n");
     if (start != std::string::npos && text.compare(start, 10, "-----BEGIN") == 0)
-        return KeySet(Rs256Key::from_pem(text));
+        return KeySet(load_pem_public_key(text));
     JwksLoad load = load_jwks(text);
     std::string reasons;
     for (const JwkRejection& r : load.rejected) {

@@ -22,7 +22,7 @@
 
 #include "redis_server.hpp"
 #endif
-#include "test_rsa.hpp"
+#include "test_keys.hpp"
 #include "test_tokens.hpp"
 
 namespace jwtguard {
