@@ -1,0 +1,293 @@
+// Every JWS signature algorithm in one run, each against its floors on the
+// same signing input:
+//   BM_evp_verify/<alg>       OpenSSL's EVP_DigestVerify (allocating): the
+//                             call an OpenSSL user makes, every family's peer;
+//   BM_bare_verify/<alg>      the implementation jwtguard uses, called
+//                             directly (ES*: Nettle's ecc_ecdsa_verify after
+//                             the hash; EdDSA: libsodium; HS*/RS*/PS*:
+//                             jwtguard's own key, which is that floor);
+//   BM_key_verify/<alg>       jwtguard's key.verify;
+//   BM_validate/<alg>         the whole validation of the bench token.
+// And the candidates measured to choose ES* and EdDSA (bench/README.md):
+//   BM_candidate_openssl_ecdsa_do_verify/<alg>: a prepared EC_KEY, digest given;
+//   BM_candidate_nettle_ed25519: Nettle's ed25519_sha512_verify.
+// Ratios of one run are the figures: this machine is shared and noisy.
+#include <jwtguard/jwtguard.hpp>
+
+#include <benchmark/benchmark.h>
+#include <nettle/eddsa.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/ecdsa.h>
+#include <openssl/encoder.h>
+#include <openssl/evp.h>
+#include <sodium.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bench_data.hpp"
+#include "test_keys.hpp"
+#include "test_tokens.hpp"
+
+namespace {
+
+namespace t = jwtguard::test;
+
+/// One algorithm's keys, token and signing input.
+struct AlgorithmFixture {
+    std::string alg;
+    EVP_PKEY* pkey = nullptr;  // null: HMAC
+    std::string secret;
+    std::string token;
+    std::string input;
+    std::string signature;
+    std::unique_ptr<jwtguard::Key> key;
+
+    explicit AlgorithmFixture(std::string name) : alg(std::move(name)) {
+        pkey = alg.starts_with("HS")   ? nullptr
+               : alg.starts_with("ES") ? t::ec_key(alg == "ES256"   ? "P-256"
+                                                   : alg == "ES384" ? "P-384"
+                                                                    : "P-521")
+               : alg.starts_with("Ed") ? t::ed25519_key()
+                                       : t::rsa_key(2048);
+        secret.assign(64, 's');
+        const jwtguard::AnySigningKey signer =
+            jwtguard::make_signing_key(alg, pkey == nullptr ? secret : t::private_pem(pkey));
+        token = jwtguard::sign(signer, bench::realistic_payload());
+        input = token.substr(0, token.rfind('.'));
+        signature = t::decoded(token.substr(token.rfind('.') + 1));
+        key = std::make_unique<jwtguard::Key>(
+            pkey == nullptr
+                ? jwtguard::load_secret_key(secret, alg)
+                : jwtguard::load_pem_public_key(t::public_pem(pkey, "SubjectPublicKeyInfo"), alg));
+    }
+    [[nodiscard]] const unsigned char* sig() const {
+        return reinterpret_cast<const unsigned char*>(signature.data());
+    }
+    [[nodiscard]] const EVP_MD* md() const {
+        if (alg.starts_with("Ed")) return nullptr;
+        return alg.ends_with("256")   ? EVP_sha256()
+               : alg.ends_with("384") ? EVP_sha384()
+                                      : EVP_sha512();
+    }
+};
+
+const AlgorithmFixture& fixture(const std::string& alg) {
+    static std::map<std::string, std::unique_ptr<AlgorithmFixture>> all;
+    auto& f = all[alg];
+    if (!f) f = std::make_unique<AlgorithmFixture>(alg);
+    return *f;
+}
+
+void report(benchmark::State& state, std::size_t ok) {
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+    if (ok != static_cast<std::size_t>(state.iterations())) state.SkipWithError("did not verify");
+}
+
+/// The DER form of an r || s signature, for OpenSSL's ECDSA.
+std::string der_of(const std::string& rs) {
+    const std::size_t half = rs.size() / 2;
+    ECDSA_SIG* sig = ECDSA_SIG_new();
+    ECDSA_SIG_set0(sig,
+                   BN_bin2bn(reinterpret_cast<const unsigned char*>(rs.data()),
+                             static_cast<int>(half), nullptr),
+                   BN_bin2bn(reinterpret_cast<const unsigned char*>(rs.data()) + half,
+                             static_cast<int>(half), nullptr));
+    unsigned char* der = nullptr;
+    const int size = i2d_ECDSA_SIG(sig, &der);
+    std::string out(reinterpret_cast<char*>(der), static_cast<std::size_t>(size));
+    OPENSSL_free(der);
+    ECDSA_SIG_free(sig);
+    return out;
+}
+
+void BM_evp_verify(benchmark::State& state, const std::string& alg) {
+    const AlgorithmFixture& f = fixture(alg);
+    std::string signature = alg.starts_with("ES") ? der_of(f.signature) : f.signature;
+    const bool hmac = f.pkey == nullptr;
+    EVP_PKEY* mac_key =
+        hmac ? EVP_PKEY_new_raw_private_key(EVP_PKEY_HMAC, nullptr,
+                                            reinterpret_cast<const unsigned char*>(f.secret.data()),
+                                            f.secret.size())
+             : nullptr;
+    const bool pss = alg.starts_with("PS");
+    std::size_t ok = 0;
+    const bench::AllocationMeter meter;
+    for (auto _ : state) {
+        EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+        if (hmac) {
+            // HMAC through EVP: sign and compare, as an EVP user does.
+            unsigned char mac[EVP_MAX_MD_SIZE];
+            std::size_t size = sizeof mac;
+            ok += EVP_DigestSignInit(ctx, nullptr, f.md(), nullptr, mac_key) == 1 &&
+                  EVP_DigestSign(ctx, mac, &size,
+                                 reinterpret_cast<const unsigned char*>(f.input.data()),
+                                 f.input.size()) == 1 &&
+                  size == signature.size() && CRYPTO_memcmp(mac, signature.data(), size) == 0;
+        } else {
+            EVP_PKEY_CTX* pctx = nullptr;
+            ok += EVP_DigestVerifyInit(ctx, &pctx, f.md(), nullptr, f.pkey) == 1 &&
+                  (!pss || (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
+                            EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1)) &&
+                  EVP_DigestVerify(ctx, reinterpret_cast<const unsigned char*>(signature.data()),
+                                   signature.size(),
+                                   reinterpret_cast<const unsigned char*>(f.input.data()),
+                                   f.input.size()) == 1;
+        }
+        EVP_MD_CTX_free(ctx);
+    }
+    meter.report(state);
+    EVP_PKEY_free(mac_key);
+    report(state, ok);
+}
+
+template <class Key>
+bool nettle_verify(const Key& key, const AlgorithmFixture& f) {
+    using Curve = typename Key::curve_type;
+    constexpr std::size_t limbs = jwtguard::detail::limbs_for(Curve::size);
+    static thread_local std::vector<mp_limb_t> scratch(
+        static_cast<std::size_t>(ecc_ecdsa_verify_itch(Curve::curve())));
+    static thread_local ecc_point point = [&] {
+        ecc_point p;
+        ecc_point_init(&p, Curve::curve());
+        mpz_t x, y;
+        mpz_init(x);
+        mpz_init(y);
+        mpz_import(x, Curve::size, 1, 1, 1, 0, key.x().data());
+        mpz_import(y, Curve::size, 1, 1, 1, 0, key.y().data());
+        ecc_point_set(&p, x, y);
+        mpz_clear(x);
+        mpz_clear(y);
+        return p;
+    }();
+    mp_limb_t r[limbs], s[limbs];
+    jwtguard::detail::bytes_to_limbs(f.sig(), Curve::size, r, limbs);
+    jwtguard::detail::bytes_to_limbs(f.sig() + Curve::size, Curve::size, s, limbs);
+    unsigned char digest[Curve::Hash::digest_size];
+    jwtguard::detail::digest<typename Curve::Hash>(f.input.data(), f.input.size(), digest);
+    return ecc_ecdsa_verify(Curve::curve(), point.p, sizeof digest, digest, r, s, scratch.data()) ==
+           1;
+}
+
+void BM_bare_verify(benchmark::State& state, const std::string& alg) {
+    const AlgorithmFixture& f = fixture(alg);
+    std::size_t ok = 0;
+    const bench::AllocationMeter meter;
+    if (alg == "ES256" || alg == "ES384" || alg == "ES512") {
+        const jwtguard::Key& key = *f.key;
+        for (auto _ : state) {
+            if (alg == "ES256")
+                ok += nettle_verify(std::get<jwtguard::Es256Key>(key), f);
+            else if (alg == "ES384")
+                ok += nettle_verify(std::get<jwtguard::Es384Key>(key), f);
+            else
+                ok += nettle_verify(std::get<jwtguard::Es512Key>(key), f);
+        }
+    } else if (alg == "EdDSA") {
+        const auto& key = std::get<jwtguard::Ed25519Key>(*f.key);
+        for (auto _ : state)
+            ok += crypto_sign_verify_detached(
+                      f.sig(), reinterpret_cast<const unsigned char*>(f.input.data()),
+                      f.input.size(), key.bytes().data()) == 0;
+    } else {
+        // HS*, RS*, PS*: jwtguard's key is the bare implementation.
+        for (auto _ : state)
+            ok += std::visit(
+                [&](const auto& k) { return k.verify(f.input, f.sig(), f.signature.size()); },
+                *f.key);
+    }
+    meter.report(state);
+    report(state, ok);
+}
+
+void BM_key_verify(benchmark::State& state, const std::string& alg) {
+    const AlgorithmFixture& f = fixture(alg);
+    std::size_t ok = 0;
+    const bench::AllocationMeter meter;
+    for (auto _ : state)
+        ok += std::visit(
+            [&](const auto& k) { return k.verify(f.input, f.sig(), f.signature.size()); }, *f.key);
+    meter.report(state);
+    report(state, ok);
+}
+
+void BM_validate(benchmark::State& state, const std::string& alg) {
+    const AlgorithmFixture& f = fixture(alg);
+    jwtguard::ValidatorOptions options;  // the policy of every validation bench
+    options.issuers = {"https://auth.example.com/"};
+    options.audiences = {"https://api.example.com"};
+    const jwtguard::Validator validator(*f.key, options);
+    auto claims = std::make_unique<jwtguard::Claims>();
+    if (const jwtguard::Error e = validator.validate(f.token, bench::now, *claims);
+        e != jwtguard::Error::ok) {
+        state.SkipWithError(std::string(jwtguard::to_string(e)).c_str());
+        return;
+    }
+    std::size_t ok = 0;
+    const bench::AllocationMeter meter;
+    for (auto _ : state)
+        ok += validator.validate(f.token, bench::now, *claims) == jwtguard::Error::ok;
+    meter.report(state);
+    report(state, ok);
+}
+
+void BM_candidate_openssl_ecdsa_do_verify(benchmark::State& state, const std::string& alg) {
+    const AlgorithmFixture& f = fixture(alg);
+    // A prepared EC_KEY (deprecated API, the fastest OpenSSL path), and the
+    // digest computed in the loop like every other row.
+    const std::string der = der_of(f.signature);
+    const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+    ECDSA_SIG* sig = d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(der.size()));
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+#endif
+    EC_KEY* ec = EVP_PKEY_get1_EC_KEY(f.pkey);
+    std::size_t ok = 0;
+    const bench::AllocationMeter meter;
+    for (auto _ : state) {
+        unsigned char digest[EVP_MAX_MD_SIZE];
+        unsigned size = 0;
+        EVP_Digest(f.input.data(), f.input.size(), digest, &size, f.md(), nullptr);
+        ok += ECDSA_do_verify(digest, static_cast<int>(size), sig, ec) == 1;
+    }
+    meter.report(state);
+    EC_KEY_free(ec);
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+    ECDSA_SIG_free(sig);
+    report(state, ok);
+}
+
+void BM_candidate_nettle_ed25519(benchmark::State& state) {
+    const AlgorithmFixture& f = fixture("EdDSA");
+    const auto& key = std::get<jwtguard::Ed25519Key>(*f.key);
+    std::size_t ok = 0;
+    const bench::AllocationMeter meter;
+    for (auto _ : state)
+        ok += ed25519_sha512_verify(key.bytes().data(), f.input.size(),
+                                    reinterpret_cast<const uint8_t*>(f.input.data()), f.sig()) == 1;
+    meter.report(state);
+    report(state, ok);
+}
+BENCHMARK(BM_candidate_nettle_ed25519);
+
+const int registered = [] {
+    for (const std::string alg : {"HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256",
+                                  "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}) {
+        benchmark::RegisterBenchmark(("BM_evp_verify/" + alg).c_str(), BM_evp_verify, alg);
+        benchmark::RegisterBenchmark(("BM_bare_verify/" + alg).c_str(), BM_bare_verify, alg);
+        benchmark::RegisterBenchmark(("BM_key_verify/" + alg).c_str(), BM_key_verify, alg);
+        benchmark::RegisterBenchmark(("BM_validate/" + alg).c_str(), BM_validate, alg);
+        if (alg.starts_with("ES"))
+            benchmark::RegisterBenchmark(("BM_candidate_openssl_ecdsa_do_verify/" + alg).c_str(),
+                                         BM_candidate_openssl_ecdsa_do_verify, alg);
+    }
+    return 0;
+}();
+
+}  // namespace
