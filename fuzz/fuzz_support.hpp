@@ -96,16 +96,47 @@ YDaQ/gT/NxqxZDv4UCF/C4AQ
 -----END PRIVATE KEY-----
 )";
 
+/// Fixed keys of the other asymmetric families (fuzz-only, generated once
+/// with `openssl genpkey`): a crash found with them replays.
+inline constexpr std::string_view es256_private_pem = R"(-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgfHFK5TteEWJHGvht
+HjSfjKFLv32qHd642LJk0NCOstihRANCAATOUt8q+y2Goh3UM2LPH9r1GHgY3vVg
+efEOJqdzU9F+R9GvAbA1o2JIvyB3Paxo7I43p+MJIegI6KKP9RB5qW8H
+-----END PRIVATE KEY-----
+)";
+inline constexpr std::string_view es384_private_pem = R"(-----BEGIN PRIVATE KEY-----
+MIG2AgEAMBAGByqGSM49AgEGBSuBBAAiBIGeMIGbAgEBBDCrAD1bzLk5ldhj1UPx
+bTP9+ZdqN6K8V5m4pVtEG0nL6FkZBKH9H0u5TQaUL8QvviuhZANiAARBFyAXMyav
+JFzyRFa5msYlIjmnzUEoZqGCzwBDVyrSi+Pu2JVVrzQs+UJW7hd/xhf4O7B0P/g4
+swv7R0FU0Vq3EF1F9CFUZZIlaq1VhswxkmOP0Qjt+n1KU23TRTXjXWc=
+-----END PRIVATE KEY-----
+)";
+inline constexpr std::string_view es512_private_pem = R"(-----BEGIN PRIVATE KEY-----
+MIHuAgEAMBAGByqGSM49AgEGBSuBBAAjBIHWMIHTAgEBBEIAAiPMbkgNviBv/TVU
+oWSPX1m6mMzeg8VQXxI0JPohvVsGGKRxkIiCE+yLPB46N6/F41ric5D3MCZDj3wt
+tnVUYCqhgYkDgYYABADwWdZqAIvo7aVdxu3Swi6XURmkcu+o7E9ETGFfmCoVakEx
+oZyJ0TxmfrISrmLzwwZcuPsAbOwrT9A1Ew9TGRG/QwDTj5Ue4PCPhQ9Uet+ZitoY
++dVJ3g1wt5Z6G5vTscdT+m+tKfiv3e6F8ME7tBd2z7WPmdcg2PpKSrY/CTGRAqLz
+Lw==
+-----END PRIVATE KEY-----
+)";
+inline constexpr std::string_view ed25519_private_pem = R"(-----BEGIN PRIVATE KEY-----
+MC4CAQAwBQYDK2VwBCIEIPfE1Fwg6OJs8rvO0sMd9CcQKG5pSECs9StVSvzmTd0a
+-----END PRIVATE KEY-----
+)";
+
+/// A PEM private key as OpenSSL's own object, for oracles.
+inline EVP_PKEY* openssl_private_key(std::string_view pem) {
+    BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+    EVP_PKEY* k = PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr);
+    BIO_free(bio);
+    FUZZ_CHECK(k != nullptr);
+    return k;
+}
+
 /// The fuzz key as OpenSSL's own object, for oracles (loaded once).
 inline EVP_PKEY* openssl_rs256_key() {
-    static EVP_PKEY* const key = [] {
-        BIO* bio =
-            BIO_new_mem_buf(rs256_private_pem.data(), static_cast<int>(rs256_private_pem.size()));
-        EVP_PKEY* k = PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr);
-        BIO_free(bio);
-        FUZZ_CHECK(k != nullptr);
-        return k;
-    }();
+    static EVP_PKEY* const key = openssl_private_key(rs256_private_pem);
     return key;
 }
 

@@ -133,13 +133,18 @@ int main(int argc, char** argv) {
     resign("alg-none", R"({"alg":"none"})", valid_payload, 0);
     resign("nested", R"({"alg":"HS256","kid":"hs","cty":"JWT"})", valid_payload);
 
-    // RS256 differential: mode byte, two length bytes, message, material.
+    // Signature differential: algorithm byte, mode byte, two length bytes,
+    // message, material; every algorithm in every mode.
     const std::string message = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxIn0";
-    for (unsigned char mode = 0; mode < 4; ++mode) {
-        std::string input{static_cast<char>(mode), static_cast<char>(message.size()), '\0'};
-        input += message;
-        input += mode == 0 ? std::string(256, '\x5a') : std::string("\x01\x80\x02\x00\x00", 5);
-        write("rs256_differential", "mode" + std::to_string(mode), input);
+    for (unsigned char alg = 0; alg < 13; ++alg) {
+        for (unsigned char mode = 0; mode < 4; ++mode) {
+            std::string input{static_cast<char>(alg), static_cast<char>(mode),
+                              static_cast<char>(message.size()), '\0'};
+            input += message;
+            input += mode == 0 ? std::string(64, '\x5a') : std::string("\x01\x80\x02\x00\x00", 5);
+            write("signature_differential",
+                  "alg" + std::to_string(alg) + "-mode" + std::to_string(mode), input);
+        }
     }
 
     // JWKS documents; the first byte picks the default algorithm.

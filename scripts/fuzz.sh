@@ -17,7 +17,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-targets=(base64url json_reader header claims validate rs256_differential jwks denylist journal redis)
+targets=(base64url json_reader header claims validate signature_differential jwks denylist journal redis)
 which=${1:-all}
 seconds=${2:-60}
 jobs=${FUZZ_JOBS:-2}

@@ -83,6 +83,14 @@ class NginxModule : public ::testing::Test {
                       test::jwks({test::oct_jwk(hs_secret, R"(,"kid":"v1","alg":"HS256")")}));
         server->write("kid.jwks",
                       test::jwks({test::oct_jwk(hs_secret, R"(,"kid":"k1","alg":"HS256")")}));
+        server->write("es.pem", test::public_pem(test::ec_key("P-384"), "SubjectPublicKeyInfo"));
+        server->write(
+            "more.jwks",
+            test::jwks(
+                {test::okp_jwk(test::ed25519_key(), R"(,"kid":"ed","alg":"EdDSA")"),
+                 test::ec_jwk(test::ec_key("P-256"), "P-256", 32, R"(,"kid":"es","alg":"ES256")"),
+                 test::rsa_jwk(test::rsa_key(2048), R"(,"kid":"ps","alg":"PS256")"),
+                 test::oct_jwk(std::string(64, 'x'), R"(,"kid":"h5","alg":"HS512")")}));
         server->start(configuration(), port);
     }
     static void TearDownTestSuite() {
@@ -128,6 +136,8 @@ class NginxModule : public ::testing::Test {
              std::to_string(upstream) + "; }\n";
         c += "    location /public/closed { auth_jwt \"inner\"; proxy_pass http://127.0.0.1:" +
              std::to_string(upstream) + "; }\n";
+        c += "    location /algorithms { auth_jwt_key_file " + p + "es.pem; auth_jwt_key_file " +
+             p + "more.jwks; proxy_pass http://127.0.0.1:" + std::to_string(upstream) + "; }\n";
         c += "    location /pem { auth_jwt_key_file " + p +
              "rs.pem; proxy_pass http://127.0.0.1:" + std::to_string(upstream) + "; }\n";
         c += "    location /short { auth_jwt_max_lifetime 60s; proxy_set_header X-Payload "
@@ -315,6 +325,47 @@ TEST_F(NginxModule, AuthJwtRequireAnswers403Or401) {
         no_email.header("www-authenticate"),
         R"(Bearer realm="api", error="invalid_token", error_description="requirement_not_met")");
     EXPECT_EQ(get("/email", hs_token(claims("empty-email", R"(,"email":"")"))).status, 401);
+}
+
+TEST_F(NginxModule, EveryAlgorithmFamilyFromPemAndJwks) {
+    // An EC PEM key (P-384: ES384), and a JWKS of EdDSA, ES256, PS256 and
+    // HS512 keys, in one location.
+    struct Case {
+        std::string token;
+        const char* alg;
+    };
+    SignOptions es384;  // the PEM key has no kid
+    const std::vector<Case> cases = {
+        {sign(Es384PrivateKey::from_pem(test::private_pem(test::ec_key("P-384"))), claims("es384"),
+              es384),
+         "ES384"},
+        {sign(Ed25519PrivateKey::from_pem(test::private_pem(test::ed25519_key())), claims("ed"),
+              {.kid = "ed"}),
+         "EdDSA"},
+        {sign(Es256PrivateKey::from_pem(test::private_pem(test::ec_key("P-256"))), claims("es256"),
+              {.kid = "es"}),
+         "ES256"},
+        {sign(Ps256PrivateKey::from_pem(test::private_pem(test::rsa_key(2048))), claims("ps"),
+              {.kid = "ps"}),
+         "PS256"},
+        {sign(Hs512Key(std::string(64, 'x')), claims("h5"), {.kid = "h5"}), "HS512"},
+    };
+    for (const Case& c : cases) {
+        const HttpResponse r = get("/algorithms", c.token);
+        EXPECT_EQ(r.status, 200) << c.alg << " " << r.header("www-authenticate");
+        EXPECT_NE(r.body.find(std::string("alg=") + c.alg), std::string::npos) << r.body;
+        // Tampered: refused with the reason.
+        std::string bad = c.token;
+        char& last = bad[bad.size() - 3];
+        last = last == 'A' ? 'B' : 'A';
+        EXPECT_EQ(get("/algorithms", bad).status, 401) << c.alg;
+    }
+    // An RS256 token under the PS256 key's kid: the key decides.
+    EXPECT_NE(
+        get("/algorithms", sign(rs_private(test::rsa_key(2048)), claims("confused"), {.kid = "ps"}))
+            .header("www-authenticate")
+            .find("alg_mismatch"),
+        std::string::npos);
 }
 
 TEST_F(NginxModule, AKeyFileReplacedWhileNginxRunsIsReadAgain) {
