@@ -7,7 +7,9 @@
 //                             the hash; EdDSA: libsodium; HS*/RS*/PS*:
 //                             jwtguard's own key, which is that floor);
 //   BM_key_verify/<alg>       jwtguard's key.verify;
-//   BM_validate/<alg>         the whole validation of the bench token.
+//   BM_validate/<alg>         the whole validation of the bench token;
+//   BM_validate_cached/<alg>  the same token again with the verified-token
+//                             cache (a hit: no signature check).
 // And the candidates measured to choose ES* and EdDSA (bench/README.md):
 //   BM_candidate_openssl_ecdsa_do_verify/<alg>: a prepared EC_KEY, digest given;
 //   BM_candidate_nettle_ed25519: Nettle's ed25519_sha512_verify.
@@ -234,6 +236,29 @@ void BM_validate(benchmark::State& state, const std::string& alg) {
     report(state, ok);
 }
 
+/// The same token again and again with the verified-token cache: every
+/// call after the first is a hit, which checks no signature.
+void BM_validate_cached(benchmark::State& state, const std::string& alg) {
+    const AlgorithmFixture& f = fixture(alg);
+    jwtguard::ValidatorOptions options;
+    options.issuers = {"https://auth.example.com/"};
+    options.audiences = {"https://api.example.com"};
+    options.token_cache.entries = 1024;
+    const jwtguard::Validator validator(*f.key, options);
+    auto claims = std::make_unique<jwtguard::Claims>();
+    std::size_t ok = validator.validate(f.token, bench::now, *claims) == jwtguard::Error::ok;
+    if (ok == 0 || !validator.is_cached(f.token)) {
+        state.SkipWithError("not cached");
+        return;
+    }
+    ok = 0;
+    const bench::AllocationMeter meter;
+    for (auto _ : state)
+        ok += validator.validate(f.token, bench::now, *claims) == jwtguard::Error::ok;
+    meter.report(state);
+    report(state, ok);
+}
+
 void BM_candidate_openssl_ecdsa_do_verify(benchmark::State& state, const std::string& alg) {
     const AlgorithmFixture& f = fixture(alg);
     // A prepared EC_KEY (deprecated API, the fastest OpenSSL path), and the
@@ -283,6 +308,8 @@ const int registered = [] {
         benchmark::RegisterBenchmark(("BM_bare_verify/" + alg).c_str(), BM_bare_verify, alg);
         benchmark::RegisterBenchmark(("BM_key_verify/" + alg).c_str(), BM_key_verify, alg);
         benchmark::RegisterBenchmark(("BM_validate/" + alg).c_str(), BM_validate, alg);
+        benchmark::RegisterBenchmark(("BM_validate_cached/" + alg).c_str(), BM_validate_cached,
+                                     alg);
         if (alg.starts_with("ES"))
             benchmark::RegisterBenchmark(("BM_candidate_openssl_ecdsa_do_verify/" + alg).c_str(),
                                          BM_candidate_openssl_ecdsa_do_verify, alg);
