@@ -94,6 +94,12 @@ DENYLIST_ROWS = [
     ("advance() dropping a bucket of 643k (10M live), per call", "BM_denylist_advance/10000000/iterations:10", None),
 ]
 
+# Every algorithm (issue 19, bench/bench_algorithms.cpp): OpenSSL's
+# allocating EVP_DigestVerify, the implementation jwtguard uses called
+# directly ("bare"), the whole validation, and a verified-token cache hit.
+ALGORITHMS = ["HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
+              "ES256", "ES384", "ES512", "EdDSA"]
+
 UNIT_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
 
 
@@ -265,6 +271,35 @@ def main():
         cost = hs_1m / bare - 1
         target("denylist inside HS256 validate, 1M live, adds <= 10%", f"{cost * 100:+.1f}%", cost <= 0.10)
 
+    # Issue 19: every algorithm.
+    algorithm_lines = ["| alg | EVP_DigestVerify | bare verify | validate | validate / bare | bare / EVP "
+                       "| cache hit | allocs/op (validate) |",
+                       "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    asymmetric_worst = None
+    for alg in ALGORITHMS:
+        evp, bare, val = (get(f"BM_evp_verify/{alg}"), get(f"BM_bare_verify/{alg}"),
+                          get(f"BM_validate/{alg}"))
+        if val is None:
+            continue
+        hit = get(f"BM_validate_cached/{alg}")
+        allocs = m[f"BM_validate/{alg}"]["allocs"]
+        algorithm_lines.append(
+            f"| {alg} | {fmt_ns(evp) if evp else ''} | {fmt_ns(bare) if bare else ''} | {fmt_ns(val)} "
+            f"| {val / bare:.2f}x | {bare / evp:.2f}x | {fmt_ns(hit) if hit else ''} "
+            f"| {'' if allocs is None else f'{allocs:g}'} |" if bare and evp else
+            f"| {alg} | | | {fmt_ns(val)} | | | | |")
+        if bare and not alg.startswith("HS"):
+            r = val / bare
+            asymmetric_worst = r if asymmetric_worst is None else max(asymmetric_worst, r)
+    if asymmetric_worst is not None:
+        target("RS*, PS*, ES*, EdDSA: validate <= 1.1x the bare verify it uses (worst)",
+               f"{asymmetric_worst:.2f}x", asymmetric_worst <= 1.1)
+    hs = [get(f"BM_validate/{a}") / get(f"BM_bare_verify/{a}") for a in ("HS256", "HS384", "HS512")
+          if get(f"BM_validate/{a}") and get(f"BM_bare_verify/{a}")]
+    if hs:
+        target("HS*: validate <= 1.1x the bare HMAC (the claims stage; issue 22)", f"{max(hs):.2f}x",
+               max(hs) <= 1.1)
+
     context = run.get("context", {})
     header = (f"jwtguard_bench, {context.get('date', '')}, {context.get('num_cpus', '?')} CPUs "
               f"@ {context.get('mhz_per_cpu', '?')} MHz, medians of "
@@ -272,7 +307,8 @@ def main():
     not_measured = [f"- {part}: not measured: {why}" for part, why in missing.items()
                     if part in PEER_PART.values()]
     text = "\n".join([header, "", *lines, "", "Denylist (issue 4):", "", *denylist_lines, "",
-                      "Targets (issues 4 and 5):", *targets, ""] +
+                      "Every algorithm (issue 19):", "", *algorithm_lines, "",
+                      "Targets (issues 4, 5 and 19):", *targets, ""] +
                      (["Optional parts not built, so not measured:", *not_measured, ""]
                       if not_measured else []))
     print(text)
