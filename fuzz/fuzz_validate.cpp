@@ -8,7 +8,9 @@
 // Validator, the same but with a small verified-token cache, validates each
 // input twice (the second time usually from its cache, at a `now` that bits
 // 2-3 of the first byte move forward): verdicts and Claims must be those of
-// the uncached one.
+// the uncached one. A third Validator, without the denylist's prefetch hint
+// (which reads the payload before the signature holds), must give the same
+// verdict and Claims.
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -36,6 +38,7 @@ struct Fixture {
     jwtguard::Denylist denylist{{}, fuzz::now};
     std::unique_ptr<jwtguard::Validator> validator;
     std::unique_ptr<jwtguard::Validator> cached;
+    std::unique_ptr<jwtguard::Validator> unhinted;  // no denylist prefetch hint
 
     Fixture() {
         jwtguard::KeySet keys;
@@ -47,6 +50,9 @@ struct Fixture {
         options.denylist = &denylist;
         options.audiences = {"api"};
         validator = std::make_unique<jwtguard::Validator>(keys, options);
+        options.denylist_prefetch = false;
+        unhinted = std::make_unique<jwtguard::Validator>(keys, options);
+        options.denylist_prefetch = true;
         options.token_cache.entries = 8;
         cached = std::make_unique<jwtguard::Validator>(std::move(keys), options);
         // First use of each key on this thread sets up per-thread state
@@ -122,6 +128,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const Error result = f.validator->validate(token, fuzz::now, *claims);
     if (counting) FUZZ_CHECK(fuzz::allocations.load() == before);
     FUZZ_CHECK(jwtguard::to_string(result) != "unknown_error");
+
+    // Without the denylist's prefetch hint (read from the unverified
+    // payload): the same verdict and claims, whatever the hint found.
+    auto unhinted = std::make_unique<jwtguard::Claims>();
+    FUZZ_CHECK(f.unhinted->validate(token, fuzz::now, *unhinted) == result);
+    if (result == Error::ok) FUZZ_CHECK(same_claims(*claims, *unhinted));
 
     // The cached validator agrees, on a miss (insert) and on a hit.
     auto from_cache = std::make_unique<jwtguard::Claims>();

@@ -125,6 +125,13 @@ int main(int argc, char** argv) {
     resign("expired", R"({"alg":"HS256","kid":"hs"})", R"({"exp":)" + date(-1) + "}");
     resign("revoked-jti", R"({"alg":"HS256","kid":"hs"})",
            R"({"jti":"revoked","exp":)" + date(3600) + "}");
+    // The denylist's prefetch hint misled: a revoked jti where the scan
+    // looks first, and the real jti hidden from it.
+    resign("hint-nested", R"({"alg":"HS256","kid":"hs"})",
+           R"({"aud":"api","x":{"jti":"revoked"},"jti":"fine","exp":)" + date(3600) + "}");
+    resign(
+        "hint-escaped", R"({"alg":"HS256","kid":"hs"})",
+        R"({"aud":"api","note":"\"jti\":\"fine\"","jti":"rev\u006fked","exp":)" + date(3600) + "}");
     resign("logged-out", R"({"alg":"HS256","kid":"hs"})",
            R"({"sub":"logged-out","iat":)" + date(0) + R"(,"exp":)" + date(60) + "}");
     resign("not-yet", R"({"alg":"HS256","kid":"hs"})",

@@ -291,6 +291,79 @@ class DenylistValidation : public ::testing::Test {
     std::unique_ptr<Claims> claims = test::new_claims();
 };
 
+TEST(DenylistHint, ScansAJtiWithoutEscapesAndAnIntegerExp) {
+    std::string_view jti;
+    std::int64_t exp = 0;
+    ASSERT_TRUE(
+        detail::scan_jti_and_exp(R"({"sub":"x", "jti" : "id-1" ,"exp": 1700000600})", jti, exp));
+    EXPECT_EQ(jti, "id-1");
+    EXPECT_EQ(exp, 1700000600);
+    // Escapes, fractions, exponents, huge or missing values: no hint.
+    for (const char* payload :
+         {R"({"jti":"a\"b","exp":1})", R"({"jti":"a","exp":1.5})", R"({"jti":"a","exp":1e9})",
+          R"({"jti":"a","exp":12345678901234567})", R"({"jti":"a"})", R"({"exp":1})",
+          R"({"jti":7,"exp":1})", R"({"jti":"a","exp":"1"})", R"({"jti":"unterminated)", ""})
+        EXPECT_FALSE(detail::scan_jti_and_exp(payload, jti, exp)) << payload;
+    // A nested member is taken: a hint may be wrong (see below).
+    ASSERT_TRUE(
+        detail::scan_jti_and_exp(R"({"x":{"jti":"inner"},"jti":"outer","exp":5})", jti, exp));
+    EXPECT_EQ(jti, "inner");
+}
+
+TEST_F(DenylistValidation, AWrongOrHostileHintChangesNoVerdict) {
+    // The same tokens through a validator with the prefetch hint and one
+    // without: the verdicts and claims must be the same, whatever the hint
+    // finds (a revoked jti in a nested object, an escaped jti, a string
+    // that looks like a member, a payload that is not base64url).
+    Denylist d(small_options(), now);
+    ASSERT_EQ(d.revoke_jti("revoked", 1700000600), RevokeResult::added);
+    ASSERT_EQ(d.revoke_jti("a\"b", 1700000600), RevokeResult::added);
+    Validator::Options with_hint;
+    with_hint.denylist = &d;
+    Validator::Options without_hint = with_hint;
+    without_hint.denylist_prefetch = false;
+    const Validator hinted(Hs256Key(test::secret), with_hint);
+    const Validator plain(Hs256Key(test::secret), without_hint);
+    const std::vector<std::pair<std::string, Error>> cases = {
+        {test::make_token(test::hs256_header, R"({"jti":"revoked","exp":1700000600})"),
+         Error::revoked},
+        {test::make_token(test::hs256_header, R"({"jti":"fine","exp":1700000600})"), Error::ok},
+        // The hint sees the nested "revoked"; the token's jti is "fine".
+        {test::make_token(test::hs256_header,
+                          R"({"x":{"jti":"revoked"},"jti":"fine","exp":1700000600})"),
+         Error::ok},
+        // The hint sees "fine" first; the token's jti is "revoked".
+        {test::make_token(test::hs256_header,
+                          R"({"note":"\"jti\":\"fine\"","jti":"revoked","exp":1700000600})"),
+         Error::revoked},
+        // Escaped: no hint; still revoked.
+        {test::make_token(test::hs256_header, R"({"jti":"revoked","exp":1700000600})"),
+         Error::revoked},
+        {test::make_token(test::hs256_header, R"({"jti":"a\"b","exp":1700000600})"),
+         Error::revoked},
+        // An exp the hint reads differently (a fraction): the verdict is the
+        // claims parser's.
+        {test::make_token(test::hs256_header, R"({"jti":"revoked","exp":1700000599.5})"),
+         Error::revoked},
+        // A payload that is not base64url: reported after the signature.
+        {test::make_token(test::hs256_header, R"({"jti":"revoked","exp":1700000600})")
+             .replace(40, 1, "!"),
+         Error::signature_invalid},
+        {test::sign_segments(base64url_encode(test::hs256_header), "e30!", Hs256Key(test::secret)),
+         Error::payload_base64_invalid},
+    };
+    auto a = test::new_claims();
+    auto b = test::new_claims();
+    for (const auto& [token, expected] : cases) {
+        const Error with = hinted.validate(token, now, *a);
+        EXPECT_EQ(with, expected) << token;
+        EXPECT_EQ(plain.validate(token, now, *b), with) << token;
+        if (with == Error::ok) {
+            EXPECT_EQ(a->payload_json(), b->payload_json());
+        }
+    }
+}
+
 TEST_F(DenylistValidation, SubjectCutoffRejectsTokensIssuedBefore) {
     Denylist d(small_options(), now);
     EXPECT_EQ(validate(d, R"({"sub":"alice","iat":1699999000,"exp":1700000600})"), Error::ok);

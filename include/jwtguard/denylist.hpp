@@ -357,6 +357,54 @@ class SubjectTable {
 }  // namespace detail
 
 /// The revoked-token store. Thread-safe: any number of readers and writers.
+namespace detail {
+/// The value of a `"name":` member in `json` by a plain scan (no parse):
+/// the first occurrence of the quoted name followed, after optional
+/// whitespace, by a colon; `rest` receives the text after the colon and its
+/// whitespace. A hint's helper (Denylist::prefetch_hint): it may find a
+/// member of a nested object, or text inside a string, and that is fine.
+[[nodiscard]] inline bool scan_member(std::string_view json, std::string_view quoted_name,
+                                      std::string_view& rest) noexcept {
+    auto skip_space = [](std::string_view t, std::size_t i) {
+        while (i < t.size() && (t[i] == ' ' || t[i] == '\t' || t[i] == '\n' || t[i] == '\r'))
+            ++i;
+        return i;
+    };
+    for (std::size_t at = json.find(quoted_name); at != std::string_view::npos;
+         at = json.find(quoted_name, at + 1)) {
+        std::size_t i = skip_space(json, at + quoted_name.size());
+        if (i < json.size() && json[i] == ':') {
+            rest = json.substr(skip_space(json, i + 1));
+            return true;
+        }
+    }
+    return false;
+}
+
+/// A hint's jti (a string without escapes) and integer exp; false when
+/// either is not found in that simple form.
+[[nodiscard]] inline bool scan_jti_and_exp(std::string_view json, std::string_view& jti,
+                                           std::int64_t& exp) noexcept {
+    std::string_view rest;
+    if (!scan_member(json, "\"jti\"", rest) || rest.empty() || rest[0] != '"') return false;
+    const std::size_t end = rest.find_first_of("\"\\", 1);
+    if (end == std::string_view::npos || rest[end] != '"') return false;
+    jti = rest.substr(1, end - 1);
+    if (!scan_member(json, "\"exp\"", rest)) return false;
+    std::size_t digits = 0;
+    std::int64_t value = 0;
+    while (digits < rest.size() && digits < 16 && rest[digits] >= '0' && rest[digits] <= '9')
+        value = value * 10 + (rest[digits++] - '0');
+    if (digits == 0 || digits == 16 ||
+        (digits < rest.size() &&
+         (rest[digits] == '.' || rest[digits] == 'e' || rest[digits] == 'E')))
+        return false;
+    if (!is_numeric_date(value)) return false;
+    exp = value;
+    return true;
+}
+}  // namespace detail
+
 class Denylist {
   public:
     using Options = DenylistOptions;
@@ -441,6 +489,26 @@ class Denylist {
     /// that lookups of a batch overlap their memory latency.
     void prefetch(const Key& key) const noexcept {
         const detail::EpochGuard guard;
+        if (const detail::FingerprintTable* cell = ring_cell(key)) cell->prefetch(key.fp);
+    }
+
+    /// Starts loading the cache lines check() will read for a token whose
+    /// payload is `payload_json`, decoded but NOT verified: a hint read
+    /// before the signature is checked, so that the lines arrive while the
+    /// signature is computed. Never a decision: it looks for a top-level-
+    /// looking `"jti":"..."` (no escapes) and an integer `"exp"` with a
+    /// plain scan, and whatever it finds (or a hostile token makes it find)
+    /// costs at most a useless load. check() still parses nothing itself
+    /// and decides on the verified claims only.
+    void prefetch_hint(std::string_view payload_json) const noexcept {
+        std::string_view jti;
+        std::int64_t exp = 0;
+        if (!detail::scan_jti_and_exp(payload_json, jti, exp)) return;
+        const detail::EpochGuard guard;
+        const Key key = jti_key(jti, exp);
+        if (const detail::Bucket* o = m_overflow.load(std::memory_order_relaxed))
+            if (const auto* t = o->cells[key.fp.lo & m_shard_mask].load(std::memory_order_relaxed))
+                t->prefetch(key.fp);
         if (const detail::FingerprintTable* cell = ring_cell(key)) cell->prefetch(key.fp);
     }
 

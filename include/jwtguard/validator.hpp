@@ -98,6 +98,13 @@ struct ValidatorOptions : ClaimPolicy {
     /// must be at least this one's, and if it drops subject cut-offs after a
     /// maximum token lifetime, this validator must enforce one no longer.
     const Denylist* denylist = nullptr;
+    /// With a denylist: decode the payload before the signature check and
+    /// let the denylist start loading the lines its check will read
+    /// (Denylist::prefetch_hint), so that they arrive during the signature
+    /// arithmetic. Changes no verdict (a hint is never a decision), only
+    /// speed; off: the payload is decoded after the signature, as without
+    /// a denylist.
+    bool denylist_prefetch = true;
     /// Verified tokens to remember (off by default; see token_cache.hpp).
     TokenCacheOptions token_cache;
 };
@@ -222,7 +229,24 @@ class Validator {
         }
         if (!key_accepts(*found.key, *header.alg)) return Error::alg_mismatch;
 
-        // Signature, before a byte of the payload is decoded.
+        // With a denylist, the payload's bytes are decoded now (into their
+        // place below) for the denylist's prefetch hint, and the lines its
+        // check will read load while the signature is computed. Nothing of
+        // the payload is parsed, and nothing decided, before the signature
+        // holds: a payload that does not decode is decoded again below, after
+        // the signature, which reports it.
+        char* const payload = scratch + header_size + 1;
+        std::size_t payload_size = 0;
+        bool payload_decoded = false;
+        if (m_options.denylist != nullptr && m_options.denylist_prefetch) {
+            payload_decoded =
+                base64url_decode(parts.payload, reinterpret_cast<unsigned char*>(payload),
+                                 payload_size) == Base64Status::ok;
+            if (payload_decoded)
+                m_options.denylist->prefetch_hint(std::string_view(payload, payload_size));
+        }
+
+        // Signature, before a byte of the payload is parsed.
         if (parts.signature.size() > base64url_encoded_size(detail::max_signature_size))
             return Error::signature_length;
         unsigned char signature[detail::max_signature_size];
@@ -238,12 +262,12 @@ class Validator {
         if (!recalled) memo.remember(parts.header, scratch, header_size, claims.header);
 
         // Payload: keep the bytes as signed for the caller, parse a copy.
-        char* const payload = scratch + header_size + 1;
-        std::size_t payload_size;
-        if (const auto s = base64url_decode(
-                parts.payload, reinterpret_cast<unsigned char*>(payload), payload_size);
-            s != Base64Status::ok)
-            return detail::base64_error(s, 1);
+        if (!payload_decoded) {
+            if (const auto s = base64url_decode(
+                    parts.payload, reinterpret_cast<unsigned char*>(payload), payload_size);
+                s != Base64Status::ok)
+                return detail::base64_error(s, 1);
+        }
         payload[payload_size] = '\0';
         char* const parsed = payload + payload_size + 1;
         std::memcpy(parsed, payload, payload_size + 1);
