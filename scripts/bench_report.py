@@ -141,6 +141,35 @@ def parts_not_built(path):
     return out
 
 
+def machine_line(context, per_lookup):
+    """The machine the run measured (issue 22): CPU model, frequency, caches,
+    and the latency of one random line of a 1.5 MB and a 160 MB region."""
+    model = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    caches = []
+    for c in context.get("caches", []):
+        if c.get("type") in ("Data", "Unified"):
+            size = c.get("size", 0)
+            text = f"{size // (1 << 20)} MiB" if size >= 1 << 20 else f"{size // 1024} KiB"
+            caches.append(f"L{c.get('level')} {text}")
+    latency = []
+    for label, name in (("1.5 MB", "BM_machine_random_line/bytes:1500000"),
+                        ("160 MB", "BM_machine_random_line/bytes:160000000")):
+        ns = per_lookup(name)
+        if ns is not None:
+            latency.append(f"{label} {ns:.1f} ns")
+    return (f"machine: {model}, {context.get('num_cpus', '?')} CPUs @ {context.get('mhz_per_cpu', '?')} MHz"
+            f"{', ' + ', '.join(caches) if caches else ''}"
+            f"; one random line: {', '.join(latency) if latency else 'not measured'}")
+
+
 def main():
     run_path, out_dir = sys.argv[1], sys.argv[2]
     missing = parts_not_built(sys.argv[3] if len(sys.argv) > 3 else None)
@@ -301,12 +330,13 @@ def main():
                max(hs) <= 1.1)
 
     context = run.get("context", {})
+    machine = machine_line(context, per_lookup)
     header = (f"jwtguard_bench, {context.get('date', '')}, {context.get('num_cpus', '?')} CPUs "
               f"@ {context.get('mhz_per_cpu', '?')} MHz, medians of "
               f"{max((b.get('repetitions', 1) for b in run['benchmarks']), default=1)} repetitions")
     not_measured = [f"- {part}: not measured: {why}" for part, why in missing.items()
                     if part in PEER_PART.values()]
-    text = "\n".join([header, "", *lines, "", "Denylist (issue 4):", "", *denylist_lines, "",
+    text = "\n".join([header, machine, "", *lines, "", "Denylist (issue 4):", "", *denylist_lines, "",
                       "Every algorithm (issue 19):", "", *algorithm_lines, "",
                       "Targets (issues 4, 5 and 19):", *targets, ""] +
                      (["Optional parts not built, so not measured:", *not_measured, ""]
