@@ -192,12 +192,14 @@ void BM_floor_hmac_pool(benchmark::State& state) {
 BENCHMARK(BM_floor_hmac_pool);
 
 /// The pool against `live` revocations (0: no denylist at all); revoked=1
-/// validates the revoked tokens instead of the others.
+/// validates the revoked tokens instead of the others; hint=0 turns the
+/// denylist's prefetch hint off (ValidatorOptions::denylist_prefetch).
 void BM_validate_hs256_denylist(benchmark::State& state) {
     const auto live = static_cast<std::size_t>(state.range(0));
     const bool want_revoked = state.range(1) != 0;
     auto options = policy();
     if (live > 0) options.denylist = &denylist_for_pool(live, bench::Use::validate);
+    options.denylist_prefetch = state.range(2) != 0;
     const jwtguard::Validator validator(keys(), options);
     if (want_revoked)
         run_pool(state, validator, 0, revoked_in_pool, jwtguard::Error::revoked);
@@ -206,11 +208,13 @@ void BM_validate_hs256_denylist(benchmark::State& state) {
                  jwtguard::Error::ok);
 }
 BENCHMARK(BM_validate_hs256_denylist)
-    ->ArgNames({"live", "revoked"})
-    ->Args({0, 0})
-    ->Args({1'000'000, 0})
-    ->Args({1'000'000, 1})
-    ->Args({10'000'000, 0});
+    ->ArgNames({"live", "revoked", "hint"})
+    ->Args({0, 0, 1})
+    ->Args({1'000'000, 0, 1})
+    ->Args({1'000'000, 0, 0})
+    ->Args({1'000'000, 1, 1})
+    ->Args({10'000'000, 0, 1})
+    ->Args({10'000'000, 0, 0});
 
 // Threads: one validator shared by every benchmark thread, made (with the
 // denylist and, if asked, a writer revoking 100,000 tokens/s into it)

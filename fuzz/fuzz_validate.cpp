@@ -49,6 +49,7 @@ struct Fixture {
         jwtguard::ValidatorOptions options;
         options.denylist = &denylist;
         options.audiences = {"api"};
+        options.denylist_prefetch = true;
         validator = std::make_unique<jwtguard::Validator>(keys, options);
         options.denylist_prefetch = false;
         unhinted = std::make_unique<jwtguard::Validator>(keys, options);

@@ -45,10 +45,12 @@ ROWS = [
     ("HS256 validate, forged signature", "BM_validate_hs256_rejected/path:0", HS_FLOOR, HS_PEER),
     ("HS256 validate, expired", "BM_validate_hs256_rejected/path:1", HS_FLOOR, HS_PEER),
     ("HS256 validate, oversize token", "BM_validate_hs256_rejected/path:2", HS_FLOOR, None),
-    ("HS256 validate, pool, no denylist", "BM_validate_hs256_denylist/live:0/revoked:0", POOL_FLOOR, HS_PEER),
-    ("HS256 validate, pool, 1M live revocations", "BM_validate_hs256_denylist/live:1000000/revoked:0", POOL_FLOOR, HS_PEER),
-    ("HS256 validate, pool, 10M live revocations", "BM_validate_hs256_denylist/live:10000000/revoked:0", POOL_FLOOR, HS_PEER),
-    ("HS256 validate, revoked token (1M live)", "BM_validate_hs256_denylist/live:1000000/revoked:1", POOL_FLOOR, HS_PEER),
+    ("HS256 validate, pool, no denylist", "BM_validate_hs256_denylist/live:0/revoked:0/hint:1", POOL_FLOOR, HS_PEER),
+    ("HS256 validate, pool, 1M live revocations", "BM_validate_hs256_denylist/live:1000000/revoked:0/hint:1", POOL_FLOOR, HS_PEER),
+    ("HS256 validate, pool, 1M live, no prefetch hint", "BM_validate_hs256_denylist/live:1000000/revoked:0/hint:0", POOL_FLOOR, HS_PEER),
+    ("HS256 validate, pool, 10M live revocations", "BM_validate_hs256_denylist/live:10000000/revoked:0/hint:1", POOL_FLOOR, HS_PEER),
+    ("HS256 validate, pool, 10M live, no prefetch hint", "BM_validate_hs256_denylist/live:10000000/revoked:0/hint:0", POOL_FLOOR, HS_PEER),
+    ("HS256 validate, revoked token (1M live)", "BM_validate_hs256_denylist/live:1000000/revoked:1/hint:1", POOL_FLOOR, HS_PEER),
     ("HS256 validate, 1 thread (1M live)", "BM_validate_hs256_threads/writer:0/real_time/threads:1", POOL_FLOOR, HS_PEER),
     ("HS256 validate, 2 threads (wall time per token)", "BM_validate_hs256_threads/writer:0/real_time/threads:2", None, None),
     ("HS256 validate, 1 thread + 100k/s writer", "BM_validate_hs256_threads/writer:1/real_time/threads:1", POOL_FLOOR, HS_PEER),
@@ -211,7 +213,7 @@ def main():
         else:
             targets.append(f"- {text}: {value} -> {'met' if ok else 'NOT MET'}")
 
-    hs_1m = get("BM_validate_hs256_denylist/live:1000000/revoked:0")
+    hs_1m = get("BM_validate_hs256_denylist/live:1000000/revoked:0/hint:1")
     if hs_1m and get(POOL_FLOOR):
         r = hs_1m / get(POOL_FLOOR)
         target("HS256 validate, 1M live, <= 2.0x its floor", f"{r:.2f}x", r <= 2.0)
@@ -295,7 +297,7 @@ def main():
     if alone and written:
         cost = written / alone - 1
         target("a 100k/s writer costs lookups <= 15%", f"{cost * 100:+.1f}%", cost <= 0.15)
-    bare = get("BM_validate_hs256_denylist/live:0/revoked:0")
+    bare = get("BM_validate_hs256_denylist/live:0/revoked:0/hint:1")
     if hs_1m and bare:
         cost = hs_1m / bare - 1
         target("denylist inside HS256 validate, 1M live, adds <= 10%", f"{cost * 100:+.1f}%", cost <= 0.10)

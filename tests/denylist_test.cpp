@@ -320,6 +320,7 @@ TEST_F(DenylistValidation, AWrongOrHostileHintChangesNoVerdict) {
     ASSERT_EQ(d.revoke_jti("a\"b", 1700000600), RevokeResult::added);
     Validator::Options with_hint;
     with_hint.denylist = &d;
+    with_hint.denylist_prefetch = true;
     Validator::Options without_hint = with_hint;
     without_hint.denylist_prefetch = false;
     const Validator hinted(Hs256Key(test::secret), with_hint);
