@@ -191,6 +191,15 @@ class AllocationMeter {
     std::size_t m_start = alloc_counter::thread_allocations();
 };
 
+/// The claim policy every validation benchmark uses (the realistic
+/// payload's issuer and one of its audiences).
+inline jwtguard::Validator::Options policy() {
+    jwtguard::Validator::Options options;
+    options.issuers = {"https://auth.example.com/"};
+    options.audiences = {"https://api.example.com"};
+    return options;
+}
+
 /// The realistic claims every validation benchmark uses (iss, sub, two
 /// audiences, exp, nbf, iat, a UUID jti, email, roles, scope: ~330 bytes),
 /// with a jti to vary.
@@ -265,8 +274,8 @@ struct Rs256Fixture {
     [[nodiscard]] jwtguard::Validator validator(jwtguard::Validator::Options options = {}) const {
         jwtguard::KeySet keys;
         keys.add(jwtguard::Rs256Key::from_pem(pem), std::string(kid));
-        options.issuers = {"https://auth.example.com/"};
-        options.audiences = {"https://api.example.com"};
+        options.issuers = policy().issuers;
+        options.audiences = policy().audiences;
         return jwtguard::Validator(std::move(keys), std::move(options));
     }
 };

@@ -19,12 +19,7 @@ namespace {
 using bench::hs256_secret;
 constexpr std::int64_t now = bench::now;
 
-jwtguard::Validator::Options policy() {
-    jwtguard::Validator::Options options;
-    options.issuers = {"https://auth.example.com/"};
-    options.audiences = {"https://api.example.com"};
-    return options;
-}
+using bench::policy;
 
 jwtguard::KeySet keys() {
     jwtguard::KeySet keys;

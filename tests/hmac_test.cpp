@@ -115,9 +115,9 @@ void check_hmac_wycheproof(const char* name) {
             const Key key(key_bytes);
             // A JWS verifies full-length tags only: truncated tags never pass.
             const bool full = static_cast<std::size_t>(tag_bits) == 8 * Key::mac_size;
-            EXPECT_EQ(key.verify(message, reinterpret_cast<const unsigned char*>(tag.data()),
-                                 tag.size()),
-                      valid && full)
+            EXPECT_EQ(
+                key.verify(message, reinterpret_cast<const unsigned char*>(tag.data()), tag.size()),
+                valid && full)
                 << name << " tcId " << id;
             if (valid && full) {
                 EXPECT_EQ(key.sign(message), tag) << id;
@@ -131,9 +131,15 @@ void check_hmac_wycheproof(const char* name) {
     EXPECT_GT(refused_keys, 0) << name;
 }
 
-TEST(Hmac, WycheproofVectorsHs256) { check_hmac_wycheproof<Hs256Key>("hmac_sha256_test.json"); }
-TEST(Hmac, WycheproofVectorsHs384) { check_hmac_wycheproof<Hs384Key>("hmac_sha384_test.json"); }
-TEST(Hmac, WycheproofVectorsHs512) { check_hmac_wycheproof<Hs512Key>("hmac_sha512_test.json"); }
+TEST(Hmac, WycheproofVectorsHs256) {
+    check_hmac_wycheproof<Hs256Key>("hmac_sha256_test.json");
+}
+TEST(Hmac, WycheproofVectorsHs384) {
+    check_hmac_wycheproof<Hs384Key>("hmac_sha384_test.json");
+}
+TEST(Hmac, WycheproofVectorsHs512) {
+    check_hmac_wycheproof<Hs512Key>("hmac_sha512_test.json");
+}
 
 TEST(Hmac, EachAlgorithmNeedsASecretAsLongAsItsHash) {
     EXPECT_THROW(Hs384Key(std::string(47, 'k')), SetupError);
@@ -152,8 +158,8 @@ TEST(Hmac, EachAlgorithmNeedsASecretAsLongAsItsHash) {
 TEST(Hmac, AgreesWithOpenSslForEveryHashAndKeySize) {
     std::mt19937_64 rng(7);
     auto check = [&]<class Key>(const EVP_MD* md) {
-        for (std::size_t key_size : {Key::min_secret_size, std::size_t{100}, std::size_t{129},
-                                     std::size_t{200}}) {
+        for (std::size_t key_size :
+             {Key::min_secret_size, std::size_t{100}, std::size_t{129}, std::size_t{200}}) {
             std::string secret(key_size, '\0'), message(rng() % 300, '\0');
             for (auto& c : secret)
                 c = static_cast<char>(rng());

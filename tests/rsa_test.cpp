@@ -92,15 +92,15 @@ template <class Key>
 void check_rsa_wycheproof(const char* name, bool also_jwk = false) {
     int jwk_groups = 0;
     const test::VerdictCount count = test::match_verdicts(
-        name, [&](const rapidjson::Value& group, const std::string& message,
-                  const std::string& signature) {
+        name,
+        [&](const rapidjson::Value& group, const std::string& message,
+            const std::string& signature) {
             const Key key = Key::from_pem(group["publicKeyPem"].GetString());
             const auto* sig = reinterpret_cast<const unsigned char*>(signature.data());
             const bool verdict = key.verify(message, sig, signature.size());
             if (also_jwk && group.HasMember("publicKeyJwk")) {
                 // The same key through its JWK gives the same verdict.
-                const Key jwk =
-                    std::get<Key>(load_jwk(test::json_text(group["publicKeyJwk"])));
+                const Key jwk = std::get<Key>(load_jwk(test::json_text(group["publicKeyJwk"])));
                 EXPECT_EQ(jwk.verify(message, sig, signature.size()), verdict) << name;
                 EXPECT_EQ(jwk.material_id(), key.material_id()) << name;
                 ++jwk_groups;
@@ -157,8 +157,7 @@ std::string openssl_pss_sign(EVP_PKEY* key, const EVP_MD* md, const EVP_MD* mgf,
                        input.size()) == 1) {
         signature.resize(size);
         if (EVP_DigestSign(ctx, reinterpret_cast<unsigned char*>(signature.data()), &size,
-                           reinterpret_cast<const unsigned char*>(input.data()),
-                           input.size()) != 1)
+                           reinterpret_cast<const unsigned char*>(input.data()), input.size()) != 1)
             signature.clear();
     }
     EVP_MD_CTX_free(ctx);
@@ -177,7 +176,8 @@ TEST(Rsa, PssAcceptsOnlyASaltAsLongAsTheHashAndMgf1OfTheSameHash) {
         EXPECT_TRUE(verify_ps(openssl_pss_sign(pkey, EVP_sha256(), EVP_sha256(), 32, input)))
             << bits;
         for (int salt : {0, 20, 31, 33, 64}) {
-            const std::string other = openssl_pss_sign(pkey, EVP_sha256(), EVP_sha256(), salt, input);
+            const std::string other =
+                openssl_pss_sign(pkey, EVP_sha256(), EVP_sha256(), salt, input);
             ASSERT_FALSE(other.empty());
             EXPECT_FALSE(verify_ps(other)) << bits << " salt " << salt;
         }

@@ -480,11 +480,9 @@ class Denylist {
     [[nodiscard]] Key signature_key(std::optional<std::string_view> alg,
                                     std::span<const unsigned char> signature,
                                     std::optional<std::int64_t> exp) const noexcept {
-        if (signature.size() > detail::max_signature_size)  // never a valid one
-            return key_of(detail::NameKind::signature, signature.data(), signature.size(), exp);
-        unsigned char name[detail::max_signature_size];
-        detail::signature_name(alg, signature, name);
-        return key_of(detail::NameKind::signature, name, signature.size(), exp);
+        unsigned char buffer[2 * detail::P521::size];
+        const auto name = detail::signature_name(alg, signature, buffer);
+        return key_of(detail::NameKind::signature, name.data(), name.size(), exp);
     }
 
     /// True when the token named by `key` is revoked.
@@ -673,15 +671,15 @@ class Denylist {
             s != Base64Status::ok)
             return detail::base64_error(s, 2);
         if (signature_size == 0) return Error::signature_length;
-        if (signature_size <= detail::max_signature_size)
-            detail::signature_name(claims->header.alg, {signature.data(), signature_size},
-                                   signature.data());
+        unsigned char buffer[2 * detail::P521::size];
+        const auto name =
+            detail::signature_name(claims->header.alg, {signature.data(), signature_size}, buffer);
         const std::int64_t e = claims->exp.value_or(detail::no_exp);
         out = {RevocationKind::revoked, e, e,
-               claims->jti ? detail::fingerprint(detail::NameKind::jti, claims->jti->data(),
-                                                 claims->jti->size(), e)
-                           : detail::fingerprint(detail::NameKind::signature, signature.data(),
-                                                 signature_size, e)};
+               claims->jti
+                   ? detail::fingerprint(detail::NameKind::jti, claims->jti->data(),
+                                         claims->jti->size(), e)
+                   : detail::fingerprint(detail::NameKind::signature, name.data(), name.size(), e)};
         return Error::ok;
     }
 

@@ -45,7 +45,6 @@
 
 #include "jwtguard/error.hpp"
 #include "jwtguard/pem.hpp"
-#include "jwtguard/segments.hpp"  // detail::max_signature_size
 #include "jwtguard/sha.hpp"
 
 namespace jwtguard {
@@ -154,16 +153,27 @@ void canonicalize_ecdsa_signature(unsigned char* signature, std::size_t size) no
 }
 
 namespace detail {
-/// The bytes that name a token's signature in the denylist: the signature
-/// itself, or for ES256/384/512 (the header's `alg`) its canonical form.
-/// `out` holds max_signature_size bytes, `signature` at most as many.
-inline void signature_name(std::optional<std::string_view> alg,
-                           std::span<const unsigned char> signature, unsigned char* out) noexcept {
-    const std::size_t size = signature.size();
-    if (out != signature.data()) std::memcpy(out, signature.data(), size);
-    if (alg == Sha256::es) canonicalize_ecdsa_signature<P256>(out, size);
-    if (alg == Sha384::es) canonicalize_ecdsa_signature<P384>(out, size);
-    if (alg == Sha512::es) canonicalize_ecdsa_signature<P521>(out, size);
+/// `signature` in its canonical form, written to `buffer`, when it has the
+/// size of a `Curve` signature; otherwise `signature` itself.
+template <class Curve>
+[[nodiscard]] std::span<const unsigned char> canonical_ecdsa(
+    std::span<const unsigned char> signature, unsigned char* buffer) noexcept {
+    if (signature.size() != 2 * Curve::size) return signature;
+    std::memcpy(buffer, signature.data(), signature.size());
+    canonicalize_ecdsa_signature<Curve>(buffer, signature.size());
+    return {buffer, signature.size()};
+}
+
+/// The bytes that name a token's signature in the denylist: for ES256/384/
+/// 512 (the header's `alg`) its canonical form, written to `buffer` (2 * 66
+/// bytes at most); for any other algorithm the signature itself, uncopied.
+[[nodiscard]] inline std::span<const unsigned char> signature_name(
+    std::optional<std::string_view> alg, std::span<const unsigned char> signature,
+    unsigned char (&buffer)[2 * P521::size]) noexcept {
+    if (alg == Sha256::es) return canonical_ecdsa<P256>(signature, buffer);
+    if (alg == Sha384::es) return canonical_ecdsa<P384>(signature, buffer);
+    if (alg == Sha512::es) return canonical_ecdsa<P521>(signature, buffer);
+    return signature;
 }
 }  // namespace detail
 
@@ -246,6 +256,8 @@ class EcdsaKey {
     /// Never allocates once the calling thread has verified one signature.
     [[nodiscard]] bool verify(std::string_view input, const unsigned char* signature,
                               std::size_t size) const noexcept {
+        // r and s in [1, n-1] (RFC 7518 3.4, DESIGN.md): Nettle checks it
+        // again inside, but the rule is jwtguard's and stays stated here.
         if (size != signature_size() || !detail::in_scalar_range<Curve>(signature) ||
             !detail::in_scalar_range<Curve>(signature + Curve::size))
             return false;

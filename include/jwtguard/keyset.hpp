@@ -90,9 +90,11 @@ template <class Make, std::size_t I = 0>
                          "\"" + std::string(alg) + "\" is not a JWS signature algorithm");
     } else {
         using K = std::variant_alternative_t<I, Key>;
-        bool match = alg == K::algorithm;
-        if constexpr (requires { K::fully_specified_algorithm; })
-            match |= alg == K::fully_specified_algorithm;
+        bool match;
+        if constexpr (requires { K::accepts(alg); })
+            match = K::accepts(alg);  // one key type, two names (Ed25519)
+        else
+            match = alg == K::algorithm;
         if (match) return Key(make(std::type_identity<K>{}));
         return key_for_algorithm<Make, I + 1>(alg, std::forward<Make>(make));
     }
