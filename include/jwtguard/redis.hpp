@@ -24,9 +24,21 @@
 //   <prefix>generation   a random name the first instance sets: when it is
 //                        gone or changed, Redis lost its data, and every
 //                        instance publishes what it holds again.
+//   <prefix>claim:<name> claim_once()'s compare-and-set keys (e.g. a refresh
+//                        token's rotation), each expiring with what it names.
+//   <prefix>ack-probe    a counter written to ask WAIT about earlier writes.
 // A revocation's write is one MULTI/EXEC (ZADD + XADD), so the set and the
 // stream never disagree. Revocations commute (a set of fingerprints, and a
 // subject's latest cut-off wins), so replays and duplicates are harmless.
+//
+// Failover (Redis Sentinel, redis_connection.hpp): replication is
+// asynchronous, so a new primary may lack the last revocations the old one
+// took. Each instance notices that another server now holds the data (its
+// run_id changed), adds back to the set and the stream every revocation it
+// holds that the new primary lacks, and reloads the set. What is lost then
+// is only what no surviving instance holds: a revocation whose maker is gone
+// too, without journal or outbox. With min_replicas_acked a revocation
+// counts as shared only once replicas hold it (WAIT), so not even that.
 //
 // Text form of a revocation (what the stream and the set carry):
 //   token <first> <last> <fingerprint>     first/last: the exp range (equal
@@ -37,12 +49,9 @@
 #pragma once
 
 #include <jwtguard/denylist.hpp>
+#include <jwtguard/redis_connection.hpp>
 
 #include <fcntl.h>
-#include <hiredis/hiredis.h>
-#include <pthread.h>
-#include <signal.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -69,12 +78,33 @@
 namespace jwtguard {
 
 struct RedisSyncOptions {
+    /// The Redis server, when no Sentinel is listed.
     std::string host = "127.0.0.1";
     int port = 6379;
     /// ACL user (Redis 6+); empty: AUTH with the password alone.
     std::string user;
     /// Empty: no AUTH.
     std::string password;
+    /// Redis Sentinel: when this lists Sentinels, `host` and `port` are not
+    /// used. The primary is the server the Sentinels name for `master_name`
+    /// (the first that answers), checked with ROLE; it is looked up again
+    /// whenever it cannot be reached, answers READONLY, or the Sentinels
+    /// name another (asked every sentinel_check_interval).
+    std::vector<RedisAddress> sentinels;
+    std::string master_name;
+    /// AUTH for the Sentinels (their requirepass or ACL user), which need
+    /// not be the servers'.
+    std::string sentinel_user;
+    std::string sentinel_password;
+    std::chrono::milliseconds sentinel_check_interval{1000};
+    /// Replicated acknowledgement: when > 0, a revocation counts as shared
+    /// only once WAIT reports that this many replicas hold it, within
+    /// replica_ack_timeout; until then it stays queued (and in the outbox
+    /// file) and is published again, to a new primary after a failover.
+    /// 0: the primary's answer is enough (README, "Redis Sentinel", says
+    /// what a failover can then lose). In [0, 64].
+    int min_replicas_acked = 0;
+    std::chrono::milliseconds replica_ack_timeout{500};
     // TLS: Debian 12's hiredis (0.14) has no TLS support. Keep Redis on a
     // private network or loopback, or tunnel it (stunnel, spiped).
     std::string key_prefix = "jwtguard:";
@@ -235,136 +265,6 @@ struct StreamId {
     }
 };
 
-struct ReplyDeleter {
-    void operator()(redisReply* r) const noexcept { freeReplyObject(r); }
-};
-using Reply = std::unique_ptr<redisReply, ReplyDeleter>;
-
-[[nodiscard]] inline std::string_view reply_text(const redisReply* r) noexcept {
-    return r != nullptr && r->str != nullptr ? std::string_view(r->str, r->len)
-                                             : std::string_view();
-}
-
-[[nodiscard]] inline timeval to_timeval(std::chrono::milliseconds ms) noexcept {
-    timeval tv{};
-    tv.tv_sec = static_cast<time_t>(ms.count() / 1000);
-    tv.tv_usec = static_cast<suseconds_t>((ms.count() % 1000) * 1000);
-    return tv;
-}
-
-/// Keeps SIGPIPE away from the calling thread while it lives. hiredis
-/// writes with write(2), not send(MSG_NOSIGNAL): a write on a connection
-/// the peer has closed can raise SIGPIPE, whose default action ends the
-/// process, and the calling thread may be the application's (revoke()).
-/// This connection is dropped at its first error, which keeps that rare;
-/// the guard makes it harmless. The signal is blocked, and one raised
-/// meanwhile is taken back before the old mask returns (one that was
-/// already pending stays).
-class SigpipeGuard {
-  public:
-    SigpipeGuard() noexcept {
-        sigemptyset(&m_pipe);
-        sigaddset(&m_pipe, SIGPIPE);
-        sigset_t pending;
-        sigemptyset(&pending);
-        m_was_pending = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1;
-        pthread_sigmask(SIG_BLOCK, &m_pipe, &m_old);
-    }
-    ~SigpipeGuard() {
-        if (!m_was_pending) {
-            sigset_t pending;
-            sigemptyset(&pending);
-            if (sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1) {
-                const timespec now{0, 0};
-                (void)sigtimedwait(&m_pipe, nullptr, &now);
-            }
-        }
-        pthread_sigmask(SIG_SETMASK, &m_old, nullptr);
-    }
-    SigpipeGuard(const SigpipeGuard&) = delete;
-    SigpipeGuard& operator=(const SigpipeGuard&) = delete;
-
-  private:
-    sigset_t m_pipe;
-    sigset_t m_old;
-    bool m_was_pending = false;
-};
-
-/// One blocking hiredis connection. Not thread-safe: one owner at a time.
-class RedisConnection {
-  public:
-    /// Connects and authenticates; on failure `error()` says why.
-    RedisConnection(const RedisSyncOptions& o, std::chrono::milliseconds timeout) {
-        m_context.reset(
-            redisConnectWithTimeout(o.host.c_str(), o.port, to_timeval(o.connect_timeout)));
-        if (m_context == nullptr) {
-            m_error = "cannot allocate a Redis context";
-            return;
-        }
-        if (m_context->err != 0) {
-            m_error = "cannot connect to " + o.host + ":" + std::to_string(o.port) + ": " +
-                      m_context->errstr;
-            return;
-        }
-        redisSetTimeout(m_context.get(), to_timeval(timeout));
-        redisEnableKeepAlive(m_context.get());
-        if (o.password.empty()) return;
-        Reply r = o.user.empty() ? run({"AUTH", o.password}) : run({"AUTH", o.user, o.password});
-        if (r != nullptr && r->type == REDIS_REPLY_ERROR)
-            m_error = "AUTH refused: " + std::string(reply_text(r.get()));
-    }
-
-    [[nodiscard]] bool ok() const noexcept { return m_error.empty(); }
-    [[nodiscard]] const std::string& error() const noexcept { return m_error; }
-
-    /// Sends one command and reads its reply; nullptr (and error() set, the
-    /// connection unusable) on an I/O error or timeout. An error reply is a
-    /// reply: the caller checks its type.
-    [[nodiscard]] Reply run(std::initializer_list<std::string_view> args) {
-        append(args);
-        return read();
-    }
-
-    /// Queues a command (pipelining); read() takes the replies in order.
-    void append(std::initializer_list<std::string_view> args) {
-        if (!ok()) return;
-        std::vector<const char*> argv;
-        std::vector<std::size_t> lengths;
-        for (const std::string_view a : args) {
-            argv.push_back(a.data());
-            lengths.push_back(a.size());
-        }
-        if (redisAppendCommandArgv(m_context.get(), static_cast<int>(argv.size()), argv.data(),
-                                   lengths.data()) != REDIS_OK)
-            fail();
-    }
-
-    [[nodiscard]] Reply read() {
-        if (!ok()) return nullptr;
-        const SigpipeGuard no_sigpipe;  // the queued commands are written here
-        void* reply = nullptr;
-        if (redisGetReply(m_context.get(), &reply) != REDIS_OK || reply == nullptr) {
-            fail();
-            return nullptr;
-        }
-        return Reply(static_cast<redisReply*>(reply));
-    }
-
-  private:
-    struct ContextDeleter {
-        void operator()(redisContext* c) const noexcept { redisFree(c); }
-    };
-
-    void fail() {
-        m_error = m_context->err != 0 && m_context->errstr[0] != '\0'
-                      ? std::string(m_context->errstr)
-                      : "Redis I/O error";
-    }
-
-    std::unique_ptr<redisContext, ContextDeleter> m_context;
-    std::string m_error;
-};
-
 }  // namespace detail
 
 /// Connects one local Denylist to Redis. Construct it after the Denylist
@@ -390,8 +290,11 @@ class RedisDenylistSync {
         std::uint64_t full_loads = 0;
         /// Background sessions that failed: connections lost or refused.
         std::uint64_t connection_failures = 0;
-        /// Revocations published again after Redis lost its data.
+        /// Revocations published again because Redis lacked them after it
+        /// lost its data or another primary took over.
         std::uint64_t republished = 0;
+        /// WAITs that found fewer replicas than min_replicas_acked.
+        std::uint64_t replica_shortfalls = 0;
     };
 
     /// Throws SetupError(option_invalid) for bad options. Does not wait for
@@ -400,14 +303,23 @@ class RedisDenylistSync {
         : m_denylist(denylist), m_options(std::move(options)) {
         const auto fail = [](const char* what) { throw SetupError(Error::option_invalid, what); };
         if (m_options.port <= 0 || m_options.port > 65535) fail("port must lie in [1, 65535]");
+        for (const RedisAddress& a : m_options.sentinels)
+            if (a.host.empty() || a.port <= 0 || a.port > 65535)
+                fail("every Sentinel needs a host and a port in [1, 65535]");
+        if (m_options.sentinels.empty() != m_options.master_name.empty())
+            fail("Sentinels and master_name go together: both or neither");
+        if (m_options.min_replicas_acked < 0 || m_options.min_replicas_acked > 64)
+            fail("min_replicas_acked must lie in [0, 64]");
         if (m_options.stream_name.empty() || m_options.stream_name == "live" ||
-            m_options.stream_name == "generation")
-            fail("stream_name must not be empty, \"live\" or \"generation\" (the other keys)");
+            m_options.stream_name == "generation" || m_options.stream_name == "ack-probe")
+            fail("stream_name must not be empty, \"live\", \"generation\" or \"ack-probe\" "
+                 "(the other keys)");
         // Durations are added to clocks: bounded above as well.
         constexpr std::chrono::milliseconds day = std::chrono::hours(24);
         for (const std::chrono::milliseconds t :
              {m_options.connect_timeout, m_options.command_timeout, m_options.read_block,
-              m_options.trim_interval})
+              m_options.trim_interval, m_options.sentinel_check_interval,
+              m_options.replica_ack_timeout})
             if (t.count() <= 0 || t > day) fail("timeouts and intervals must lie in (0, 1 day]");
         if (m_options.backoff_min.count() <= 0 || m_options.backoff_max < m_options.backoff_min ||
             m_options.backoff_max > day)
@@ -431,6 +343,9 @@ class RedisDenylistSync {
         m_stream_key = m_options.key_prefix + m_options.stream_name;
         m_live_key = m_options.key_prefix + "live";
         m_generation_key = m_options.key_prefix + "generation";
+        m_ack_probe_key = m_options.key_prefix + "ack-probe";
+        m_credentials = {m_options.user, m_options.password};
+        m_sentinel_credentials = {m_options.sentinel_user, m_options.sentinel_password};
         const DenylistOptions& d = m_denylist.options();
         if (m_options.outbox_path.empty() && !d.journal_path.empty() && !d.journal_read_only)
             m_options.outbox_path = d.journal_path + ".redis-outbox";
@@ -493,18 +408,25 @@ class RedisDenylistSync {
         SyncedRevocation result;
         {
             std::lock_guard lock(m_writer_mutex);
+            std::uint64_t published_in = 0;
             if (m_writer == nullptr) {
                 result.redis_error =
                     m_writer_error.empty() ? "not connected to Redis yet" : m_writer_error;
             } else if (m_outbox.empty()) {
                 result.redis_error = publish(*m_writer, revocation);
-                if (!m_writer->ok()) drop_writer_locked();
+                if (result.redis_error.empty()) {
+                    // In the primary: if a replica must hold it too and does
+                    // not yet, it is queued as published on this connection.
+                    published_in = m_writer_epoch;
+                    result.redis_error = await_replicas(*m_writer);
+                }
+                if (!result.redis_error.empty()) writer_failed_locked(result.redis_error);
             } else {
                 result.redis_error = "earlier revocations are still queued";
             }
             result.shared = result.redis_error.empty();
             if (!result.shared) {
-                m_outbox.push_back(revocation);
+                m_outbox.push_back({revocation, published_in});
                 ++m_queued;
                 try {
                     append_outbox(revocation);
@@ -519,6 +441,53 @@ class RedisDenylistSync {
         return result;
     }
 
+    /// What claim_once() decided.
+    enum class Claim {
+        won,          ///< this call holds the name: the only one in the farm
+        lost,         ///< an earlier call (here or on another instance) holds it
+        unavailable,  ///< Redis could not decide: treat as a refusal (fail closed)
+    };
+
+    /// Claims `name` once across the farm, until `until` (seconds since the
+    /// epoch) plus clock_slack: a compare-and-set in the primary
+    /// (SET <prefix>claim:<name> NX EX), so that of any number of calls on
+    /// any instances exactly one wins, e.g. the rotation of one refresh
+    /// token. With min_replicas_acked, a claim the replicas did not
+    /// acknowledge in time is `unavailable` (it stays claimed: a failover
+    /// that lost it may let one later call win, never two). Unreachable
+    /// Redis: `unavailable`, with the reason in `why`. One round trip (plus
+    /// WAIT), at most command_timeout (plus replica_ack_timeout).
+    [[nodiscard]] Claim claim_once(std::string_view name, std::int64_t until,
+                                   std::string* why = nullptr) {
+        const auto unavailable = [&](std::string reason) {
+            if (why != nullptr) *why = std::move(reason);
+            return Claim::unavailable;
+        };
+        if (name.empty()) return unavailable("an empty name");
+        if (!is_numeric_date(until)) return unavailable("the expiry lies outside [0, 2^53]");
+        const std::int64_t seconds = std::max<std::int64_t>(until - now(), 0) + 1 +
+                                     m_options.clock_slack;
+        std::lock_guard lock(m_writer_mutex);
+        if (m_writer == nullptr)
+            return unavailable(m_writer_error.empty() ? "not connected to Redis yet"
+                                                      : m_writer_error);
+        const std::string key = m_options.key_prefix + "claim:" + std::string(name);
+        const detail::Reply r =
+            m_writer->run({"SET", key, m_origin, "NX", "EX", std::to_string(seconds)});
+        std::string error;
+        if (r == nullptr)
+            error = m_writer->error();
+        else if (r->type == REDIS_REPLY_NIL)
+            return Claim::lost;
+        else if (r->type != REDIS_REPLY_STATUS)
+            error = "Redis refused: " + std::string(detail::reply_text(r.get()));
+        else
+            error = await_replicas(*m_writer);
+        if (error.empty()) return Claim::won;
+        writer_failed_locked(error);
+        return unavailable(std::move(error));
+    }
+
     [[nodiscard]] Stats stats() const {
         std::lock_guard lock(m_writer_mutex);
         Stats s;
@@ -530,6 +499,7 @@ class RedisDenylistSync {
         s.full_loads = m_full_loads.load(std::memory_order_relaxed);
         s.connection_failures = m_connection_failures.load(std::memory_order_relaxed);
         s.republished = m_republished.load(std::memory_order_relaxed);
+        s.replica_shortfalls = m_replica_shortfalls;
         return s;
     }
 
@@ -588,7 +558,7 @@ class RedisDenylistSync {
             std::size_t loaded = 0;
             if (image->size() >= detail::magic_size)
                 keep = detail::for_each_record(*image, report, loaded,
-                                               [&](const Revocation& r) { m_outbox.push_back(r); });
+                                               [&](const Revocation& r) { m_outbox.push_back({r, 0}); });
             m_queued += loaded;
             if (report.corrupt_records > 0 || keep < image->size())
                 warn(path + ": dropped " + std::to_string(report.corrupt_records) +
@@ -687,6 +657,35 @@ class RedisDenylistSync {
         return error;
     }
 
+    /// Waits until min_replicas_acked replicas hold every write this
+    /// connection made (WAIT); empty when they do (or none are asked for),
+    /// else why not.
+    [[nodiscard]] std::string await_replicas(Connection& c) {
+        const int wanted = m_options.min_replicas_acked;
+        if (wanted == 0) return {};
+        const std::string timeout = std::to_string(m_options.replica_ack_timeout.count());
+        const detail::Reply r = c.run({"WAIT", std::to_string(wanted), timeout});
+        if (r == nullptr) return c.error();
+        if (r->type != REDIS_REPLY_INTEGER)
+            return "WAIT refused: " + std::string(detail::reply_text(r.get()));
+        if (r->integer >= wanted) return {};
+        ++m_replica_shortfalls;
+        return "only " + std::to_string(r->integer) + " of the " + std::to_string(wanted) +
+               " replicas asked for acknowledged it within " + timeout + " ms";
+    }
+
+    /// After the writer's command failed with `error`: a broken connection
+    /// is dropped; a READONLY answer means the server is no longer the
+    /// primary (a failover demoted it), so the writer is dropped and the
+    /// background thread looks for the primary again.
+    void writer_failed_locked(const std::string& error) {
+        const bool demoted = error.find("READONLY") != std::string::npos;
+        if (m_writer->ok() && !demoted) return;
+        if (demoted) m_primary_lost.store(true, std::memory_order_relaxed);
+        m_writer_error = m_writer->ok() ? error : m_writer->error();
+        m_writer.reset();
+    }
+
     void drop_writer_locked() {
         m_writer_error = m_writer->error();
         m_writer.reset();
@@ -754,10 +753,16 @@ class RedisDenylistSync {
     /// One connected session; returns why it ended.
     std::string session(bool& in_outage, std::chrono::steady_clock::time_point since,
                         std::chrono::milliseconds& backoff) {
-        Connection reader(m_options, m_options.read_block + m_options.command_timeout);
+        RedisAddress primary;
+        if (std::string e = locate_primary(primary); !e.empty()) return e;
+        Connection reader(primary, m_credentials, m_options.connect_timeout,
+                          m_options.read_block + m_options.command_timeout);
         if (!reader.ok()) return reader.error();
-        if (std::string e = catch_up(reader); !e.empty()) return e;
-        if (std::string e = connect_writer(); !e.empty()) return e;
+        // A Sentinel may still name a primary that was just demoted.
+        if (std::string e = detail::check_primary(reader, primary); !e.empty()) return e;
+        m_primary_lost.store(false, std::memory_order_relaxed);
+        if (std::string e = catch_up(reader, primary); !e.empty()) return e;
+        if (std::string e = connect_writer(primary); !e.empty()) return e;
         if (in_outage) {
             const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                 std::chrono::steady_clock::now() - since);
@@ -772,54 +777,143 @@ class RedisDenylistSync {
         }
         m_wake.notify_all();
         auto next_trim = std::chrono::steady_clock::now();
+        auto next_sentinel_check = next_trim + m_options.sentinel_check_interval;
         while (!stopping()) {
+            if (m_primary_lost.load(std::memory_order_relaxed))
+                return primary.text() + " answered READONLY: no longer the primary";
             if (std::string e = replay_queue(); !e.empty()) return e;
-            if (std::chrono::steady_clock::now() >= next_trim) {
+            const auto now = std::chrono::steady_clock::now();
+            if (now >= next_trim) {
                 if (std::string e = trim(reader); !e.empty()) return e;
-                next_trim = std::chrono::steady_clock::now() + m_options.trim_interval;
+                next_trim = now + m_options.trim_interval;
+            }
+            if (!m_options.sentinels.empty() && now >= next_sentinel_check) {
+                if (std::string e = primary_moved(primary); !e.empty()) return e;
+                next_sentinel_check = now + m_options.sentinel_check_interval;
             }
             if (std::string e = follow(reader); !e.empty()) return e;
         }
         return "stopping";
     }
 
-    /// (Re)connects the writer connection that revoke() uses.
-    std::string connect_writer() {
-        {
-            std::lock_guard lock(m_writer_mutex);
-            if (m_writer != nullptr) return {};
+    /// The server to use: the configured one, or the primary the Sentinels
+    /// name.
+    std::string locate_primary(RedisAddress& primary) {
+        if (m_options.sentinels.empty()) {
+            primary = {m_options.host, m_options.port};
+            return {};
         }
-        auto writer = std::make_unique<Connection>(m_options, m_options.command_timeout);
+        detail::PrimaryLookup found =
+            detail::find_primary(m_options.sentinels, m_options.master_name,
+                                 m_sentinel_credentials, m_options.connect_timeout,
+                                 m_first_sentinel);
+        if (!found.primary) return "no Sentinel named a primary: " + found.error;
+        primary = std::move(*found.primary);
+        return {};
+    }
+
+    /// Empty while the Sentinels still name `primary` (or none answers: a
+    /// Sentinel outage is not the primary's), else what changed. Covers a
+    /// failover that left the old primary reachable, which a broken
+    /// connection or a READONLY answer would reveal only later.
+    std::string primary_moved(const RedisAddress& primary) {
+        const detail::PrimaryLookup found =
+            detail::find_primary(m_options.sentinels, m_options.master_name,
+                                 m_sentinel_credentials, m_options.connect_timeout,
+                                 m_first_sentinel);
+        if (!found.primary || *found.primary == primary) return {};
+        return "the Sentinels moved the primary from " + primary.text() + " to " +
+               found.primary->text();
+    }
+
+    /// Connects a new writer connection for revoke() to `primary`: every
+    /// session starts one, since the primary may have changed. Queued
+    /// revocations are then published again through it.
+    std::string connect_writer(const RedisAddress& primary) {
+        auto writer = std::make_unique<Connection>(primary, m_credentials,
+                                                   m_options.connect_timeout,
+                                                   m_options.command_timeout);
         std::lock_guard lock(m_writer_mutex);
+        m_writer.reset();
         if (!writer->ok()) {
             m_writer_error = writer->error();
             return m_writer_error;
         }
         m_writer = std::move(writer);
+        ++m_writer_epoch;
         m_writer_error.clear();
+        m_next_ack_check = {};
         return {};
     }
 
-    /// Sends queued revocations, oldest first.
+    /// Sends queued revocations, oldest first, each once per writer
+    /// connection; with min_replicas_acked, they leave the queue only once
+    /// WAIT says enough replicas hold them all.
     std::string replay_queue() {
         std::lock_guard lock(m_writer_mutex);
-        while (!m_outbox.empty()) {
-            if (m_writer == nullptr) return m_writer_error;
-            if (std::string e = publish(*m_writer, m_outbox.front()); !e.empty()) {
-                if (!m_writer->ok()) drop_writer_locked();
+        if (m_outbox.empty()) return {};
+        if (m_writer == nullptr) return m_writer_error;
+        const auto now = std::chrono::steady_clock::now();
+        if (now < m_next_ack_check) return {};
+        bool wrote = false;
+        for (Queued& q : m_outbox) {
+            if (q.published_in == m_writer_epoch) continue;
+            if (std::string e = publish(*m_writer, q.revocation); !e.empty()) {
+                writer_failed_locked(e);
                 return e;
             }
-            m_outbox.pop_front();
-            ++m_replayed;
-            if (m_outbox.empty()) clear_outbox();
+            q.published_in = m_writer_epoch;
+            wrote = true;
         }
+        if (m_options.min_replicas_acked > 0) {
+            // WAIT counts this connection's writes: when all were made in
+            // an earlier pass, a fresh one stands for them (replication
+            // is one ordered stream).
+            if (!wrote) {
+                const detail::Reply r = m_writer->run({"INCR", m_ack_probe_key});
+                if (r == nullptr || r->type == REDIS_REPLY_ERROR) {
+                    const std::string e = r == nullptr ? m_writer->error()
+                                                       : std::string(detail::reply_text(r.get()));
+                    writer_failed_locked(e);
+                    return e;
+                }
+            }
+            if (std::string e = await_replicas(*m_writer); !e.empty()) {
+                if (!m_writer->ok()) {
+                    drop_writer_locked();
+                    return e;
+                }
+                m_next_ack_check = now + m_options.replica_ack_timeout;
+                return {};
+            }
+        }
+        m_replayed += m_outbox.size();
+        m_outbox.clear();
+        clear_outbox();
         return {};
     }
 
     /// After (re)connecting: follow the stream from the last id seen if the
     /// stream still holds everything after it, else reload the sorted set.
-    std::string catch_up(Connection& c) {
-        if (std::string e = check_generation(c); !e.empty()) return e;
+    std::string catch_up(Connection& c, const RedisAddress& primary) {
+        // Another process serves the data (a failover, or a restart): it
+        // may lack the tail the one before held, which replication had not
+        // copied. Every instance puts back what it holds that is missing,
+        // and reloads, since the stream may now end before the last id seen.
+        const std::optional<std::string> run_id = detail::server_run_id(c);
+        if (!run_id) return "INFO server gave no run_id: " + c.error();
+        const bool replaced = m_run_id && *m_run_id != *run_id;
+        m_run_id = *run_id;
+        bool republished = false;
+        if (std::string e = check_generation(c, republished); !e.empty()) return e;
+        if (replaced) {
+            if (!republished)
+                if (std::string e = republish(c, "the primary is now " + primary.text() +
+                                                     " (run_id " + *run_id + ")");
+                    !e.empty())
+                    return e;
+            return full_load(c);
+        }
         if (m_last_id) {
             const detail::Reply first = c.run({"XRANGE", m_stream_key, "-", "+", "COUNT", "1"});
             if (first == nullptr) return c.error();
@@ -841,7 +935,7 @@ class RedisDenylistSync {
     /// old generation, or that finds none and has a journal (what it holds
     /// may predate this Redis), publishes all it holds again. Revocations are a set:
     /// several instances doing so at once is harmless.
-    std::string check_generation(Connection& c) {
+    std::string check_generation(Connection& c, bool& republished) {
         const detail::Reply current = c.run({"GET", m_generation_key});
         if (current == nullptr) return c.error();
         std::string generation(detail::reply_text(current.get()));
@@ -862,24 +956,39 @@ class RedisDenylistSync {
                                        : created && !m_denylist.options().journal_path.empty();
         m_generation = generation;
         if (!lost) return {};
+        republished = true;
+        return republish(c, "Redis lost the revocations it held (generation " + generation +
+                                " is new to this instance)");
+    }
+
+    /// Adds every live revocation held here that Redis lacks to the set
+    /// and, so that instances which never saw it learn of it, to the
+    /// stream; one it holds is left alone (a script, so that the check and
+    /// the writes are one step and concurrent instances add each once).
+    std::string republish(Connection& c, const std::string& why) {
+        static constexpr std::string_view script =
+            "if redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2]) == 1 then "
+            "redis.call('XADD', KEYS[2], 'MINID', '~', ARGV[3], '*', 'r', ARGV[2], 'o', ARGV[4]) "
+            "return 1 end return 0";
         const std::vector<Revocation> live = m_denylist.live_revocations();
-        if (live.empty()) return {};
+        const std::string min_id = stream_min_id();
+        std::uint64_t lacking = 0;
         for (std::size_t from = 0; from < live.size(); from += 1000) {
             const std::size_t to = std::min(live.size(), from + 1000);
             for (std::size_t i = from; i < to; ++i)
-                c.append({"ZADD", m_live_key, expiry_score(live[i]),
-                          detail::format_revocation(live[i])});
+                c.append({"EVAL", script, "2", m_live_key, m_stream_key, expiry_score(live[i]),
+                          detail::format_revocation(live[i]), min_id, m_origin});
             for (std::size_t i = from; i < to; ++i) {
                 const detail::Reply r = c.read();
                 if (r == nullptr) return c.error();
-                if (r->type == REDIS_REPLY_ERROR)
+                if (r->type != REDIS_REPLY_INTEGER)
                     return "republishing: " + std::string(detail::reply_text(r.get()));
+                lacking += r->integer == 1 ? 1 : 0;
             }
         }
-        m_republished.fetch_add(live.size(), std::memory_order_relaxed);
-        warn("Redis lost the revocations it held (generation " + generation +
-             " is new to this instance); published the " + std::to_string(live.size()) +
-             " held here again");
+        m_republished.fetch_add(lacking, std::memory_order_relaxed);
+        warn(why + "; published the " + std::to_string(lacking) + " of the " +
+             std::to_string(live.size()) + " revocations held here that it lacked");
         return {};
     }
 
@@ -971,13 +1080,18 @@ class RedisDenylistSync {
     std::string trim(Connection& c) {
         c.append({"ZREMRANGEBYSCORE", m_live_key, "-inf", expired_bound()});
         c.append({"XTRIM", m_stream_key, "MINID", stream_min_id()});
+        std::string demoted;
         for (int i = 0; i < 2; ++i) {
             const detail::Reply r = c.read();
             if (r == nullptr) return c.error();
-            if (r->type == REDIS_REPLY_ERROR)
-                warn("trimming: " + std::string(detail::reply_text(r.get())));
+            if (r->type != REDIS_REPLY_ERROR) continue;
+            const std::string_view error = detail::reply_text(r.get());
+            if (error.starts_with("READONLY"))
+                demoted = "trimming: no longer the primary: " + std::string(error);
+            else
+                warn("trimming: " + std::string(error));
         }
-        return {};
+        return demoted;
     }
 
     Denylist& m_denylist;
@@ -986,17 +1100,34 @@ class RedisDenylistSync {
     std::string m_stream_key;
     std::string m_live_key;
     std::string m_generation_key;
+    std::string m_ack_probe_key;
+    RedisCredentials m_credentials;
+    RedisCredentials m_sentinel_credentials;
 
     mutable std::mutex m_writer_mutex;
     std::unique_ptr<Connection> m_writer;  // guarded by m_writer_mutex
     std::string m_writer_error;            // guarded by m_writer_mutex
-    std::deque<Revocation> m_outbox;       // guarded by m_writer_mutex
+    /// A revocation waiting for Redis, and the writer connection that put
+    /// it in the primary (its epoch; 0: none did) but whose replicas had
+    /// not acknowledged it.
+    struct Queued {
+        Revocation revocation;
+        std::uint64_t published_in = 0;
+    };
+    std::deque<Queued> m_outbox;           // guarded by m_writer_mutex
+    std::uint64_t m_writer_epoch = 0;      // guarded by m_writer_mutex; +1 per writer
+    std::uint64_t m_replica_shortfalls = 0;  // guarded by m_writer_mutex
+    /// After a shortfall, when replay_queue() asks the replicas again.
+    std::chrono::steady_clock::time_point m_next_ack_check;  // guarded by m_writer_mutex
     int m_outbox_fd = -1;                  // guarded by m_writer_mutex
     std::uint64_t m_queued = 0;            // guarded by m_writer_mutex
     std::uint64_t m_replayed = 0;          // guarded by m_writer_mutex
 
     std::optional<detail::StreamId> m_last_id;  // background thread only
     std::optional<std::string> m_generation;    // background thread only
+    std::optional<std::string> m_run_id;        // background thread only: the primary's
+    std::size_t m_first_sentinel = 0;           // background thread only
+    std::atomic<bool> m_primary_lost{false};    // a writer was told READONLY
     std::atomic<bool> m_ready{false};
     std::atomic<std::uint64_t> m_received{0};
     std::atomic<std::uint64_t> m_applied{0};
