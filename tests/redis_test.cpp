@@ -6,11 +6,13 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -168,66 +170,6 @@ TEST(RedisText, AnythingElseIsRefused) {
     EXPECT_TRUE(detail::parse_revocation("token 9007199254740992 9007199254740992 " + fp, r));
 }
 
-TEST(RedisConnection, SigpipeGuardTakesBackTheSignalItCaused) {
-    sigset_t pipe;
-    sigemptyset(&pipe);
-    sigaddset(&pipe, SIGPIPE);
-    sigset_t before;
-    pthread_sigmask(SIG_BLOCK, nullptr, &before);
-    {
-        const detail::SigpipeGuard guard;
-        // What a write(2) on a reset connection does; unguarded, the
-        // default action would end this program.
-        ASSERT_EQ(pthread_kill(pthread_self(), SIGPIPE), 0);
-    }
-    sigset_t after;
-    sigset_t pending;
-    pthread_sigmask(SIG_BLOCK, nullptr, &after);
-    sigpending(&pending);
-    EXPECT_EQ(sigismember(&after, SIGPIPE), sigismember(&before, SIGPIPE));
-    EXPECT_EQ(sigismember(&pending, SIGPIPE), 0);
-
-    // A SIGPIPE that was pending before (the caller had it blocked) stays.
-    pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
-    ASSERT_EQ(pthread_kill(pthread_self(), SIGPIPE), 0);
-    { const detail::SigpipeGuard guard; }
-    sigpending(&pending);
-    EXPECT_EQ(sigismember(&pending, SIGPIPE), 1);
-    const timespec now{0, 0};
-    EXPECT_EQ(sigtimedwait(&pipe, nullptr, &now), SIGPIPE);
-    pthread_sigmask(SIG_SETMASK, &before, nullptr);
-}
-
-TEST(RedisConnection, AResetConnectionIsAnError) {
-    // A listener that accepts and resets (SO_LINGER 0).
-    const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
-    ASSERT_GE(listener, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t size = sizeof a;
-    ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-    ASSERT_EQ(::listen(listener, 1), 0);
-    ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&a), &size), 0);
-    int peer = -1;
-    std::thread acceptor([&] { peer = ::accept(listener, nullptr, nullptr); });
-    RedisSyncOptions o;
-    o.port = ntohs(a.sin_port);
-    detail::RedisConnection c(o, 500ms);
-    acceptor.join();
-    ASSERT_TRUE(c.ok()) << c.error();
-    ASSERT_GE(peer, 0);
-    const linger reset{1, 0};
-    ::setsockopt(peer, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
-    ::close(peer);
-    std::this_thread::sleep_for(50ms);  // the reset arrives
-    EXPECT_EQ(c.run({"PING"}), nullptr);
-    EXPECT_FALSE(c.ok());
-    EXPECT_FALSE(c.error().empty());
-    EXPECT_EQ(c.run({"PING"}), nullptr);  // stays failed; nothing more is written
-    ::close(listener);
-}
-
 TEST(RedisSync, BadOptionsAreRefused) {
     Denylist d(denylist_options(), test::now);
     const auto refused = [&](auto change) {
@@ -252,6 +194,23 @@ TEST(RedisSync, BadOptionsAreRefused) {
     refused([](RedisSyncOptions& o) { o.command_timeout = std::chrono::milliseconds::max(); });
     refused([](RedisSyncOptions& o) { o.trim_interval = std::chrono::hours(25); });
     refused([](RedisSyncOptions& o) { o.backoff_max = std::chrono::hours(25); });
+    refused([](RedisSyncOptions& o) { o.stream_name = "ack-probe"; });
+    // Sentinels and a master name go together; every Sentinel is an address.
+    refused([](RedisSyncOptions& o) { o.sentinels = {{"127.0.0.1", 26379}}; });
+    refused([](RedisSyncOptions& o) { o.master_name = "m"; });
+    refused([](RedisSyncOptions& o) {
+        o.master_name = "m";
+        o.sentinels = {{"127.0.0.1", 26379}, {"127.0.0.1", 0}};
+    });
+    refused([](RedisSyncOptions& o) {
+        o.master_name = "m";
+        o.sentinels = {{"", 26379}};
+    });
+    refused([](RedisSyncOptions& o) { o.sentinel_check_interval = 0ms; });
+    refused([](RedisSyncOptions& o) { o.min_replicas_acked = -1; });
+    refused([](RedisSyncOptions& o) { o.min_replicas_acked = 65; });
+    refused([](RedisSyncOptions& o) { o.replica_ack_timeout = 0ms; });
+    refused([](RedisSyncOptions& o) { o.replica_ack_timeout = std::chrono::hours(25); });
 }
 
 TEST(RedisSync, ABrokenClockTrimsNothing) {
@@ -714,6 +673,237 @@ TEST(RedisSyncConcurrency, ValidatorsAndRevokersOnTwoInstances) {
     for (std::thread& r : readers)
         r.join();
     EXPECT_EQ(bad.load(), 0);
+}
+
+TEST(RedisSync, ClaimOnceHasExactlyOneWinnerAcrossInstances) {
+    test::RedisServer server;
+    const std::int64_t now = detail::unix_seconds();
+    Instance a(server.port(), now);
+    Instance b(server.port(), now);
+    ASSERT_TRUE(all_ready({&a, &b}));
+    std::atomic<int> won{0}, lost{0}, unavailable{0};
+    std::vector<std::thread> callers;
+    for (int i = 0; i < 16; ++i)
+        callers.emplace_back([&, i] {
+            Instance& on = i % 2 == 0 ? a : b;
+            switch (on.sync->claim_once("refresh:one", now + 600)) {
+                case RedisDenylistSync::Claim::won:
+                    ++won;
+                    break;
+                case RedisDenylistSync::Claim::lost:
+                    ++lost;
+                    break;
+                case RedisDenylistSync::Claim::unavailable:
+                    ++unavailable;
+                    break;
+            }
+        });
+    for (std::thread& c : callers)
+        c.join();
+    EXPECT_EQ(won.load(), 1);
+    EXPECT_EQ(lost.load(), 15);
+    EXPECT_EQ(unavailable.load(), 0);
+    // The claim lives as long as what it names (plus the clock slack).
+    redisContext* c = server.connect();
+    ASSERT_NE(c, nullptr);
+    const long long ttl = integer(c, {"TTL", "jwtguard:claim:refresh:one"});
+    EXPECT_GT(ttl, 600);
+    EXPECT_LE(ttl, 600 + 60 + 1 + 2);
+    redisFree(c);
+    EXPECT_EQ(a.sync->claim_once("refresh:two", now + 600), RedisDenylistSync::Claim::won);
+    std::string why;
+    EXPECT_EQ(a.sync->claim_once("", now + 600, &why), RedisDenylistSync::Claim::unavailable);
+    EXPECT_EQ(why, "an empty name");
+    // Redis away: no one can decide, so no one wins.
+    server.stop();
+    EXPECT_EQ(b.sync->claim_once("refresh:three", now + 600, &why),
+              RedisDenylistSync::Claim::unavailable);
+    EXPECT_FALSE(why.empty());
+}
+
+/// Mirror options that find the primary through `farm`'s Sentinels.
+RedisSyncOptions through_sentinels(const test::SentinelFarm& farm, int acks = 0) {
+    RedisSyncOptions o;
+    for (const int port : farm.sentinel_ports())
+        o.sentinels.push_back({"127.0.0.1", port});
+    o.master_name = test::SentinelFarm::master_name;
+    o.sentinel_check_interval = 100ms;
+    o.connect_timeout = 200ms;
+    o.command_timeout = 500ms;
+    o.min_replicas_acked = acks;
+    o.replica_ack_timeout = 1000ms;
+    return o;
+}
+
+// A primary and a replica, without Sentinel: with min_replicas_acked, a
+// revocation the replica does not take in time stays queued, is not
+// published again while the writer lasts (one stream entry), and leaves
+// the queue once the replica holds it.
+TEST(RedisFailover, AShortfallOfReplicasKeepsARevocationQueuedUntilOneHoldsIt) {
+    test::RedisServer primary;
+    test::RedisServer replica({"--replicaof", "127.0.0.1", std::to_string(primary.port())});
+    const std::int64_t now = detail::unix_seconds();
+    RedisSyncOptions acked;
+    acked.min_replicas_acked = 1;
+    acked.replica_ack_timeout = 100ms;
+    ASSERT_TRUE(wait_for([&] { return test::SentinelFarm::in_sync(replica); }, 10000ms));
+    Instance a(primary.port(), now, acked);
+    ASSERT_TRUE(all_ready({&a}));
+    ASSERT_TRUE(a.sync->revoke_jti("held", now + 600).shared);
+    replica.pause(true);
+    const SyncedRevocation lagging = a.sync->revoke_jti("lagging", now + 600);
+    EXPECT_FALSE(lagging.shared);
+    EXPECT_NE(lagging.redis_error.find("only 0 of the 1 replicas asked for acknowledged"),
+              std::string::npos)
+        << lagging.redis_error;
+    EXPECT_EQ(lagging.local, RevokeResult::added);
+    EXPECT_TRUE(a.denylist.is_revoked("lagging", now + 600));
+    std::this_thread::sleep_for(400ms);  // the background thread asks again, and again
+    EXPECT_EQ(a.sync->queued(), 1u);
+    EXPECT_GE(a.sync->stats().replica_shortfalls, 2u);
+    replica.pause(false);
+    EXPECT_TRUE(wait_for([&] { return a.sync->queued() == 0; }, 5000ms));
+    EXPECT_EQ(a.sync->stats().replayed, 1u);
+    redisContext* c = replica.connect();
+    ASSERT_NE(c, nullptr);
+    const std::string text =
+        detail::format_revocation(Denylist::jti_revocation("lagging", now + 600));
+    EXPECT_TRUE(wait_for([&] { return integer(c, {"ZSCORE", "jwtguard:live", text}) != -2; }));
+    const detail::Reply entries = command(c, {"XRANGE", "jwtguard:revocations", "-", "+"});
+    ASSERT_NE(entries, nullptr);
+    std::size_t copies = 0;
+    for (std::size_t i = 0; i < entries->elements; ++i)
+        copies += detail::reply_text(entries->element[i]->element[1]->element[1]) == text ? 1 : 0;
+    EXPECT_EQ(copies, 1u);
+    redisFree(c);
+}
+
+// Two instances revoke continuously while the primary is killed; Sentinel
+// promotes the replica and the old primary comes back as a replica. Without
+// min_replicas_acked, what the new primary lacks is what replication had not
+// copied when the primary died; each instance puts back what it holds, so a
+// revocation is lost only if every instance that held it is gone too. Here
+// both makers live: the bound is zero, and every revocation made anywhere is
+// in force everywhere, also in an instance started after the failover.
+TEST(RedisFailover, EveryRevocationSurvivesAPrimaryKilledMidStream) {
+    test::SentinelFarm farm;
+    const std::int64_t now = detail::unix_seconds();
+    Instance a(farm.first_primary().port(), now, through_sentinels(farm));
+    Instance b(farm.first_primary().port(), now, through_sentinels(farm));
+    ASSERT_TRUE(all_ready({&a, &b}));
+    std::atomic<bool> stop{false};
+    std::vector<std::string> made[2];
+    std::atomic<int> queued{0};
+    std::vector<std::thread> revokers;
+    for (int k = 0; k < 2; ++k)
+        revokers.emplace_back([&, k] {
+            Instance& on = k == 0 ? a : b;
+            for (int i = 0; !stop.load(); ++i) {
+                made[k].push_back(id(k == 0 ? "a" : "b", i));
+                if (!on.sync->revoke_jti(made[k].back(), now + 600).shared) ++queued;
+                std::this_thread::sleep_for(2ms);
+            }
+        });
+    std::this_thread::sleep_for(300ms);
+    const auto killed = Clock::now();
+    farm.first_primary().stop();
+    ASSERT_TRUE(farm.wait_for_primary(farm.first_replica().port(), 20000ms));
+    const auto promoted = Clock::now();
+    farm.first_primary().start();  // empty, as a replica once the Sentinels say so
+    std::this_thread::sleep_for(500ms);
+    stop = true;
+    for (std::thread& r : revokers)
+        r.join();
+    EXPECT_TRUE(wait_for([&] { return a.sync->queued() == 0 && b.sync->queued() == 0; }, 10000ms));
+    Instance later(farm.first_primary().port(), now, through_sentinels(farm));
+    ASSERT_TRUE(all_ready({&later}));
+    for (Instance* i : {&a, &b, &later})
+        for (const auto& list : made)
+            for (const std::string& jti : list)
+                EXPECT_TRUE(wait_for([&] { return i->denylist.is_revoked(jti, now + 600); }))
+                    << jti;
+    EXPECT_TRUE(
+        a.warned("the primary is now 127.0.0.1:" + std::to_string(farm.first_replica().port())));
+    EXPECT_GT(made[0].size() + made[1].size(), 100u);
+    EXPECT_GT(queued.load(), 0);  // the outage was seen
+    // The old primary came back empty; the Sentinels make it a replica
+    // (after watching it for some seconds), and no instance wrote to it.
+    EXPECT_TRUE(wait_for(
+        [&] { return test::SentinelFarm::role(farm.first_primary().port()) == "slave"; }, 20000ms));
+    std::printf(
+        "failover: promoted %lld ms after the kill; %d of %zu revocations queued, "
+        "%llu put back\n",
+        static_cast<long long>(
+            std::chrono::duration_cast<std::chrono::milliseconds>(promoted - killed).count()),
+        queued.load(), made[0].size() + made[1].size(),
+        static_cast<unsigned long long>(a.sync->stats().republished + b.sync->stats().republished));
+}
+
+// With min_replicas_acked, a revocation that returned `shared` is in a
+// replica: it survives the primary's death even when the instance that made
+// it is gone as well and kept no journal or outbox.
+TEST(RedisFailover, AcknowledgedRevocationsOutliveTheirMakerAndThePrimary) {
+    test::SentinelFarm farm;
+    const std::int64_t now = detail::unix_seconds();
+    constexpr int count = 200;
+    {
+        Instance maker(farm.first_primary().port(), now, through_sentinels(farm, 1));
+        ASSERT_TRUE(all_ready({&maker}));
+        for (int i = 0; i < count; ++i)
+            ASSERT_TRUE(maker.sync->revoke_jti(id("acked", i), now + 600).shared) << i;
+    }
+    farm.first_primary().stop();  // at once: nothing else will put them back
+    ASSERT_TRUE(farm.wait_for_primary(farm.first_replica().port(), 20000ms));
+    Instance later(farm.first_primary().port(), now, through_sentinels(farm, 1));
+    ASSERT_TRUE(all_ready({&later}));
+    for (int i = 0; i < count; ++i)
+        EXPECT_TRUE(later.denylist.is_revoked(id("acked", i), now + 600)) << i;
+    // The new primary has no replica now: nothing more counts as shared.
+    const SyncedRevocation alone = later.sync->revoke_jti("after", now + 600);
+    EXPECT_FALSE(alone.shared);
+    EXPECT_NE(alone.redis_error.find("replicas"), std::string::npos) << alone.redis_error;
+}
+
+// A failover the Sentinels make while the old primary stays up (SENTINEL
+// FAILOVER): the instances leave it for the one the Sentinels name.
+TEST(RedisFailover, InstancesFollowTheSentinelsToANewPrimary) {
+    test::SentinelFarm farm;
+    const std::int64_t now = detail::unix_seconds();
+    Instance a(farm.first_primary().port(), now, through_sentinels(farm));
+    Instance b(farm.first_primary().port(), now, through_sentinels(farm));
+    ASSERT_TRUE(all_ready({&a, &b}));
+    ASSERT_TRUE(a.sync->revoke_jti("before", now + 600).shared);
+    redisContext* sentinel = test::RedisServer::connect_port(farm.sentinel_ports()[0]);
+    ASSERT_NE(sentinel, nullptr);
+    const detail::Reply r = command(sentinel, {"SENTINEL", "FAILOVER", "jwtguard"});
+    ASSERT_NE(r, nullptr);
+    EXPECT_EQ(detail::reply_text(r.get()), "OK");
+    redisFree(sentinel);
+    ASSERT_TRUE(farm.wait_for_primary(farm.first_replica().port(), 20000ms));
+    // Revocations made from now on reach the new primary and the other
+    // instance (a few may be queued while the instances move).
+    ASSERT_TRUE(
+        wait_for([&] { return a.sync->revoke_jti(id("after", 0), now + 600).shared; }, 10000ms));
+    EXPECT_TRUE(wait_for([&] { return b.denylist.is_revoked(id("after", 0), now + 600); }));
+    ASSERT_TRUE(b.sync->revoke_jti("from-b", now + 600).shared);
+    EXPECT_TRUE(wait_for([&] { return a.denylist.is_revoked("from-b", now + 600); }));
+    // Whatever reached the old primary between the promotion and its
+    // demotion was wiped with it; its makers put it back (in the form their
+    // denylist keeps: the exp range of its bucket). Three revocations, each
+    // under one or two names.
+    redisContext* c = farm.first_replica().connect();
+    ASSERT_NE(c, nullptr);
+    const auto fingerprints = [&] {
+        std::set<std::string> seen;
+        const detail::Reply all = command(c, {"ZRANGE", "jwtguard:live", "0", "-1"});
+        for (std::size_t i = 0; all != nullptr && i < all->elements; ++i) {
+            const std::string_view text = detail::reply_text(all->element[i]);
+            seen.emplace(text.substr(text.rfind(' ') + 1));
+        }
+        return seen.size();
+    };
+    EXPECT_TRUE(wait_for([&] { return fingerprints() == 3; }));
+    redisFree(c);
 }
 
 }  // namespace

@@ -312,8 +312,9 @@ class RedisDenylistSync {
             fail("min_replicas_acked must lie in [0, 64]");
         if (m_options.stream_name.empty() || m_options.stream_name == "live" ||
             m_options.stream_name == "generation" || m_options.stream_name == "ack-probe")
-            fail("stream_name must not be empty, \"live\", \"generation\" or \"ack-probe\" "
-                 "(the other keys)");
+            fail(
+                "stream_name must not be empty, \"live\", \"generation\" or \"ack-probe\" "
+                "(the other keys)");
         // Durations are added to clocks: bounded above as well.
         constexpr std::chrono::milliseconds day = std::chrono::hours(24);
         for (const std::chrono::milliseconds t :
@@ -465,8 +466,8 @@ class RedisDenylistSync {
         };
         if (name.empty()) return unavailable("an empty name");
         if (!is_numeric_date(until)) return unavailable("the expiry lies outside [0, 2^53]");
-        const std::int64_t seconds = std::max<std::int64_t>(until - now(), 0) + 1 +
-                                     m_options.clock_slack;
+        const std::int64_t seconds =
+            std::max<std::int64_t>(until - now(), 0) + 1 + m_options.clock_slack;
         std::lock_guard lock(m_writer_mutex);
         if (m_writer == nullptr)
             return unavailable(m_writer_error.empty() ? "not connected to Redis yet"
@@ -557,8 +558,9 @@ class RedisDenylistSync {
             JournalReport report;
             std::size_t loaded = 0;
             if (image->size() >= detail::magic_size)
-                keep = detail::for_each_record(*image, report, loaded,
-                                               [&](const Revocation& r) { m_outbox.push_back({r, 0}); });
+                keep = detail::for_each_record(*image, report, loaded, [&](const Revocation& r) {
+                    m_outbox.push_back({r, 0});
+                });
             m_queued += loaded;
             if (report.corrupt_records > 0 || keep < image->size())
                 warn(path + ": dropped " + std::to_string(report.corrupt_records) +
@@ -804,9 +806,8 @@ class RedisDenylistSync {
             return {};
         }
         detail::PrimaryLookup found =
-            detail::find_primary(m_options.sentinels, m_options.master_name,
-                                 m_sentinel_credentials, m_options.connect_timeout,
-                                 m_first_sentinel);
+            detail::find_primary(m_options.sentinels, m_options.master_name, m_sentinel_credentials,
+                                 m_options.connect_timeout, m_first_sentinel);
         if (!found.primary) return "no Sentinel named a primary: " + found.error;
         primary = std::move(*found.primary);
         return {};
@@ -818,9 +819,8 @@ class RedisDenylistSync {
     /// connection or a READONLY answer would reveal only later.
     std::string primary_moved(const RedisAddress& primary) {
         const detail::PrimaryLookup found =
-            detail::find_primary(m_options.sentinels, m_options.master_name,
-                                 m_sentinel_credentials, m_options.connect_timeout,
-                                 m_first_sentinel);
+            detail::find_primary(m_options.sentinels, m_options.master_name, m_sentinel_credentials,
+                                 m_options.connect_timeout, m_first_sentinel);
         if (!found.primary || *found.primary == primary) return {};
         return "the Sentinels moved the primary from " + primary.text() + " to " +
                found.primary->text();
@@ -830,9 +830,13 @@ class RedisDenylistSync {
     /// session starts one, since the primary may have changed. Queued
     /// revocations are then published again through it.
     std::string connect_writer(const RedisAddress& primary) {
+        // WAIT blocks for up to replica_ack_timeout before it answers.
+        const std::chrono::milliseconds timeout =
+            m_options.command_timeout + (m_options.min_replicas_acked > 0
+                                             ? m_options.replica_ack_timeout
+                                             : std::chrono::milliseconds(0));
         auto writer = std::make_unique<Connection>(primary, m_credentials,
-                                                   m_options.connect_timeout,
-                                                   m_options.command_timeout);
+                                                   m_options.connect_timeout, timeout);
         std::lock_guard lock(m_writer_mutex);
         m_writer.reset();
         if (!writer->ok()) {
@@ -872,8 +876,8 @@ class RedisDenylistSync {
             if (!wrote) {
                 const detail::Reply r = m_writer->run({"INCR", m_ack_probe_key});
                 if (r == nullptr || r->type == REDIS_REPLY_ERROR) {
-                    const std::string e = r == nullptr ? m_writer->error()
-                                                       : std::string(detail::reply_text(r.get()));
+                    const std::string e =
+                        r == nullptr ? m_writer->error() : std::string(detail::reply_text(r.get()));
                     writer_failed_locked(e);
                     return e;
                 }
@@ -908,8 +912,8 @@ class RedisDenylistSync {
         if (std::string e = check_generation(c, republished); !e.empty()) return e;
         if (replaced) {
             if (!republished)
-                if (std::string e = republish(c, "the primary is now " + primary.text() +
-                                                     " (run_id " + *run_id + ")");
+                if (std::string e = republish(
+                        c, "the primary is now " + primary.text() + " (run_id " + *run_id + ")");
                     !e.empty())
                     return e;
             return full_load(c);
@@ -1114,14 +1118,14 @@ class RedisDenylistSync {
         Revocation revocation;
         std::uint64_t published_in = 0;
     };
-    std::deque<Queued> m_outbox;           // guarded by m_writer_mutex
-    std::uint64_t m_writer_epoch = 0;      // guarded by m_writer_mutex; +1 per writer
+    std::deque<Queued> m_outbox;             // guarded by m_writer_mutex
+    std::uint64_t m_writer_epoch = 0;        // guarded by m_writer_mutex; +1 per writer
     std::uint64_t m_replica_shortfalls = 0;  // guarded by m_writer_mutex
     /// After a shortfall, when replay_queue() asks the replicas again.
     std::chrono::steady_clock::time_point m_next_ack_check;  // guarded by m_writer_mutex
-    int m_outbox_fd = -1;                  // guarded by m_writer_mutex
-    std::uint64_t m_queued = 0;            // guarded by m_writer_mutex
-    std::uint64_t m_replayed = 0;          // guarded by m_writer_mutex
+    int m_outbox_fd = -1;                                    // guarded by m_writer_mutex
+    std::uint64_t m_queued = 0;                              // guarded by m_writer_mutex
+    std::uint64_t m_replayed = 0;                            // guarded by m_writer_mutex
 
     std::optional<detail::StreamId> m_last_id;  // background thread only
     std::optional<std::string> m_generation;    // background thread only

@@ -4,13 +4,14 @@
 // Optional and not in the umbrella header: it needs hiredis (Debian:
 // libhiredis-dev; link with -lhiredis, or the CMake target jwtguard::redis).
 //
-// Sentinel (https://redis.io/docs/management/sentinel/): a client asks the
-// Sentinels in turn for the address of the primary of a named master
-// (SENTINEL get-master-addr-by-name) and takes the first answer; it then
-// checks with ROLE that the server it reached is a primary, because a
-// Sentinel may still name a primary that was just demoted. During a
-// failover the Sentinels name the old primary until they agree on a new
-// one: a client that cannot reach it, or that is told READONLY, asks again.
+// Sentinel (https://redis.io/docs/management/sentinel/): the client asks the
+// Sentinels for the primary of a named master (SENTINEL MASTER: the address
+// SENTINEL get-master-addr-by-name gives, with the configuration epoch) and
+// takes the newest view; it then checks with ROLE that the server it reached
+// is a primary, because a Sentinel may still name a primary that was just
+// demoted. During a failover the Sentinels name the old primary until they
+// agree on a new one: a client that cannot reach it, or that is told
+// READONLY, asks again.
 #pragma once
 
 #include <hiredis/hiredis.h>
@@ -183,7 +184,6 @@ class RedisConnection {
     std::string m_error;
 };
 
-
 /// Empty when the server `c` reached is a primary (ROLE), else why not.
 [[nodiscard]] inline std::string check_primary(RedisConnection& c, const RedisAddress& address) {
     const Reply role = c.run({"ROLE"});
@@ -200,8 +200,7 @@ class RedisConnection {
 /// a restart) and may lack what the one before held.
 [[nodiscard]] inline std::optional<std::string> server_run_id(RedisConnection& c) {
     const Reply info = c.run({"INFO", "server"});
-    if (info == nullptr || info->type != REDIS_REPLY_STRING)
-        return std::nullopt;
+    if (info == nullptr || info->type != REDIS_REPLY_STRING) return std::nullopt;
     const std::string_view text = reply_text(info.get());
     constexpr std::string_view key = "run_id:";
     std::size_t at = text.find(key);
@@ -211,61 +210,73 @@ class RedisConnection {
     return std::string(text.substr(at, end == std::string_view::npos ? end : end - at));
 }
 
-/// Where the Sentinels say the primary of `master_name` is.
+/// Where the Sentinels say the primary of a master is.
 struct PrimaryLookup {
     std::optional<RedisAddress> primary;
     /// Why no Sentinel named one (each Sentinel's answer), when none did.
     std::string error;
 };
 
-/// Asks the Sentinels in turn, from index `first` on, and takes the first
-/// that names a primary; `first` becomes that Sentinel's index, so that the
-/// next lookup starts with the one that answered.
+/// Asks every Sentinel (SENTINEL MASTER) and takes the primary named with
+/// the highest configuration epoch: during and after a failover a Sentinel
+/// that has not heard of it yet still names the old primary, which may be
+/// up again (restarted, not yet turned into a replica) and would take
+/// writes that its conversion then wipes. Sentinels that do not answer are
+/// skipped. `first` is the index of the Sentinel whose answer was taken.
 [[nodiscard]] inline PrimaryLookup find_primary(const std::vector<RedisAddress>& sentinels,
                                                 std::string_view master_name,
                                                 const RedisCredentials& auth,
                                                 std::chrono::milliseconds timeout,
                                                 std::size_t& first) {
     PrimaryLookup result;
-    for (std::size_t k = 0; k < sentinels.size(); ++k) {
-        const std::size_t i = (first + k) % sentinels.size();
+    std::string errors;
+    long long best_epoch = -1;
+    for (std::size_t i = 0; i < sentinels.size(); ++i) {
         const RedisAddress& sentinel = sentinels[i];
         const auto fail = [&](std::string_view why) {
-            if (!result.error.empty()) result.error += "; ";
-            result.error += "Sentinel " + sentinel.text() + ": " + std::string(why);
+            if (!errors.empty()) errors += "; ";
+            errors += "Sentinel " + sentinel.text() + ": " + std::string(why);
         };
         RedisConnection c(sentinel, auth, timeout, timeout);
         if (!c.ok()) {
             fail(c.error());
             continue;
         }
-        const Reply r = c.run({"SENTINEL", "get-master-addr-by-name", master_name});
+        const Reply r = c.run({"SENTINEL", "MASTER", master_name});
         if (r == nullptr) {
             fail(c.error());
             continue;
         }
-        if (r->type == REDIS_REPLY_NIL) {
-            fail("knows no master named \"" + std::string(master_name) + "\"");
+        if (r->type != REDIS_REPLY_ARRAY) {
+            fail(reply_text(r.get()));
             continue;
         }
-        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
-            fail("unexpected answer: " + std::string(reply_text(r.get())));
+        std::string_view host, port, epoch;
+        for (std::size_t k = 0; k + 1 < r->elements; k += 2) {
+            const std::string_view name = reply_text(r->element[k]);
+            const std::string_view value = reply_text(r->element[k + 1]);
+            if (name == "ip") host = value;
+            if (name == "port") port = value;
+            if (name == "config-epoch") epoch = value;
+        }
+        RedisAddress primary{std::string(host), 0};
+        long long config_epoch = 0;
+        const auto p = std::from_chars(port.data(), port.data() + port.size(), primary.port);
+        const auto e = std::from_chars(epoch.data(), epoch.data() + epoch.size(), config_epoch);
+        if (p.ec != std::errc() || p.ptr != port.data() + port.size() || primary.port <= 0 ||
+            primary.port > 65535 || primary.host.empty() || e.ec != std::errc() ||
+            e.ptr != epoch.data() + epoch.size() || config_epoch < 0) {
+            fail("malformed answer (ip \"" + std::string(host) + "\", port \"" + std::string(port) +
+                 "\", config-epoch \"" + std::string(epoch) + "\")");
             continue;
         }
-        RedisAddress primary{std::string(reply_text(r->element[0])), 0};
-        const std::string_view port = reply_text(r->element[1]);
-        const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), primary.port);
-        if (ec != std::errc() || end != port.data() + port.size() || primary.port <= 0 ||
-            primary.port > 65535 || primary.host.empty()) {
-            fail("malformed address " + primary.host + ":" + std::string(port));
-            continue;
+        if (config_epoch > best_epoch) {
+            best_epoch = config_epoch;
+            first = i;
+            result.primary = std::move(primary);
         }
-        first = i;
-        result.primary = std::move(primary);
-        result.error.clear();
-        return result;
     }
-    if (sentinels.empty()) result.error = "no Sentinel configured";
+    if (!result.primary) result.error = sentinels.empty() ? "no Sentinel configured" : errors;
     return result;
 }
 

@@ -1,0 +1,183 @@
+// The Redis connection and the Sentinel lookup (redis_connection.hpp)
+// against real redis-server processes (tests/redis_server.hpp).
+#include <jwtguard/redis_connection.hpp>
+
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "redis_server.hpp"
+
+namespace jwtguard {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(RedisConnection, SigpipeGuardTakesBackTheSignalItCaused) {
+    sigset_t pipe;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    sigset_t before;
+    pthread_sigmask(SIG_BLOCK, nullptr, &before);
+    {
+        const detail::SigpipeGuard guard;
+        // What a write(2) on a reset connection does; unguarded, the
+        // default action would end this program.
+        ASSERT_EQ(pthread_kill(pthread_self(), SIGPIPE), 0);
+    }
+    sigset_t after;
+    sigset_t pending;
+    pthread_sigmask(SIG_BLOCK, nullptr, &after);
+    sigpending(&pending);
+    EXPECT_EQ(sigismember(&after, SIGPIPE), sigismember(&before, SIGPIPE));
+    EXPECT_EQ(sigismember(&pending, SIGPIPE), 0);
+
+    // A SIGPIPE that was pending before (the caller had it blocked) stays.
+    pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
+    ASSERT_EQ(pthread_kill(pthread_self(), SIGPIPE), 0);
+    { const detail::SigpipeGuard guard; }
+    sigpending(&pending);
+    EXPECT_EQ(sigismember(&pending, SIGPIPE), 1);
+    const timespec now{0, 0};
+    EXPECT_EQ(sigtimedwait(&pipe, nullptr, &now), SIGPIPE);
+    pthread_sigmask(SIG_SETMASK, &before, nullptr);
+}
+
+TEST(RedisConnection, AResetConnectionIsAnError) {
+    // A listener that accepts and resets (SO_LINGER 0).
+    const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(listener, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t size = sizeof a;
+    ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    ASSERT_EQ(::listen(listener, 1), 0);
+    ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&a), &size), 0);
+    int peer = -1;
+    std::thread acceptor([&] { peer = ::accept(listener, nullptr, nullptr); });
+    detail::RedisConnection c({"127.0.0.1", ntohs(a.sin_port)}, {}, 500ms, 500ms);
+    acceptor.join();
+    ASSERT_TRUE(c.ok()) << c.error();
+    ASSERT_GE(peer, 0);
+    const linger reset{1, 0};
+    ::setsockopt(peer, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+    ::close(peer);
+    std::this_thread::sleep_for(50ms);  // the reset arrives
+    EXPECT_EQ(c.run({"PING"}), nullptr);
+    EXPECT_FALSE(c.ok());
+    EXPECT_FALSE(c.error().empty());
+    EXPECT_EQ(c.run({"PING"}), nullptr);  // stays failed; nothing more is written
+    ::close(listener);
+}
+
+TEST(RedisConnection, AuthenticatesWithPasswordOrAclUserAndSaysWhichServerRefused) {
+    test::RedisServer server({"--requirepass", "secret"});
+    const RedisAddress address{"127.0.0.1", server.port()};
+    detail::RedisConnection good(address, {"", "secret"}, 500ms, 500ms);
+    ASSERT_TRUE(good.ok()) << good.error();
+    const detail::Reply pong = good.run({"PING"});
+    ASSERT_NE(pong, nullptr);
+    EXPECT_EQ(detail::reply_text(pong.get()), "PONG");
+    detail::RedisConnection acl(address, {"default", "secret"}, 500ms, 500ms);
+    EXPECT_TRUE(acl.ok()) << acl.error();
+    detail::RedisConnection bad(address, {"", "wrong"}, 500ms, 500ms);
+    EXPECT_FALSE(bad.ok());
+    EXPECT_NE(bad.error().find("AUTH refused by " + address.text()), std::string::npos)
+        << bad.error();
+    detail::RedisConnection none({"127.0.0.1", test::free_port()}, {}, 500ms, 500ms);
+    EXPECT_FALSE(none.ok());
+    EXPECT_NE(none.error().find("cannot connect to 127.0.0.1:"), std::string::npos);
+}
+
+TEST(RedisConnection, RunIdChangesWhenAnotherProcessServes) {
+    test::RedisServer server;
+    const RedisAddress address{"127.0.0.1", server.port()};
+    std::optional<std::string> first;
+    {
+        detail::RedisConnection c(address, {}, 500ms, 500ms);
+        first = detail::server_run_id(c);
+        ASSERT_TRUE(first.has_value());
+        EXPECT_EQ(first->size(), 40u);  // 40 hex digits
+        EXPECT_EQ(detail::server_run_id(c), first);
+    }
+    server.stop();
+    server.start();
+    detail::RedisConnection c(address, {}, 500ms, 500ms);
+    const std::optional<std::string> second = detail::server_run_id(c);
+    ASSERT_TRUE(second.has_value());
+    EXPECT_NE(second, first);
+}
+
+// Two Sentinels and a port where none listens: the lookup skips what does
+// not answer.
+TEST(Sentinel, FindsThePrimaryThroughTheSentinelsThatAnswer) {
+    test::SentinelFarm farm;
+    const std::vector<int> ports = farm.sentinel_ports();
+    const std::vector<RedisAddress> sentinels = {
+        {"127.0.0.1", test::free_port()}, {"127.0.0.1", ports[1]}, {"127.0.0.1", ports[2]}};
+    std::size_t first = 0;
+    const detail::PrimaryLookup found =
+        detail::find_primary(sentinels, test::SentinelFarm::master_name, {}, 500ms, first);
+    ASSERT_TRUE(found.primary.has_value()) << found.error;
+    EXPECT_EQ(found.primary->port, farm.first_primary().port());
+    EXPECT_EQ(found.primary->host, "127.0.0.1");
+    EXPECT_EQ(first, 1u);
+    // The primary is one; the replica is not.
+    detail::RedisConnection primary(*found.primary, {}, 500ms, 500ms);
+    EXPECT_EQ(detail::check_primary(primary, *found.primary), "");
+    const RedisAddress replica{"127.0.0.1", farm.first_replica().port()};
+    detail::RedisConnection to_replica(replica, {}, 500ms, 500ms);
+    EXPECT_NE(detail::check_primary(to_replica, replica).find("is not a primary (ROLE: slave)"),
+              std::string::npos);
+}
+
+TEST(Sentinel, EverySentinelsRefusalIsReported) {
+    test::SentinelFarm farm;
+    const std::vector<int> ports = farm.sentinel_ports();
+    const std::vector<RedisAddress> sentinels = {{"127.0.0.1", ports[0]},
+                                                 {"127.0.0.1", test::free_port()}};
+    std::size_t first = 0;
+    const detail::PrimaryLookup unknown =
+        detail::find_primary(sentinels, "no-such-master", {}, 500ms, first);
+    EXPECT_FALSE(unknown.primary.has_value());
+    EXPECT_NE(unknown.error.find("Sentinel 127.0.0.1:" + std::to_string(ports[0]) +
+                                 ": ERR No such master with that name"),
+              std::string::npos)
+        << unknown.error;
+    EXPECT_NE(unknown.error.find("cannot connect"), std::string::npos) << unknown.error;
+    EXPECT_EQ(first, 0u);
+    const detail::PrimaryLookup none = detail::find_primary({}, "x", {}, 500ms, first);
+    EXPECT_EQ(none.error, "no Sentinel configured");
+}
+
+TEST(Sentinel, SentinelsWithAPasswordNeedIt) {
+    test::RedisServer primary;
+    const std::string config = "sentinel monitor m 127.0.0.1 " + std::to_string(primary.port()) +
+                               " 1\nrequirepass sentinel-secret\n";
+    test::RedisServer sentinel({"--sentinel"}, config);
+    const std::vector<RedisAddress> sentinels = {{"127.0.0.1", sentinel.port()}};
+    std::size_t first = 0;
+    const detail::PrimaryLookup refused = detail::find_primary(sentinels, "m", {}, 500ms, first);
+    EXPECT_FALSE(refused.primary.has_value());
+    EXPECT_NE(refused.error.find("NOAUTH"), std::string::npos) << refused.error;
+    const detail::PrimaryLookup wrong =
+        detail::find_primary(sentinels, "m", {"", "wrong"}, 500ms, first);
+    EXPECT_NE(wrong.error.find("AUTH refused"), std::string::npos) << wrong.error;
+    const detail::PrimaryLookup found =
+        detail::find_primary(sentinels, "m", {"", "sentinel-secret"}, 500ms, first);
+    ASSERT_TRUE(found.primary.has_value()) << found.error;
+    EXPECT_EQ(found.primary->port, primary.port());
+}
+
+}  // namespace
+}  // namespace jwtguard
