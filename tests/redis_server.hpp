@@ -142,21 +142,27 @@ class RedisServer {
     pid_t m_pid = -1;
 };
 
-/// A replicated Redis behind Sentinel: a primary, a replica of it and three
-/// Sentinels (quorum 2) watching them as master "jwtguard", with short
-/// timeouts so that a failover takes a second or two.
+/// A replicated Redis behind Sentinel: a primary, `replicas` replicas of it
+/// and three Sentinels (quorum 2) watching them as master "jwtguard", with
+/// short timeouts so that a failover takes a second or two.
 class SentinelFarm {
   public:
     static constexpr const char* master_name = "jwtguard";
 
-    SentinelFarm()
-        : m_primary(),
-          m_replica({"--replicaof", "127.0.0.1", std::to_string(m_primary.port())}),
-          m_sentinels(make_sentinels(m_primary.port())) {
-        // Ready once the replica copied the primary and every Sentinel
-        // knows both.
+    explicit SentinelFarm(int replicas = 1) : m_primary(), m_sentinels() {
+        for (int i = 0; i < replicas; ++i)
+            m_replicas.push_back(std::make_unique<RedisServer>(std::vector<std::string>{
+                "--replicaof", "127.0.0.1", std::to_string(m_primary.port())}));
+        m_sentinels = make_sentinels(m_primary.port());
+        // Ready once the replicas copied the primary and every Sentinel
+        // knows them and the other Sentinels.
         const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-        while (!(in_sync(m_replica) && every_sentinel_sees_replica()))
+        const auto all_in_sync = [&] {
+            for (const auto& r : m_replicas)
+                if (!in_sync(*r)) return false;
+            return true;
+        };
+        while (!(all_in_sync() && every_sentinel_sees_replicas()))
             if (std::chrono::steady_clock::now() > deadline)
                 throw std::runtime_error("the Sentinel farm did not come up within 20 s");
             else
@@ -166,7 +172,21 @@ class SentinelFarm {
     /// The servers in their first roles (after a failover the replica is
     /// the primary).
     [[nodiscard]] RedisServer& first_primary() noexcept { return m_primary; }
-    [[nodiscard]] RedisServer& first_replica() noexcept { return m_replica; }
+    [[nodiscard]] RedisServer& first_replica() noexcept { return *m_replicas[0]; }
+
+    /// Waits until the Sentinels agree on a primary other than `old_port`
+    /// and that server says it is one; its port, or 0 after `limit`.
+    int wait_for_new_primary(int old_port, std::chrono::milliseconds limit) const {
+        const auto deadline = std::chrono::steady_clock::now() + limit;
+        while (std::chrono::steady_clock::now() < deadline) {
+            const int port = primary_port();
+            if (port != 0 && port != old_port &&
+                wait_for_primary(port, std::chrono::milliseconds(1)))
+                return port;
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        return 0;
+    }
     [[nodiscard]] std::vector<int> sentinel_ports() const {
         std::vector<int> ports;
         for (const auto& s : m_sentinels)
@@ -188,14 +208,14 @@ class SentinelFarm {
     /// says it is one; false after `limit`.
     bool wait_for_primary(int port, std::chrono::milliseconds limit) const {
         const auto deadline = std::chrono::steady_clock::now() + limit;
-        while (std::chrono::steady_clock::now() < deadline) {
+        for (;;) {
             bool all = true;
             for (const auto& s : m_sentinels)
                 all = all && ask(*s) == port;
             if (all && role(port) == "master") return true;
+            if (std::chrono::steady_clock::now() >= deadline) return false;
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
         }
-        return false;
     }
 
     /// "master", "slave", or "" when it does not answer.
@@ -259,13 +279,14 @@ class SentinelFarm {
     }
 
   private:
-    [[nodiscard]] bool every_sentinel_sees_replica() const {
+    [[nodiscard]] bool every_sentinel_sees_replicas() const {
         for (const auto& s : m_sentinels) {
             redisContext* c = s->connect();
             if (c == nullptr) return false;
             auto* r =
                 static_cast<redisReply*>(redisCommand(c, "SENTINEL replicas %s", master_name));
-            const bool seen = r != nullptr && r->type == REDIS_REPLY_ARRAY && r->elements == 1;
+            const bool seen =
+                r != nullptr && r->type == REDIS_REPLY_ARRAY && r->elements == m_replicas.size();
             auto* o =
                 static_cast<redisReply*>(redisCommand(c, "SENTINEL sentinels %s", master_name));
             const bool peers = o != nullptr && o->type == REDIS_REPLY_ARRAY && o->elements == 2;
@@ -278,7 +299,7 @@ class SentinelFarm {
     }
 
     RedisServer m_primary;
-    RedisServer m_replica;
+    std::vector<std::unique_ptr<RedisServer>> m_replicas;
     std::vector<std::unique_ptr<RedisServer>> m_sentinels;
 };
 

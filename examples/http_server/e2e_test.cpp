@@ -12,6 +12,7 @@
 #include <rapidjson/document.h>
 #include <jwtguard/base64url.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -408,6 +409,73 @@ TEST_F(ExampleServer, InstancesOnOneRedisShareEveryRevocation) {
     EXPECT_EQ(member(third_client.Get("/me", headers)->body, "error_description"), "revoked");
     EXPECT_EQ(other.stop(), 0);
     EXPECT_EQ(third.stop(), 0);
+    std::filesystem::remove_all(dir);
+}
+
+// Two instances behind Redis Sentinel (with min_replicas_acked 1 and two
+// replicas, so that acknowledgements go on after the failover), and many
+// clients sending the same refresh token to both as the primary is killed. Each client retries on
+// 503 (Redis could not decide: fail closed) until it gets an answer. Exactly one rotation succeeds;
+// every other attempt is reuse.
+TEST_F(ExampleServer, ARefreshTokenRotatesOnceAcrossTheFarmThroughAFailover) {
+    jwtguard::test::SentinelFarm farm(2);
+    const auto dir = std::filesystem::temp_directory_path() /
+                     ("jwtguard-example-sentinel-" + std::to_string(getpid()));
+    std::vector<std::string> args = fixed_keys(dir);
+    std::string sentinels;
+    for (const int port : farm.sentinel_ports()) {
+        if (!sentinels.empty()) sentinels += ',';
+        sentinels += "127.0.0.1:";
+        sentinels += std::to_string(port);
+    }
+    args.insert(args.end(), {"--redis-sentinels", sentinels, "--redis-master",
+                             jwtguard::test::SentinelFarm::master_name, "--redis-acks", "1"});
+    ASSERT_EQ(server->stop(), 0);
+    start(args);
+    ServerProcess other(args);
+    const Session ada = login();
+    const std::string body = R"({"refresh_token":")" + ada.refresh + "\"}";
+    std::atomic<int> rotated{0}, reused{0}, retried{0}, other_answer{0};
+    std::atomic<bool> go{false};
+    std::vector<std::thread> clients;
+    for (int i = 0; i < 8; ++i)
+        clients.emplace_back([&, i] {
+            httplib::Client c("127.0.0.1", i % 2 == 0 ? server->port() : other.port());
+            c.set_read_timeout(10, 0);
+            while (!go.load())
+                std::this_thread::yield();
+            const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+            while (std::chrono::steady_clock::now() < deadline) {
+                const auto r = c.Post("/refresh", body, "application/json");
+                if (r && r->status == 503) {
+                    ++retried;
+                    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+                    continue;
+                }
+                if (r && r->status == 200)
+                    ++rotated;
+                else if (r && r->status == 401 &&
+                         member(r->body, "error_description") == "refresh_token_reused")
+                    ++reused;
+                else
+                    ++other_answer;
+                return;
+            }
+            ++other_answer;  // no answer within 30 s
+        });
+    // The primary dies as the burst begins: the first attempts find no
+    // primary, and the race is decided on the new one.
+    farm.first_primary().stop();
+    go = true;
+    for (std::thread& t : clients)
+        t.join();
+    EXPECT_EQ(rotated.load(), 1);
+    EXPECT_EQ(reused.load(), 7);
+    EXPECT_EQ(other_answer.load(), 0);
+    EXPECT_GT(retried.load(), 0);
+    std::printf("refresh burst through a failover: %d rotated, %d reused, %d answers were 503\n",
+                rotated.load(), reused.load(), retried.load());
+    EXPECT_EQ(other.stop(), 0);
     std::filesystem::remove_all(dir);
 }
 #endif

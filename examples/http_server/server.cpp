@@ -21,8 +21,14 @@
 // Access and refresh tokens are signed with different keys and carry
 // different `typ`s (RFC 8725 3.11), so neither can pass for the other. One
 // Denylist holds every revocation, journaled if --journal is given, and
-// mirrored through Redis with --redis HOST:PORT (several instances; the
-// password, if any, comes from the environment: JWTGUARD_REDIS_PASSWORD).
+// mirrored through Redis with --redis HOST:PORT, or through the primary
+// that Redis Sentinels name with --redis-sentinels H:P,H:P,... and
+// --redis-master NAME (several instances; passwords, if any, come from the
+// environment: JWTGUARD_REDIS_PASSWORD, JWTGUARD_REDIS_SENTINEL_PASSWORD).
+// --redis-acks N: a revocation counts as shared once N replicas hold it.
+// With Redis, a refresh token is rotated once across the farm (a
+// compare-and-set in Redis); when Redis cannot decide, /refresh answers
+// 503 (fail closed).
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
@@ -56,6 +62,8 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <tuple>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -79,8 +87,12 @@ struct Config {
     std::int64_t refresh_ttl = 86400;
     int pbkdf2_iterations = 600'000;  // OWASP's figure for PBKDF2-HMAC-SHA256
     std::size_t revoked = 0;          // random revocations to preload (load tests)
-    std::string redis_host;           // empty: no Redis mirror
+    std::string redis_host;           // empty: no Redis mirror (or Sentinels)
     int redis_port = 6379;
+    std::vector<std::pair<std::string, int>> redis_sentinels;  // with redis_master
+    std::string redis_master;
+    int redis_acks = 0;  // min_replicas_acked
+    [[nodiscard]] bool redis() const { return !redis_host.empty() || !redis_sentinels.empty(); }
     // Whether a 401 names why (error_description = jwtguard's error code).
     // Off by default: "revoked" tells whoever holds a stolen token that its
     // owner logged out, "kid_unknown" and "signature_invalid" help probe the
@@ -97,8 +109,21 @@ struct Config {
            "         [--secret-file F | --key-file PRIVATE.pem] [--refresh-secret-file F]\n"
            "         [--journal PATH] [--access-ttl S] [--refresh-ttl S]\n"
            "         [--pbkdf2-iterations N] [--revoked N] [--redis HOST:PORT]\n"
+           "         [--redis-sentinels HOST:PORT,... --redis-master NAME] [--redis-acks N]\n"
            "         [--error-detail none|code] [--stats]\n";
     std::exit(2);
+}
+
+/// HOST:PORT, or the usage message.
+std::pair<std::string, int> parse_address(const std::string& v, const std::string& option) {
+    const std::size_t colon = v.rfind(':');
+    if (colon == std::string::npos || colon == 0) usage(option + " needs HOST:PORT");
+    const std::string port = v.substr(colon + 1);
+    if (port.empty() || port.size() > 5 ||
+        port.find_first_not_of("0123456789") != std::string::npos || std::stoi(port) < 1 ||
+        std::stoi(port) > 65535)
+        usage(option + " needs a port in [1, 65535]");
+    return {v.substr(0, colon), std::stoi(port)};
 }
 
 Config parse_args(int argc, char** argv) {
@@ -149,16 +174,18 @@ Config parse_args(int argc, char** argv) {
             if (v != "none" && v != "code") usage("--error-detail needs none or code");
             c.error_detail = v == "code";
         } else if (arg == "--redis") {
+            std::tie(c.redis_host, c.redis_port) = parse_address(value(), arg);
+        } else if (arg == "--redis-sentinels") {
             const std::string v = value();
-            const std::size_t colon = v.rfind(':');
-            if (colon == std::string::npos || colon == 0) usage("--redis needs HOST:PORT");
-            c.redis_host = v.substr(0, colon);
-            const std::string port = v.substr(colon + 1);
-            if (port.empty() || port.size() > 5 ||
-                port.find_first_not_of("0123456789") != std::string::npos || std::stoi(port) < 1 ||
-                std::stoi(port) > 65535)
-                usage("--redis needs a port in [1, 65535]");
-            c.redis_port = std::stoi(port);
+            for (std::size_t from = 0; from <= v.size();) {
+                const std::size_t comma = std::min(v.find(',', from), v.size());
+                c.redis_sentinels.push_back(parse_address(v.substr(from, comma - from), arg));
+                from = comma + 1;
+            }
+        } else if (arg == "--redis-master") {
+            c.redis_master = value();
+        } else if (arg == "--redis-acks") {
+            c.redis_acks = static_cast<int>(number());
         } else
             usage("unknown option " + arg);
     }
@@ -166,8 +193,14 @@ Config parse_args(int argc, char** argv) {
     if (c.access_ttl <= 0 || c.refresh_ttl < c.access_ttl)
         usage("need 0 < --access-ttl <= --refresh-ttl");
     if (c.pbkdf2_iterations < 1) usage("--pbkdf2-iterations must be positive");
+    if (!c.redis_host.empty() && !c.redis_sentinels.empty())
+        usage("--redis and --redis-sentinels exclude each other");
+    if (c.redis_sentinels.empty() != c.redis_master.empty())
+        usage("--redis-sentinels and --redis-master go together");
+    if (c.redis_acks > 64 || (c.redis_acks > 0 && !c.redis()))
+        usage("--redis-acks needs --redis or --redis-sentinels, and at most 64");
 #if !JWTGUARD_EXAMPLE_REDIS
-    if (!c.redis_host.empty()) usage("--redis: built without hiredis (libhiredis-dev)");
+    if (c.redis()) usage("--redis: built without hiredis (libhiredis-dev)");
 #endif
     return c;
 }
@@ -323,10 +356,18 @@ class App {
           m_access(access_keys(), validator_options(config.access_ttl, "at+jwt", true)),
           m_refresh(refresh_keys(), validator_options(config.refresh_ttl, "refresh+jwt", false)) {
 #if JWTGUARD_EXAMPLE_REDIS
-        if (!config.redis_host.empty()) {
+        if (config.redis()) {
             jwtguard::RedisSyncOptions o;
-            o.host = config.redis_host;
-            o.port = config.redis_port;
+            if (!config.redis_host.empty()) {
+                o.host = config.redis_host;
+                o.port = config.redis_port;
+            }
+            for (const auto& [host, port] : config.redis_sentinels)
+                o.sentinels.push_back({host, port});
+            o.master_name = config.redis_master;
+            o.min_replicas_acked = config.redis_acks;
+            if (const char* password = std::getenv("JWTGUARD_REDIS_SENTINEL_PASSWORD"))
+                o.sentinel_password = password;
             if (const char* password = std::getenv("JWTGUARD_REDIS_PASSWORD"))
                 o.password = password;
             m_sync = std::make_unique<jwtguard::RedisDenylistSync>(m_denylist, o);
@@ -632,6 +673,28 @@ class App {
         const Error verdict = m_denylist.check(claims, {});
         if (verdict == Error::subject_revoked)
             return reply(res, refusal(std::string(jwtguard::to_string(verdict))));
+#if JWTGUARD_EXAMPLE_REDIS
+        // A farm: two instances may be given this token at the same moment,
+        // before either learns of the other's revocation. Redis decides
+        // which one rotates it; the others treat it as reuse. When Redis
+        // cannot decide, the refresh fails closed: 503, try again later
+        // (the access token keeps working until it expires).
+        if (m_sync && verdict != Error::revoked) {
+            std::string why;
+            const std::int64_t until = claims.exp.value_or(now + m_config.refresh_ttl);
+            switch (m_sync->claim_once("refresh:" + std::string(*claims.jti), until, &why)) {
+                case jwtguard::RedisDenylistSync::Claim::won:
+                    break;
+                case jwtguard::RedisDenylistSync::Claim::lost:
+                    end_family(*family, user, now);
+                    return reply(res, refusal("refresh_token_reused"));
+                case jwtguard::RedisDenylistSync::Claim::unavailable:
+                    std::cerr << "refresh refused: Redis could not decide: " << why << "\n";
+                    return reply(res,
+                                 refusal("redis_unavailable", 503, "temporarily_unavailable", 1));
+            }
+        }
+#endif
         // Rotate: revoke the presented token. Only one caller can add that
         // revocation, so two concurrent uses of one token cannot both win.
         if (verdict == Error::revoked ||
