@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -125,13 +126,11 @@ TEST(Sentinel, FindsThePrimaryThroughTheSentinelsThatAnswer) {
     const std::vector<int> ports = farm.sentinel_ports();
     const std::vector<RedisAddress> sentinels = {
         {"127.0.0.1", test::free_port()}, {"127.0.0.1", ports[1]}, {"127.0.0.1", ports[2]}};
-    std::size_t first = 0;
     const detail::PrimaryLookup found =
-        detail::find_primary(sentinels, test::SentinelFarm::master_name, {}, 500ms, first);
+        detail::find_primary(sentinels, test::SentinelFarm::master_name, {}, 500ms);
     ASSERT_TRUE(found.primary.has_value()) << found.error;
     EXPECT_EQ(found.primary->port, farm.first_primary().port());
     EXPECT_EQ(found.primary->host, "127.0.0.1");
-    EXPECT_EQ(first, 1u);
     // The primary is one; the replica is not.
     detail::RedisConnection primary(*found.primary, {}, 500ms, 500ms);
     EXPECT_EQ(detail::check_primary(primary, *found.primary), "");
@@ -146,18 +145,109 @@ TEST(Sentinel, EverySentinelsRefusalIsReported) {
     const std::vector<int> ports = farm.sentinel_ports();
     const std::vector<RedisAddress> sentinels = {{"127.0.0.1", ports[0]},
                                                  {"127.0.0.1", test::free_port()}};
-    std::size_t first = 0;
     const detail::PrimaryLookup unknown =
-        detail::find_primary(sentinels, "no-such-master", {}, 500ms, first);
+        detail::find_primary(sentinels, "no-such-master", {}, 500ms);
     EXPECT_FALSE(unknown.primary.has_value());
     EXPECT_NE(unknown.error.find("Sentinel 127.0.0.1:" + std::to_string(ports[0]) +
                                  ": ERR No such master with that name"),
               std::string::npos)
         << unknown.error;
     EXPECT_NE(unknown.error.find("cannot connect"), std::string::npos) << unknown.error;
-    EXPECT_EQ(first, 0u);
-    const detail::PrimaryLookup none = detail::find_primary({}, "x", {}, 500ms, first);
+    const detail::PrimaryLookup none = detail::find_primary({}, "x", {}, 500ms);
     EXPECT_EQ(none.error, "no Sentinel configured");
+}
+
+/// A Sentinel stand-in on a loopback port: every connection gets `answer`
+/// (raw RESP) to its first command, whatever it asked.
+class FakeSentinel {
+  public:
+    explicit FakeSentinel(std::string answer) : m_answer(std::move(answer)) {
+        m_listener = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t size = sizeof a;
+        if (m_listener < 0 || ::bind(m_listener, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+            ::listen(m_listener, 8) != 0 ||
+            ::getsockname(m_listener, reinterpret_cast<sockaddr*>(&a), &size) != 0)
+            throw std::runtime_error("cannot listen");
+        m_port = ntohs(a.sin_port);
+        m_thread = std::thread([this] {
+            for (;;) {
+                const int peer = ::accept(m_listener, nullptr, nullptr);
+                if (peer < 0) return;
+                char request[512];
+                if (::read(peer, request, sizeof request) > 0)
+                    (void)!::write(peer, m_answer.data(), m_answer.size());
+                ::close(peer);
+            }
+        });
+    }
+    ~FakeSentinel() {
+        ::shutdown(m_listener, SHUT_RDWR);
+        ::close(m_listener);
+        m_thread.join();
+    }
+    [[nodiscard]] RedisAddress address() const { return {"127.0.0.1", m_port}; }
+
+    /// SENTINEL MASTER's answer (a flat map) naming ip:port at `epoch`.
+    static std::string master(const std::string& ip, const std::string& port,
+                              const std::string& epoch) {
+        std::string out = "*8\r\n";
+        for (const std::string& field :
+             {std::string("name"), std::string("jwtguard"), std::string("ip"), ip,
+              std::string("port"), port, std::string("config-epoch"), epoch}) {
+            out += '$';
+            out += std::to_string(field.size());
+            out += "\r\n";
+            out += field;
+            out += "\r\n";
+        }
+        return out;
+    }
+
+  private:
+    std::string m_answer;
+    int m_listener = -1;
+    int m_port = 0;
+    std::thread m_thread;
+};
+
+// During a failover a Sentinel that has not heard of it names the old
+// primary; the newest configuration epoch wins, whatever the order.
+TEST(Sentinel, TheNewestConfigurationEpochWins) {
+    const FakeSentinel stale(FakeSentinel::master("10.0.0.1", "6379", "3"));
+    const FakeSentinel current(FakeSentinel::master("10.0.0.2", "6380", "4"));
+    const FakeSentinel older(FakeSentinel::master("10.0.0.3", "6381", "2"));
+    for (const auto& order :
+         {std::vector<RedisAddress>{stale.address(), current.address(), older.address()},
+          std::vector<RedisAddress>{current.address(), older.address(), stale.address()}}) {
+        const detail::PrimaryLookup found = detail::find_primary(order, "jwtguard", {}, 500ms);
+        ASSERT_TRUE(found.primary.has_value()) << found.error;
+        EXPECT_EQ(found.primary->text(), "10.0.0.2:6380");
+    }
+}
+
+TEST(Sentinel, AMalformedAnswerIsSkippedAndReported) {
+    const FakeSentinel good(FakeSentinel::master("10.0.0.2", "6380", "1"));
+    for (const std::string& answer :
+         {FakeSentinel::master("10.0.0.1", "0", "5"),
+          FakeSentinel::master("10.0.0.1", "70000", "5"),
+          FakeSentinel::master("10.0.0.1", "6379x", "5"), FakeSentinel::master("", "6379", "5"),
+          FakeSentinel::master("10.0.0.1", "6379", "-1"),
+          FakeSentinel::master("10.0.0.1", "6379", ""), std::string("+OK\r\n"),
+          std::string("-ERR no\r\n"), std::string("$-1\r\n")}) {
+        const FakeSentinel bad(answer);
+        const detail::PrimaryLookup found =
+            detail::find_primary({bad.address(), good.address()}, "jwtguard", {}, 500ms);
+        ASSERT_TRUE(found.primary.has_value()) << found.error;
+        EXPECT_EQ(found.primary->text(), "10.0.0.2:6380") << answer;
+        const detail::PrimaryLookup alone =
+            detail::find_primary({bad.address()}, "jwtguard", {}, 500ms);
+        EXPECT_FALSE(alone.primary.has_value()) << answer;
+        EXPECT_NE(alone.error.find("Sentinel " + bad.address().text() + ": "), std::string::npos)
+            << alone.error;
+    }
 }
 
 TEST(Sentinel, SentinelsWithAPasswordNeedIt) {
@@ -166,15 +256,13 @@ TEST(Sentinel, SentinelsWithAPasswordNeedIt) {
                                " 1\nrequirepass sentinel-secret\n";
     test::RedisServer sentinel({"--sentinel"}, config);
     const std::vector<RedisAddress> sentinels = {{"127.0.0.1", sentinel.port()}};
-    std::size_t first = 0;
-    const detail::PrimaryLookup refused = detail::find_primary(sentinels, "m", {}, 500ms, first);
+    const detail::PrimaryLookup refused = detail::find_primary(sentinels, "m", {}, 500ms);
     EXPECT_FALSE(refused.primary.has_value());
     EXPECT_NE(refused.error.find("NOAUTH"), std::string::npos) << refused.error;
-    const detail::PrimaryLookup wrong =
-        detail::find_primary(sentinels, "m", {"", "wrong"}, 500ms, first);
+    const detail::PrimaryLookup wrong = detail::find_primary(sentinels, "m", {"", "wrong"}, 500ms);
     EXPECT_NE(wrong.error.find("AUTH refused"), std::string::npos) << wrong.error;
     const detail::PrimaryLookup found =
-        detail::find_primary(sentinels, "m", {"", "sentinel-secret"}, 500ms, first);
+        detail::find_primary(sentinels, "m", {"", "sentinel-secret"}, 500ms);
     ASSERT_TRUE(found.primary.has_value()) << found.error;
     EXPECT_EQ(found.primary->port, primary.port());
 }

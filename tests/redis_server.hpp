@@ -194,6 +194,12 @@ class SentinelFarm {
         return ports;
     }
 
+    /// Stops every Sentinel (SIGKILL): the servers go on without them.
+    void stop_sentinels() {
+        for (auto& s : m_sentinels)
+            s->stop();
+    }
+
     /// The port the Sentinels name as primary (the first that answers), or
     /// 0.
     [[nodiscard]] int primary_port() const {

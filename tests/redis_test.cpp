@@ -865,6 +865,26 @@ TEST(RedisFailover, AcknowledgedRevocationsOutliveTheirMakerAndThePrimary) {
         wait_for([&] { return later.sync->revoke_jti("after", now + 600).shared; }, 10000ms));
 }
 
+// With every Sentinel gone, the primary is still there: a mirror whose
+// connections drop stays with the last primary the Sentinels named.
+TEST(RedisFailover, WithoutSentinelsTheLastPrimaryIsKept) {
+    test::SentinelFarm farm;
+    const std::int64_t now = detail::unix_seconds();
+    Instance a(farm.first_primary().port(), now, through_sentinels(farm));
+    Instance b(farm.first_primary().port(), now, through_sentinels(farm));
+    ASSERT_TRUE(all_ready({&a, &b}));
+    farm.stop_sentinels();
+    redisContext* c = farm.first_primary().connect();
+    ASSERT_NE(c, nullptr);
+    EXPECT_GE(integer(c, {"CLIENT", "KILL", "TYPE", "normal"}), 2);  // both mirrors' connections
+    redisFree(c);
+    EXPECT_TRUE(
+        wait_for([&] { return a.warned("no Sentinel answers") && b.warned("staying with"); }));
+    ASSERT_TRUE(
+        wait_for([&] { return a.sync->revoke_jti("no-sentinels", now + 600).shared; }, 5000ms));
+    EXPECT_TRUE(wait_for([&] { return b.denylist.is_revoked("no-sentinels", now + 600); }));
+}
+
 // A failover the Sentinels make while the old primary stays up (SENTINEL
 // FAILOVER): the instances leave it for the one the Sentinels name.
 TEST(RedisFailover, InstancesFollowTheSentinelsToANewPrimary) {

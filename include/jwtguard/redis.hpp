@@ -807,9 +807,21 @@ class RedisDenylistSync {
         }
         detail::PrimaryLookup found =
             detail::find_primary(m_options.sentinels, m_options.master_name, m_sentinel_credentials,
-                                 m_options.connect_timeout, m_first_sentinel);
-        if (!found.primary) return "no Sentinel named a primary: " + found.error;
+                                 m_options.connect_timeout);
+        if (!found.primary) {
+            // The Sentinels are away, not necessarily the primary: keep
+            // following the last one they named (ROLE still checks it).
+            if (!m_last_primary) return "no Sentinel named a primary: " + found.error;
+            if (!m_sentinels_away)
+                warn("no Sentinel answers (" + found.error + "); staying with " +
+                     m_last_primary->text() + " while it is a primary");
+            m_sentinels_away = true;
+            primary = *m_last_primary;
+            return {};
+        }
+        m_sentinels_away = false;
         primary = std::move(*found.primary);
+        m_last_primary = primary;
         return {};
     }
 
@@ -820,7 +832,7 @@ class RedisDenylistSync {
     std::string primary_moved(const RedisAddress& primary) {
         const detail::PrimaryLookup found =
             detail::find_primary(m_options.sentinels, m_options.master_name, m_sentinel_credentials,
-                                 m_options.connect_timeout, m_first_sentinel);
+                                 m_options.connect_timeout);
         if (!found.primary || *found.primary == primary) return {};
         return "the Sentinels moved the primary from " + primary.text() + " to " +
                found.primary->text();
@@ -1127,11 +1139,12 @@ class RedisDenylistSync {
     std::uint64_t m_queued = 0;                              // guarded by m_writer_mutex
     std::uint64_t m_replayed = 0;                            // guarded by m_writer_mutex
 
-    std::optional<detail::StreamId> m_last_id;  // background thread only
-    std::optional<std::string> m_generation;    // background thread only
-    std::optional<std::string> m_run_id;        // background thread only: the primary's
-    std::size_t m_first_sentinel = 0;           // background thread only
-    std::atomic<bool> m_primary_lost{false};    // a writer was told READONLY
+    std::optional<detail::StreamId> m_last_id;   // background thread only
+    std::optional<std::string> m_generation;     // background thread only
+    std::optional<std::string> m_run_id;         // background thread only: the primary's
+    std::optional<RedisAddress> m_last_primary;  // background thread only: last named
+    bool m_sentinels_away = false;               // background thread only
+    std::atomic<bool> m_primary_lost{false};     // a writer was told READONLY
     std::atomic<bool> m_ready{false};
     std::atomic<std::uint64_t> m_received{0};
     std::atomic<std::uint64_t> m_applied{0};

@@ -222,17 +222,15 @@ struct PrimaryLookup {
 /// that has not heard of it yet still names the old primary, which may be
 /// up again (restarted, not yet turned into a replica) and would take
 /// writes that its conversion then wipes. Sentinels that do not answer are
-/// skipped. `first` is the index of the Sentinel whose answer was taken.
+/// skipped.
 [[nodiscard]] inline PrimaryLookup find_primary(const std::vector<RedisAddress>& sentinels,
                                                 std::string_view master_name,
                                                 const RedisCredentials& auth,
-                                                std::chrono::milliseconds timeout,
-                                                std::size_t& first) {
+                                                std::chrono::milliseconds timeout) {
     PrimaryLookup result;
     std::string errors;
     long long best_epoch = -1;
-    for (std::size_t i = 0; i < sentinels.size(); ++i) {
-        const RedisAddress& sentinel = sentinels[i];
+    for (const RedisAddress& sentinel : sentinels) {
         const auto fail = [&](std::string_view why) {
             if (!errors.empty()) errors += "; ";
             errors += "Sentinel " + sentinel.text() + ": " + std::string(why);
@@ -272,7 +270,6 @@ struct PrimaryLookup {
         }
         if (config_epoch > best_epoch) {
             best_epoch = config_epoch;
-            first = i;
             result.primary = std::move(primary);
         }
     }
