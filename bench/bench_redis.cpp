@@ -9,6 +9,7 @@
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -136,5 +137,126 @@ void BM_redis_exists_round_trip(benchmark::State& state) {
     state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_redis_exists_round_trip)->UseRealTime();
+
+/// A primary with one replica (no Sentinel), made once: what one revoke()
+/// costs with and without min_replicas_acked = 1 (WAIT for the replica).
+struct ReplicatedPair {
+    ReplicatedPair()
+        : replica({"--replicaof", "127.0.0.1", std::to_string(primary.port())}),
+          now(jwtguard::detail::unix_seconds()),
+          list(Farm::options(), now) {
+        const auto deadline = std::chrono::steady_clock::now() + 20s;
+        while (!jwtguard::test::SentinelFarm::in_sync(replica))
+            if (std::chrono::steady_clock::now() > deadline)
+                throw std::runtime_error("the replica did not sync");
+            else
+                std::this_thread::sleep_for(10ms);
+    }
+    jwtguard::test::RedisServer primary;
+    jwtguard::test::RedisServer replica;
+    std::int64_t now;
+    jwtguard::Denylist list;
+};
+
+/// revoke() on an instance whose primary has one replica: the call's time
+/// (MULTI/ZADD/XADD/EXEC, then WAIT 1 when acks:1), p50 and p99.
+void BM_redis_revoke(benchmark::State& state) {
+    static ReplicatedPair pair;
+    jwtguard::RedisSyncOptions o = Farm::sync_options(pair.primary.port());
+    o.min_replicas_acked = static_cast<int>(state.range(0));
+    jwtguard::RedisDenylistSync sync(pair.list, o);
+    if (!sync.wait_ready(10s)) {
+        state.SkipWithError("Redis not ready");
+        return;
+    }
+    static std::uint64_t next = 0;
+    std::vector<double> us;
+    for (auto _ : state) {
+        const std::string jti = "acked-" + std::to_string(next++);
+        const auto start = std::chrono::steady_clock::now();
+        const jwtguard::SyncedRevocation r = sync.revoke_jti(jti, pair.now + 600);
+        const std::chrono::duration<double> span = std::chrono::steady_clock::now() - start;
+        if (!r.shared) {
+            state.SkipWithError(r.redis_error.c_str());
+            break;
+        }
+        state.SetIterationTime(span.count());
+        us.push_back(span.count() * 1e6);
+    }
+    if (us.empty()) return;
+    state.counters["p50_us"] = percentile(us, 0.50);
+    state.counters["p99_us"] = percentile(us, 0.99);
+}
+BENCHMARK(BM_redis_revoke)
+    ->ArgName("acks")
+    ->Arg(0)
+    ->Arg(1)
+    ->UseManualTime()
+    ->Iterations(2000)
+    ->Unit(benchmark::kMicrosecond);
+
+/// A failover (one per iteration, a new Sentinel farm each): instance A
+/// revokes every millisecond; the primary is killed; the iteration's time
+/// runs from the kill to the first revocation after it that is shared and
+/// in force in instance B. Counters: when the Sentinels had promoted the
+/// replica (their part, set by down-after-milliseconds 500), and the
+/// mirrors' part after that.
+void BM_redis_failover(benchmark::State& state) {
+    std::vector<double> promoted_ms, flowing_ms;
+    for (auto _ : state) {
+        jwtguard::test::SentinelFarm sentinels;
+        const std::int64_t now = jwtguard::detail::unix_seconds();
+        jwtguard::Denylist a_list(Farm::options(), now), b_list(Farm::options(), now);
+        jwtguard::RedisSyncOptions o;
+        for (const int port : sentinels.sentinel_ports())
+            o.sentinels.push_back({"127.0.0.1", port});
+        o.master_name = jwtguard::test::SentinelFarm::master_name;
+        o.sentinel_check_interval = 100ms;
+        o.connect_timeout = 200ms;
+        o.backoff_max = 100ms;
+        o.warn = [](std::string_view) {};
+        jwtguard::RedisDenylistSync a(a_list, o), b(b_list, o);
+        if (!a.wait_ready(10s) || !b.wait_ready(10s)) {
+            state.SkipWithError("Redis not ready");
+            return;
+        }
+        const auto killed = std::chrono::steady_clock::now();
+        sentinels.first_primary().stop();
+        std::atomic<bool> done{false};
+        std::chrono::steady_clock::time_point promoted{};
+        std::thread watcher([&] {
+            if (sentinels.wait_for_new_primary(sentinels.first_primary().port(), 30s) != 0)
+                promoted = std::chrono::steady_clock::now();
+            done = true;
+        });
+        std::chrono::steady_clock::time_point flowing{};
+        for (int i = 0; flowing == std::chrono::steady_clock::time_point{}; ++i) {
+            const std::string jti = "failover-" + std::to_string(i);
+            if (a.revoke_jti(jti, now + 600).shared) {
+                const auto deadline = std::chrono::steady_clock::now() + 5s;
+                while (!b_list.is_revoked(jti, now + 600) &&
+                       std::chrono::steady_clock::now() < deadline)
+                    std::this_thread::yield();
+                if (b_list.is_revoked(jti, now + 600)) flowing = std::chrono::steady_clock::now();
+            }
+            if (std::chrono::steady_clock::now() - killed > 30s) break;
+            std::this_thread::sleep_for(1ms);
+        }
+        watcher.join();
+        if (flowing == std::chrono::steady_clock::time_point{} ||
+            promoted == std::chrono::steady_clock::time_point{}) {
+            state.SkipWithError("no failover within 30 s");
+            return;
+        }
+        state.SetIterationTime(std::chrono::duration<double>(flowing - killed).count());
+        promoted_ms.push_back(std::chrono::duration<double, std::milli>(promoted - killed).count());
+        flowing_ms.push_back(std::chrono::duration<double, std::milli>(flowing - killed).count());
+    }
+    if (flowing_ms.empty()) return;
+    state.counters["promoted_ms"] = percentile(promoted_ms, 0.5);
+    state.counters["flowing_ms"] = percentile(flowing_ms, 0.5);
+    state.counters["mirror_ms"] = percentile(flowing_ms, 0.5) - percentile(promoted_ms, 0.5);
+}
+BENCHMARK(BM_redis_failover)->UseManualTime()->Iterations(1)->Unit(benchmark::kMillisecond);
 
 }  // namespace
