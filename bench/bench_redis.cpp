@@ -158,10 +158,15 @@ struct ReplicatedPair {
     jwtguard::Denylist list;
 };
 
+ReplicatedPair& replicated_pair() {
+    static ReplicatedPair pair;
+    return pair;
+}
+
 /// revoke() on an instance whose primary has one replica: the call's time
 /// (MULTI/ZADD/XADD/EXEC, then WAIT 1 when acks:1), p50 and p99.
 void BM_redis_revoke(benchmark::State& state) {
-    static ReplicatedPair pair;
+    ReplicatedPair& pair = replicated_pair();
     jwtguard::RedisSyncOptions o = Farm::sync_options(pair.primary.port());
     o.min_replicas_acked = static_cast<int>(state.range(0));
     jwtguard::RedisDenylistSync sync(pair.list, o);
@@ -188,6 +193,58 @@ void BM_redis_revoke(benchmark::State& state) {
     state.counters["p99_us"] = percentile(us, 0.99);
 }
 BENCHMARK(BM_redis_revoke)
+    ->ArgName("acks")
+    ->Arg(0)
+    ->Arg(1)
+    ->UseManualTime()
+    ->Iterations(2000)
+    ->Unit(benchmark::kMicrosecond);
+
+/// The floor of BM_redis_revoke: the same writes from bare hiredis (one
+/// pipelined MULTI/ZADD/XADD/EXEC, then WAIT 1 with acks:1) on the same
+/// primary, without the mirror around them.
+void BM_redis_bare_publish(benchmark::State& state) {
+    ReplicatedPair& pair = replicated_pair();
+    redisContext* c = pair.primary.connect();
+    if (c == nullptr) {
+        state.SkipWithError("cannot connect");
+        return;
+    }
+    const bool wait = state.range(0) != 0;
+    static std::uint64_t next = 0;
+    std::vector<double> us;
+    for (auto _ : state) {
+        const std::string member = "token 1 1 bare-" + std::to_string(next++);
+        const auto start = std::chrono::steady_clock::now();
+        redisAppendCommand(c, "MULTI");
+        redisAppendCommand(c, "ZADD bare:live 1 %s", member.c_str());
+        redisAppendCommand(c, "XADD bare:revocations * r %s o bench", member.c_str());
+        redisAppendCommand(c, "EXEC");
+        if (wait) redisAppendCommand(c, "WAIT 1 500");
+        bool ok = true;
+        for (int i = 0; i < (wait ? 5 : 4); ++i) {
+            void* reply = nullptr;
+            ok = ok && redisGetReply(c, &reply) == REDIS_OK;
+            if (reply != nullptr) {
+                auto* r = static_cast<redisReply*>(reply);
+                if (i == 4 && r->integer < 1) ok = false;
+                freeReplyObject(r);
+            }
+        }
+        const std::chrono::duration<double> span = std::chrono::steady_clock::now() - start;
+        if (!ok) {
+            state.SkipWithError("the writes failed or no replica acknowledged");
+            break;
+        }
+        state.SetIterationTime(span.count());
+        us.push_back(span.count() * 1e6);
+    }
+    redisFree(c);
+    if (us.empty()) return;
+    state.counters["p50_us"] = percentile(us, 0.50);
+    state.counters["p99_us"] = percentile(us, 0.99);
+}
+BENCHMARK(BM_redis_bare_publish)
     ->ArgName("acks")
     ->Arg(0)
     ->Arg(1)

@@ -144,7 +144,10 @@ class RedisServer {
 
 /// A replicated Redis behind Sentinel: a primary, `replicas` replicas of it
 /// and three Sentinels (quorum 2) watching them as master "jwtguard", with
-/// short timeouts so that a failover takes a second or two.
+/// short timeouts so that a failover takes a second or two. Not shorter:
+/// with down-after-milliseconds 500 the Sentinels took the new primary for
+/// down while they reconnected to it, and failed over back and forth to an
+/// old primary restarted empty (which then wiped the replica).
 class SentinelFarm {
   public:
     static constexpr const char* master_name = "jwtguard";
@@ -246,7 +249,7 @@ class SentinelFarm {
                                    std::to_string(primary) +
                                    " 2\n"
                                    "sentinel down-after-milliseconds " +
-                                   master_name + " 500\nsentinel failover-timeout " + master_name +
+                                   master_name + " 1000\nsentinel failover-timeout " + master_name +
                                    " 4000\nsentinel parallel-syncs " + master_name + " 1\n";
         std::vector<std::unique_ptr<RedisServer>> sentinels;
         for (int i = 0; i < 3; ++i)

@@ -414,12 +414,18 @@ class RedisDenylistSync {
                 result.redis_error =
                     m_writer_error.empty() ? "not connected to Redis yet" : m_writer_error;
             } else if (m_outbox.empty()) {
-                result.redis_error = publish(*m_writer, revocation);
-                if (result.redis_error.empty()) {
-                    // In the primary: if a replica must hold it too and does
-                    // not yet, it is queued as published on this connection.
-                    published_in = m_writer_epoch;
-                    result.redis_error = await_replicas(*m_writer);
+                // The transaction and WAIT share one round trip.
+                append_publish(*m_writer, revocation, stream_min_id());
+                if (m_options.min_replicas_acked > 0) append_wait(*m_writer);
+                result.redis_error = read_publish(*m_writer);
+                if (m_options.min_replicas_acked > 0) {
+                    std::string acked = read_wait(*m_writer);
+                    if (result.redis_error.empty()) {
+                        // In the primary: if no replica holds it yet, it is
+                        // queued as published on this connection.
+                        published_in = m_writer_epoch;
+                        result.redis_error = std::move(acked);
+                    }
                 }
                 if (!result.redis_error.empty()) writer_failed_locked(result.redis_error);
             } else {
@@ -473,8 +479,11 @@ class RedisDenylistSync {
             return unavailable(m_writer_error.empty() ? "not connected to Redis yet"
                                                       : m_writer_error);
         const std::string key = m_options.key_prefix + "claim:" + std::string(name);
-        const detail::Reply r =
-            m_writer->run({"SET", key, m_origin, "NX", "EX", std::to_string(seconds)});
+        const bool acked = m_options.min_replicas_acked > 0;
+        m_writer->append({"SET", key, m_origin, "NX", "EX", std::to_string(seconds)});
+        if (acked) append_wait(*m_writer);  // one round trip for both
+        const detail::Reply r = m_writer->read();
+        const std::string replicas = acked ? read_wait(*m_writer) : std::string();
         std::string error;
         if (r == nullptr)
             error = m_writer->error();
@@ -483,7 +492,7 @@ class RedisDenylistSync {
         else if (r->type != REDIS_REPLY_STATUS)
             error = "Redis refused: " + std::string(detail::reply_text(r.get()));
         else
-            error = await_replicas(*m_writer);
+            error = replicas;
         if (error.empty()) return Claim::won;
         writer_failed_locked(error);
         return unavailable(std::move(error));
@@ -634,13 +643,23 @@ class RedisDenylistSync {
     /// Writes one revocation to the set and the stream atomically; returns
     /// why it failed, or an empty string.
     [[nodiscard]] std::string publish(Connection& c, const Revocation& r) {
+        append_publish(c, r, stream_min_id());
+        return read_publish(c);
+    }
+
+    /// Queues the writes of one revocation (one transaction: ZADD, XADD),
+    /// so that several can share a round trip.
+    void append_publish(Connection& c, const Revocation& r, const std::string& min_id) {
         const std::string text = detail::format_revocation(r);
         const std::string score = expiry_score(r);
-        const std::string min_id = stream_min_id();
         c.append({"MULTI"});
         c.append({"ZADD", m_live_key, score, text});
         c.append({"XADD", m_stream_key, "MINID", "~", min_id, "*", "r", text, "o", m_origin});
         c.append({"EXEC"});
+    }
+
+    /// Reads the replies of one append_publish(); why it failed, or empty.
+    [[nodiscard]] std::string read_publish(Connection& c) {
         std::string error;
         for (int i = 0; i < 4; ++i) {
             const detail::Reply reply = c.read();
@@ -659,14 +678,19 @@ class RedisDenylistSync {
         return error;
     }
 
-    /// Waits until min_replicas_acked replicas hold every write this
-    /// connection made (WAIT); empty when they do (or none are asked for),
+    /// Queues WAIT: min_replicas_acked replicas must hold every write this
+    /// connection made, within replica_ack_timeout.
+    void append_wait(Connection& c) {
+        c.append({"WAIT", std::to_string(m_options.min_replicas_acked),
+                  std::to_string(m_options.replica_ack_timeout.count())});
+    }
+
+    /// Reads WAIT's answer: empty when enough replicas hold the writes,
     /// else why not.
-    [[nodiscard]] std::string await_replicas(Connection& c) {
+    [[nodiscard]] std::string read_wait(Connection& c) {
         const int wanted = m_options.min_replicas_acked;
-        if (wanted == 0) return {};
         const std::string timeout = std::to_string(m_options.replica_ack_timeout.count());
-        const detail::Reply r = c.run({"WAIT", std::to_string(wanted), timeout});
+        const detail::Reply r = c.read();
         if (r == nullptr) return c.error();
         if (r->type != REDIS_REPLY_INTEGER)
             return "WAIT refused: " + std::string(detail::reply_text(r.get()));
@@ -871,15 +895,32 @@ class RedisDenylistSync {
         if (m_writer == nullptr) return m_writer_error;
         const auto now = std::chrono::steady_clock::now();
         if (now < m_next_ack_check) return {};
+        // Pipelined, up to 1000 per round trip: after an outage the queue
+        // holds everything made meanwhile, and new revocations wait behind it.
         bool wrote = false;
-        for (Queued& q : m_outbox) {
-            if (q.published_in == m_writer_epoch) continue;
-            if (std::string e = publish(*m_writer, q.revocation); !e.empty()) {
-                writer_failed_locked(e);
-                return e;
+        const std::string min_id = stream_min_id();
+        std::vector<Queued*> batch;
+        for (auto next = m_outbox.begin(); next != m_outbox.end();) {
+            batch.clear();
+            for (; next != m_outbox.end() && batch.size() < 1000; ++next)
+                if (next->published_in != m_writer_epoch) batch.push_back(&*next);
+            for (const Queued* q : batch)
+                append_publish(*m_writer, q->revocation, min_id);
+            std::string error;
+            for (Queued* q : batch) {
+                std::string e = read_publish(*m_writer);
+                if (e.empty()) {
+                    q->published_in = m_writer_epoch;
+                    wrote = true;
+                } else if (error.empty()) {
+                    error = std::move(e);
+                }
+                if (!m_writer->ok()) break;  // nothing more will come
             }
-            q.published_in = m_writer_epoch;
-            wrote = true;
+            if (!error.empty()) {
+                writer_failed_locked(error);
+                return error;
+            }
         }
         if (m_options.min_replicas_acked > 0) {
             // WAIT counts this connection's writes: when all were made in
@@ -894,7 +935,8 @@ class RedisDenylistSync {
                     return e;
                 }
             }
-            if (std::string e = await_replicas(*m_writer); !e.empty()) {
+            append_wait(*m_writer);
+            if (std::string e = read_wait(*m_writer); !e.empty()) {
                 if (!m_writer->ok()) {
                     drop_writer_locked();
                     return e;

@@ -147,20 +147,31 @@ class RedisConnection {
     /// Queues a command (pipelining); read() takes the replies in order.
     void append(std::initializer_list<std::string_view> args) {
         if (!ok()) return;
-        std::vector<const char*> argv;
-        std::vector<std::size_t> lengths;
-        for (const std::string_view a : args) {
-            argv.push_back(a.data());
-            lengths.push_back(a.size());
+        // Every command here has a handful of arguments: no allocation.
+        constexpr std::size_t most = 16;
+        if (args.size() > most) {
+            m_error = "a command with more than 16 arguments";
+            return;
         }
-        if (redisAppendCommandArgv(m_context.get(), static_cast<int>(argv.size()), argv.data(),
-                                   lengths.data()) != REDIS_OK)
+        const char* argv[most];
+        std::size_t lengths[most];
+        std::size_t n = 0;
+        for (const std::string_view a : args) {
+            argv[n] = a.data();
+            lengths[n++] = a.size();
+        }
+        if (redisAppendCommandArgv(m_context.get(), static_cast<int>(n), argv, lengths) != REDIS_OK)
             fail();
+        m_unsent = true;
     }
 
     [[nodiscard]] Reply read() {
         if (!ok()) return nullptr;
-        const SigpipeGuard no_sigpipe;  // the queued commands are written here
+        // The queued commands are written by the first read after them
+        // (hiredis writes its whole buffer before it waits for a reply).
+        std::optional<SigpipeGuard> no_sigpipe;
+        if (m_unsent) no_sigpipe.emplace();
+        m_unsent = false;
         void* reply = nullptr;
         if (redisGetReply(m_context.get(), &reply) != REDIS_OK || reply == nullptr) {
             fail();
@@ -182,6 +193,7 @@ class RedisConnection {
 
     std::unique_ptr<redisContext, ContextDeleter> m_context;
     std::string m_error;
+    bool m_unsent = false;  // commands appended since the last read
 };
 
 /// Empty when the server `c` reached is a primary (ROLE), else why not.
