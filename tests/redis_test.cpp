@@ -195,6 +195,7 @@ TEST(RedisSync, BadOptionsAreRefused) {
     refused([](RedisSyncOptions& o) { o.trim_interval = std::chrono::hours(25); });
     refused([](RedisSyncOptions& o) { o.backoff_max = std::chrono::hours(25); });
     refused([](RedisSyncOptions& o) { o.stream_name = "ack-probe"; });
+    refused([](RedisSyncOptions& o) { o.stream_name = "claim:x"; });
     // Sentinels and a master name go together; every Sentinel is an address.
     refused([](RedisSyncOptions& o) { o.sentinels = {{"127.0.0.1", 26379}}; });
     refused([](RedisSyncOptions& o) { o.master_name = "m"; });

@@ -87,7 +87,7 @@ struct RedisSyncOptions {
     std::string password;
     /// Redis Sentinel: when this lists Sentinels, `host` and `port` are not
     /// used. The primary is the server the Sentinels name for `master_name`
-    /// (the first that answers), checked with ROLE; it is looked up again
+    /// (the newest configuration epoch wins), checked with ROLE; it is looked up again
     /// whenever it cannot be reached, answers READONLY, or the Sentinels
     /// name another (asked every sentinel_check_interval).
     std::vector<RedisAddress> sentinels;
@@ -311,10 +311,11 @@ class RedisDenylistSync {
         if (m_options.min_replicas_acked < 0 || m_options.min_replicas_acked > 64)
             fail("min_replicas_acked must lie in [0, 64]");
         if (m_options.stream_name.empty() || m_options.stream_name == "live" ||
-            m_options.stream_name == "generation" || m_options.stream_name == "ack-probe")
+            m_options.stream_name == "generation" || m_options.stream_name == "ack-probe" ||
+            m_options.stream_name.starts_with("claim:"))
             fail(
-                "stream_name must not be empty, \"live\", \"generation\" or \"ack-probe\" "
-                "(the other keys)");
+                "stream_name must not be empty, \"live\", \"generation\", \"ack-probe\" or "
+                "\"claim:...\" (the other keys)");
         // Durations are added to clocks: bounded above as well.
         constexpr std::chrono::milliseconds day = std::chrono::hours(24);
         for (const std::chrono::milliseconds t :

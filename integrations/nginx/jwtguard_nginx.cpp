@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -36,6 +37,31 @@ void set_error(char* err, std::string_view what) {
 std::string to_string(jwtguard_ngx_str s) {
     return s.data == nullptr ? std::string() : std::string(s.data, s.len);
 }
+
+#ifdef JWTGUARD_NGINX_WITH_REDIS
+/// The Sentinels of `sentinels=host:port,host:port`; throws naming the
+/// entry that is not host:port.
+std::vector<RedisAddress> sentinel_addresses(const std::string& list) {
+    std::vector<RedisAddress> out;
+    if (list.empty()) return out;
+    for (std::size_t from = 0; from <= list.size();) {
+        const std::size_t comma = std::min(list.find(',', from), list.size());
+        const std::string entry = list.substr(from, comma - from);
+        const std::size_t colon = entry.rfind(':');
+        int port = 0;
+        const char* digits = entry.data() + colon + 1;
+        const char* end = entry.data() + entry.size();
+        const bool ok = colon != std::string::npos && colon > 0 && digits != end &&
+                        std::from_chars(digits, end, port).ptr == end && port >= 1 && port <= 65535;
+        if (!ok)
+            throw std::runtime_error("sentinels=: \"" + entry +
+                                     "\" is not host:port (port in [1, 65535])");
+        out.push_back({entry.substr(0, colon), port});
+        from = comma + 1;
+    }
+    return out;
+}
+#endif
 
 /// What identifies a file's content for "has it changed": inode, size,
 /// modification and change times.
@@ -96,6 +122,9 @@ struct jwtguard_ngx_revocations {
     std::string redis_host;
     int redis_port = 0;
     std::string redis_prefix;
+    std::string redis_sentinels;
+    std::string redis_master;
+    int redis_acks = 0;
     /// The largest leeway of the validators that use it (the Denylist's
     /// leeway must be at least theirs).
     std::int64_t leeway = 0;
@@ -109,7 +138,12 @@ struct jwtguard_ngx_revocations {
 
     [[nodiscard]] bool same(const jwtguard_ngx_revocation_config& c) const {
         return journal == to_string(c.journal) && redis_host == to_string(c.redis_host) &&
-               redis_port == c.redis_port && redis_prefix == to_string(c.redis_prefix);
+               redis_port == c.redis_port && redis_prefix == to_string(c.redis_prefix) &&
+               redis_sentinels == to_string(c.redis_sentinels) &&
+               redis_master == to_string(c.redis_master) && redis_acks == c.redis_acks;
+    }
+    [[nodiscard]] bool mirrored() const {
+        return !redis_host.empty() || !redis_sentinels.empty();
     }
 };
 
@@ -178,11 +212,16 @@ jwtguard_ngx_revocations* jwtguard_ngx_revocations_get(jwtguard_ngx_registry* re
         r->redis_host = to_string(config->redis_host);
         r->redis_port = config->redis_port;
         r->redis_prefix = to_string(config->redis_prefix);
+        r->redis_sentinels = to_string(config->redis_sentinels);
+        r->redis_master = to_string(config->redis_master);
+        r->redis_acks = config->redis_acks;
 #ifndef JWTGUARD_NGINX_WITH_REDIS
-        if (!r->redis_host.empty()) {
+        if (r->mirrored()) {
             set_error(err, "this module was built without hiredis (Debian: libhiredis-dev)");
             return nullptr;
         }
+#else
+        (void)sentinel_addresses(r->redis_sentinels);  // refused here, at configuration
 #endif
         if (!r->journal.empty()) {
             // The workers open (or create) it; here, that it can be and is a journal.
@@ -269,10 +308,15 @@ int jwtguard_ngx_worker_start(jwtguard_ngx_registry* registry, int worker, char*
             r->denylist = std::make_unique<Denylist>(options, now);
             r->advanced_at = now;
 #ifdef JWTGUARD_NGINX_WITH_REDIS
-            if (!r->redis_host.empty()) {
+            if (r->mirrored()) {
                 RedisSyncOptions redis;
-                redis.host = r->redis_host;
-                redis.port = r->redis_port;
+                if (!r->redis_host.empty()) {
+                    redis.host = r->redis_host;
+                    redis.port = r->redis_port;
+                }
+                redis.sentinels = sentinel_addresses(r->redis_sentinels);
+                redis.master_name = r->redis_master;
+                redis.min_replicas_acked = r->redis_acks;
                 if (!r->redis_prefix.empty()) redis.key_prefix = r->redis_prefix;
                 redis.instance_id = "nginx-worker-" + std::to_string(worker);
                 // One outbox per worker: they must not share a file.

@@ -52,6 +52,9 @@ typedef struct {
     jwtguard_ngx_str redis_host; /* empty: none */
     int redis_port;
     jwtguard_ngx_str redis_prefix; /* empty: jwtguard's default */
+    jwtguard_ngx_str redis_sentinels; /* "host:port,host:port"; empty: none */
+    jwtguard_ngx_str redis_master;    /* with redis_sentinels */
+    int redis_acks;                   /* min_replicas_acked */
 } jwtguard_ngx_revocation_config;
 
 /* The revocations shared by every location with the same journal and Redis

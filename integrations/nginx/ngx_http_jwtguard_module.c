@@ -36,9 +36,12 @@ typedef struct {
     ngx_msec_t key_check;
     ngx_msec_t unknown_kid_cooldown;
     ngx_str_t journal;      /* "" when off */
-    ngx_str_t redis_host;   /* "" when off */
+    ngx_str_t redis_host;   /* "" when off or through Sentinels; NULL data: unset */
     ngx_int_t redis_port;
     ngx_str_t redis_prefix;
+    ngx_str_t redis_sentinels; /* "host:port,host:port", or "" */
+    ngx_str_t redis_master;
+    ngx_int_t redis_acks;
     ngx_flag_t revoke;
     jwtguard_ngx_auth *auth;
     jwtguard_ngx_revocations *revocations;
@@ -97,7 +100,7 @@ static ngx_command_t ngx_http_jwtguard_commands[] = {
      ngx_http_jwtguard_key_refresh, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL},
     {ngx_string("auth_jwt_revocation_journal"), JWTGUARD_LOC_CONF | NGX_CONF_TAKE1,
      ngx_http_jwtguard_journal, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL},
-    {ngx_string("auth_jwt_revocation_redis"), JWTGUARD_LOC_CONF | NGX_CONF_TAKE12,
+    {ngx_string("auth_jwt_revocation_redis"), JWTGUARD_LOC_CONF | NGX_CONF_TAKE1234,
      ngx_http_jwtguard_redis, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL},
     {ngx_string("auth_jwt_revoke"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS, ngx_http_jwtguard_revoke,
      NGX_HTTP_LOC_CONF_OFFSET, 0, NULL},
@@ -184,6 +187,7 @@ ngx_http_jwtguard_create_loc_conf(ngx_conf_t *cf)
     conf->key_check = NGX_CONF_UNSET_MSEC;
     conf->unknown_kid_cooldown = NGX_CONF_UNSET_MSEC;
     conf->redis_port = NGX_CONF_UNSET;
+    conf->redis_acks = NGX_CONF_UNSET;
     conf->revoke = NGX_CONF_UNSET;
     return conf;
 }
@@ -254,17 +258,26 @@ ngx_http_jwtguard_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         conf->redis_host = prev->redis_host;
         conf->redis_port = prev->redis_port;
         conf->redis_prefix = prev->redis_prefix;
+        conf->redis_sentinels = prev->redis_sentinels;
+        conf->redis_master = prev->redis_master;
+        conf->redis_acks = prev->redis_acks;
     }
     ngx_conf_merge_str_value(conf->redis_host, prev->redis_host, "");
     ngx_conf_merge_str_value(conf->redis_prefix, prev->redis_prefix, "");
+    ngx_conf_merge_str_value(conf->redis_sentinels, prev->redis_sentinels, "");
+    ngx_conf_merge_str_value(conf->redis_master, prev->redis_master, "");
     ngx_conf_merge_value(conf->redis_port, prev->redis_port, 0);
+    ngx_conf_merge_value(conf->redis_acks, prev->redis_acks, 0);
     ngx_conf_merge_value(conf->revoke, prev->revoke, 0);
 
-    if (conf->journal.len > 0 || conf->redis_host.len > 0) {
+    if (conf->journal.len > 0 || conf->redis_host.len > 0 || conf->redis_sentinels.len > 0) {
         rc.journal = ngx_http_jwtguard_str(&conf->journal);
         rc.redis_host = ngx_http_jwtguard_str(&conf->redis_host);
         rc.redis_port = (int) conf->redis_port;
         rc.redis_prefix = ngx_http_jwtguard_str(&conf->redis_prefix);
+        rc.redis_sentinels = ngx_http_jwtguard_str(&conf->redis_sentinels);
+        rc.redis_master = ngx_http_jwtguard_str(&conf->redis_master);
+        rc.redis_acks = (int) conf->redis_acks;
         conf->revocations = jwtguard_ngx_revocations_get(mcf->registry, &rc, err);
         if (conf->revocations == NULL) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "auth_jwt_revocation_%s: %s",
@@ -543,47 +556,82 @@ ngx_http_jwtguard_journal(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     return NGX_CONF_OK;
 }
 
-/* auth_jwt_revocation_redis <host:port> [prefix=<key prefix>] | off */
+/* auth_jwt_revocation_redis <host:port> | sentinels=<host:port,...> master=<name>
+ *                           [prefix=<key prefix>] [acks=<replicas>] | off
+ * (the Sentinel list is checked by jwtguard_ngx_revocations_get) */
 static char *
 ngx_http_jwtguard_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_jwtguard_loc_conf_t *lcf = conf;
     ngx_str_t *value = cf->args->elts;
+    ngx_uint_t i;
     u_char *colon;
 
     if (lcf->redis_host.data != NULL) {
         return "is duplicate";
     }
+    ngx_str_set(&lcf->redis_prefix, "");
+    ngx_str_set(&lcf->redis_sentinels, "");
+    ngx_str_set(&lcf->redis_master, "");
+    lcf->redis_acks = 0;
+    lcf->redis_port = 0;
     if (ngx_strcmp(value[1].data, "off") == 0 && cf->args->nelts == 2) {
         ngx_str_set(&lcf->redis_host, "");
-        ngx_str_set(&lcf->redis_prefix, "");
-        lcf->redis_port = 0;
         return NGX_CONF_OK;
     }
-    colon = (u_char *) ngx_strlchr(value[1].data, value[1].data + value[1].len, ':');
-    if (colon == NULL || colon == value[1].data) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "auth_jwt_revocation_redis: \"%V\" is not host:port", &value[1]);
-        return NGX_CONF_ERROR;
-    }
-    lcf->redis_host.data = value[1].data;
-    lcf->redis_host.len = colon - value[1].data;
-    lcf->redis_port = ngx_atoi(colon + 1, value[1].data + value[1].len - colon - 1);
-    if (lcf->redis_port < 1 || lcf->redis_port > 65535) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "auth_jwt_revocation_redis: \"%V\": the port must lie in [1, 65535]",
-                           &value[1]);
-        return NGX_CONF_ERROR;
-    }
-    ngx_str_set(&lcf->redis_prefix, "");
-    if (cf->args->nelts == 3) {
-        if (ngx_strncmp(value[2].data, "prefix=", 7) != 0 || value[2].len == 7) {
+    if (ngx_strncmp(value[1].data, "sentinels=", 10) == 0) {
+        if (value[1].len == 10) {
+            return "needs sentinels=host:port[,host:port...]";
+        }
+        ngx_str_set(&lcf->redis_host, "");
+        lcf->redis_sentinels.data = value[1].data + 10;
+        lcf->redis_sentinels.len = value[1].len - 10;
+    } else {
+        colon = (u_char *) ngx_strlchr(value[1].data, value[1].data + value[1].len, ':');
+        if (colon == NULL || colon == value[1].data) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "auth_jwt_revocation_redis: unknown argument \"%V\"", &value[2]);
+                               "auth_jwt_revocation_redis: \"%V\" is not host:port", &value[1]);
             return NGX_CONF_ERROR;
         }
-        lcf->redis_prefix.data = value[2].data + 7;
-        lcf->redis_prefix.len = value[2].len - 7;
+        lcf->redis_host.data = value[1].data;
+        lcf->redis_host.len = colon - value[1].data;
+        lcf->redis_port = ngx_atoi(colon + 1, value[1].data + value[1].len - colon - 1);
+        if (lcf->redis_port < 1 || lcf->redis_port > 65535) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "auth_jwt_revocation_redis: \"%V\": the port must lie in [1, 65535]",
+                               &value[1]);
+            return NGX_CONF_ERROR;
+        }
+    }
+    for (i = 2; i < cf->args->nelts; i++) {
+        if (ngx_strncmp(value[i].data, "prefix=", 7) == 0 && value[i].len > 7
+            && lcf->redis_prefix.len == 0)
+        {
+            lcf->redis_prefix.data = value[i].data + 7;
+            lcf->redis_prefix.len = value[i].len - 7;
+        } else if (ngx_strncmp(value[i].data, "master=", 7) == 0 && value[i].len > 7
+                   && lcf->redis_master.len == 0)
+        {
+            lcf->redis_master.data = value[i].data + 7;
+            lcf->redis_master.len = value[i].len - 7;
+        } else if (ngx_strncmp(value[i].data, "acks=", 5) == 0) {
+            lcf->redis_acks = ngx_atoi(value[i].data + 5, value[i].len - 5);
+            if (lcf->redis_acks < 0 || lcf->redis_acks > 64) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "auth_jwt_revocation_redis: \"%V\": acks= takes 0 to 64 "
+                                   "replicas",
+                                   &value[i]);
+                return NGX_CONF_ERROR;
+            }
+        } else {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "auth_jwt_revocation_redis: unknown or repeated argument \"%V\"",
+                               &value[i]);
+            return NGX_CONF_ERROR;
+        }
+    }
+    if ((lcf->redis_sentinels.len > 0) != (lcf->redis_master.len > 0)) {
+        return "needs sentinels= and master= together";
     }
     (void) cmd;
     return NGX_CONF_OK;

@@ -611,6 +611,17 @@ TEST_F(NginxConfigCheck, EachBadConfigurationIsRefusedWithItsDirectiveAndReason)
          "auth_jwt_revocation_redis: \"localhost\" is not host:port"},
         {"auth_jwt api; " + good + " auth_jwt_revocation_redis localhost:99999;",
          "the port must lie in [1, 65535]"},
+        {"auth_jwt api; " + good + " auth_jwt_revocation_redis sentinels=127.0.0.1:26379;",
+         "needs sentinels= and master= together"},
+        {"auth_jwt api; " + good + " auth_jwt_revocation_redis 127.0.0.1:6379 master=m;",
+         "needs sentinels= and master= together"},
+        {"auth_jwt api; " + good +
+             " auth_jwt_revocation_redis sentinels=127.0.0.1:26379,localhost master=m;",
+         "auth_jwt_revocation_redis: sentinels=: \"localhost\" is not host:port"},
+        {"auth_jwt api; " + good + " auth_jwt_revocation_redis 127.0.0.1:6379 acks=65;",
+         "acks= takes 0 to 64 replicas"},
+        {"auth_jwt api; " + good + " auth_jwt_revocation_redis 127.0.0.1:6379 prefix=a: prefix=b:;",
+         "auth_jwt_revocation_redis: unknown or repeated argument \"prefix=b:\""},
         {"auth_jwt api; " + good + " auth_jwt_revocation_journal " + nginx.path("not-a-journal") +
              ";",
          "auth_jwt_revocation_journal: " + nginx.path("not-a-journal") +
@@ -693,6 +704,70 @@ TEST(NginxRedis, RevocationsCrossNginxInstancesAndApplicationsThroughRedis) {
     ASSERT_EQ(http(ports[0], "GET", "/", bearer(second)).status, 200);
     EXPECT_TRUE(sync.revoke_token(second) == Error::ok);
     EXPECT_TRUE(refused_everywhere(second));
+}
+
+// Behind Redis Sentinel, with min_replicas_acked 1 and two replicas: the
+// primary is killed; revocations made through nginx before and after the
+// failover are in force in every worker and in an application started
+// afterwards.
+TEST(NginxRedis, RevocationsCrossAFailoverBehindSentinels) {
+    test::SentinelFarm farm(2);
+    std::string sentinels;
+    for (const int port : farm.sentinel_ports()) {
+        if (!sentinels.empty()) sentinels += ',';
+        sentinels += "127.0.0.1:";
+        sentinels += std::to_string(port);
+    }
+    test::Nginx nginx;
+    const int port = test::free_port();
+    nginx.write("hs.jwks", test::jwks({test::oct_jwk(hs_secret, R"(,"kid":"h1","alg":"HS256")")}));
+    nginx.start("  server { listen 127.0.0.1:" + std::to_string(port) +
+                    "; add_header X-Worker $pid always; auth_jwt api; auth_jwt_key_file " +
+                    nginx.path("hs.jwks") +
+                    "; auth_jwt_issuer https://issuer.example; auth_jwt_audience api; "
+                    "auth_jwt_revocation_redis sentinels=" +
+                    sentinels + " master=" + test::SentinelFarm::master_name +
+                    " prefix=nginx-sentinel: acks=1;"
+                    " location / { empty_gif; } location /__ready { auth_jwt off; "
+                    "return 204; } location = /revoke { auth_jwt off; auth_jwt_revoke; } }",
+                port);
+    const auto refused_by_every_worker = [&](const std::string& token) {
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+        for (;;) {
+            std::set<std::string> workers;
+            for (int i = 0; i < 200 && workers.size() < 2; ++i) {
+                const HttpResponse r = http(port, "GET", "/", bearer(token));
+                if (r.status != 401) break;
+                workers.insert(r.header("x-worker"));
+            }
+            if (workers.size() == 2) return true;
+            if (std::chrono::steady_clock::now() > deadline) return false;
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+    };
+    const std::string before = hs_token(claims("before-failover"));
+    ASSERT_EQ(http(port, "GET", "/", bearer(before)).status, 200);
+    ASSERT_EQ(http(port, "POST", "/revoke", {}, R"({"token":")" + before + "\"}").status, 200);
+    EXPECT_TRUE(refused_by_every_worker(before));
+    farm.first_primary().stop();
+    ASSERT_NE(farm.wait_for_new_primary(farm.first_primary().port(), std::chrono::seconds(20)), 0);
+    const std::string after = hs_token(claims("after-failover"));
+    ASSERT_EQ(http(port, "POST", "/revoke", {}, R"({"token":")" + after + "\"}").status, 200);
+    EXPECT_TRUE(refused_by_every_worker(after));
+
+    Denylist denylist(DenylistOptions{}, wall_now());
+    RedisSyncOptions o;
+    for (const int p : farm.sentinel_ports())
+        o.sentinels.push_back({"127.0.0.1", p});
+    o.master_name = test::SentinelFarm::master_name;
+    o.key_prefix = "nginx-sentinel:";
+    RedisDenylistSync sync(denylist, o);
+    ASSERT_TRUE(sync.wait_ready(std::chrono::seconds(10)));
+    for (const std::string& token : {before, after}) {
+        RevokeResult learnt{};
+        ASSERT_EQ(denylist.revoke_token(token, &learnt), Error::ok);
+        EXPECT_EQ(learnt, RevokeResult::already_revoked);  // loaded from Redis
+    }
 }
 #endif
 
