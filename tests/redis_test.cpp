@@ -780,17 +780,22 @@ TEST(RedisFailover, AShortfallOfReplicasKeepsARevocationQueuedUntilOneHoldsIt) {
 }
 
 // Two instances revoke continuously while the primary is killed; Sentinel
-// promotes the replica and the old primary comes back as a replica. Without
-// min_replicas_acked, what the new primary lacks is what replication had not
-// copied when the primary died; each instance puts back what it holds, so a
-// revocation is lost only if every instance that held it is gone too. Here
-// both makers live: the bound is zero, and every revocation made anywhere is
-// in force everywhere, also in an instance started after the failover.
-TEST(RedisFailover, EveryRevocationSurvivesAPrimaryKilledMidStream) {
-    test::SentinelFarm farm;
+// promotes a replica and the old primary comes back as a replica. Without
+// min_replicas_acked (parameter 0), what the new primary lacks is what
+// replication had not copied when the primary died; each instance puts back
+// what it holds, so a revocation is lost only if every instance that held it
+// is gone too. Here both makers live: the bound is zero. With it (parameter
+// 1, two replicas so that one is left), nothing shared can be lost at all.
+// Either way every revocation made anywhere is in force everywhere, also in
+// an instance started after the failover.
+class RedisFailoverMidStream : public ::testing::TestWithParam<int> {};
+
+TEST_P(RedisFailoverMidStream, EveryRevocationSurvivesAPrimaryKilledMidStream) {
+    const int acks = GetParam();
+    test::SentinelFarm farm(acks + 1);
     const std::int64_t now = detail::unix_seconds();
-    Instance a(farm.first_primary().port(), now, through_sentinels(farm));
-    Instance b(farm.first_primary().port(), now, through_sentinels(farm));
+    Instance a(farm.first_primary().port(), now, through_sentinels(farm, acks));
+    Instance b(farm.first_primary().port(), now, through_sentinels(farm, acks));
     ASSERT_TRUE(all_ready({&a, &b}));
     std::atomic<bool> stop{false};
     std::vector<std::string> made[2];
@@ -808,7 +813,8 @@ TEST(RedisFailover, EveryRevocationSurvivesAPrimaryKilledMidStream) {
     std::this_thread::sleep_for(300ms);
     const auto killed = Clock::now();
     farm.first_primary().stop();
-    ASSERT_TRUE(farm.wait_for_primary(farm.first_replica().port(), 20000ms));
+    const int new_primary = farm.wait_for_new_primary(farm.first_primary().port(), 20000ms);
+    ASSERT_NE(new_primary, 0);
     const auto promoted = Clock::now();
     farm.first_primary().start();  // empty, as a replica once the Sentinels say so
     std::this_thread::sleep_for(500ms);
@@ -816,15 +822,14 @@ TEST(RedisFailover, EveryRevocationSurvivesAPrimaryKilledMidStream) {
     for (std::thread& r : revokers)
         r.join();
     EXPECT_TRUE(wait_for([&] { return a.sync->queued() == 0 && b.sync->queued() == 0; }, 10000ms));
-    Instance later(farm.first_primary().port(), now, through_sentinels(farm));
+    Instance later(farm.first_primary().port(), now, through_sentinels(farm, acks));
     ASSERT_TRUE(all_ready({&later}));
     for (Instance* i : {&a, &b, &later})
         for (const auto& list : made)
             for (const std::string& jti : list)
                 EXPECT_TRUE(wait_for([&] { return i->denylist.is_revoked(jti, now + 600); }))
                     << jti;
-    EXPECT_TRUE(
-        a.warned("the primary is now 127.0.0.1:" + std::to_string(farm.first_replica().port())));
+    EXPECT_TRUE(a.warned("the primary is now 127.0.0.1:" + std::to_string(new_primary)));
     EXPECT_GT(made[0].size() + made[1].size(), 100u);
     EXPECT_GT(queued.load(), 0);  // the outage was seen
     // The old primary came back empty; the Sentinels make it a replica
@@ -832,13 +837,19 @@ TEST(RedisFailover, EveryRevocationSurvivesAPrimaryKilledMidStream) {
     EXPECT_TRUE(wait_for(
         [&] { return test::SentinelFarm::role(farm.first_primary().port()) == "slave"; }, 20000ms));
     std::printf(
-        "failover: promoted %lld ms after the kill; %d of %zu revocations queued, "
+        "failover (acks %d): promoted %lld ms after the kill; %d of %zu revocations queued, "
         "%llu put back\n",
+        acks,
         static_cast<long long>(
             std::chrono::duration_cast<std::chrono::milliseconds>(promoted - killed).count()),
         queued.load(), made[0].size() + made[1].size(),
         static_cast<unsigned long long>(a.sync->stats().republished + b.sync->stats().republished));
 }
+
+INSTANTIATE_TEST_SUITE_P(RedisFailover, RedisFailoverMidStream, ::testing::Values(0, 1),
+                         [](const ::testing::TestParamInfo<int>& info) {
+                             return "acks" + std::to_string(info.param);
+                         });
 
 // With min_replicas_acked, a revocation that returned `shared` is in a
 // replica: it survives the primary's death even when the instance that made
