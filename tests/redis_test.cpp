@@ -877,6 +877,74 @@ TEST(RedisFailover, AcknowledgedRevocationsOutliveTheirMakerAndThePrimary) {
         wait_for([&] { return later.sync->revoke_jti("after", now + 600).shared; }, 10000ms));
 }
 
+// A server that holds the generation but lacks the tail, as a promoted
+// replica would: another run_id is enough for every instance to put back
+// what it holds (to the set, and to the stream for instances that never saw
+// it), without the generation saying that Redis lost its data.
+TEST(RedisFailover, AnotherServerWithoutTheTailGetsItBackFromTheInstances) {
+    test::RedisServer server;
+    const std::int64_t now = detail::unix_seconds();
+    RedisSyncOptions slow;
+    slow.backoff_min = 700ms;  // time to set the server up as a promoted replica would be
+    slow.backoff_max = 700ms;
+    Instance a(server.port(), now, slow);
+    ASSERT_TRUE(all_ready({&a}));
+    ASSERT_TRUE(a.sync->revoke_jti("tail", now + 600).shared);
+    redisContext* c = server.connect();
+    ASSERT_NE(c, nullptr);
+    const detail::Reply generation = command(c, {"GET", "jwtguard:generation"});
+    ASSERT_NE(generation, nullptr);
+    const std::string kept(detail::reply_text(generation.get()));
+    ASSERT_FALSE(kept.empty());
+    redisFree(c);
+    server.stop();
+    server.start();
+    c = server.connect();
+    ASSERT_NE(c, nullptr);
+    ASSERT_EQ(command(c, {"SET", "jwtguard:generation", kept})->type, REDIS_REPLY_STATUS);
+    EXPECT_TRUE(wait_for([&] { return integer(c, {"ZCARD", "jwtguard:live"}) == 1; }));
+    EXPECT_EQ(integer(c, {"XLEN", "jwtguard:revocations"}), 1);
+    redisFree(c);
+    EXPECT_TRUE(a.warned("the primary is now 127.0.0.1:" + std::to_string(server.port())));
+    EXPECT_FALSE(a.warned("Redis lost the revocations it held"));
+    EXPECT_EQ(a.sync->stats().republished, 1u);
+    Instance later(server.port(), now);
+    ASSERT_TRUE(all_ready({&later}));
+    EXPECT_TRUE(later.denylist.is_revoked("tail", now + 600));
+}
+
+// A primary demoted under the mirror (REPLICAOF, as a failover does):
+// writes are told READONLY, the revocation is queued, and the mirror will
+// not follow a server whose ROLE is not master; once it is one again, the
+// queue goes out.
+TEST(RedisFailover, ADemotedPrimaryIsLeftAndTheRevocationQueued) {
+    test::RedisServer server;
+    test::RedisServer other;
+    const std::int64_t now = detail::unix_seconds();
+    Instance a(server.port(), now);
+    ASSERT_TRUE(all_ready({&a}));
+    redisContext* c = server.connect();
+    ASSERT_NE(c, nullptr);
+    ASSERT_EQ(command(c, {"REPLICAOF", "127.0.0.1", std::to_string(other.port())})->type,
+              REDIS_REPLY_STATUS);
+    const SyncedRevocation demoted = a.sync->revoke_jti("demoted", now + 600);
+    EXPECT_FALSE(demoted.shared);
+    EXPECT_NE(demoted.redis_error.find("READONLY"), std::string::npos) << demoted.redis_error;
+    EXPECT_TRUE(a.denylist.is_revoked("demoted", now + 600));
+    EXPECT_TRUE(wait_for([&] { return a.warned("answered READONLY: no longer the primary"); }));
+    EXPECT_EQ(a.sync->queued(), 1u);
+    // An instance starting now will not take the replica for its Redis.
+    Instance b(server.port(), now);
+    EXPECT_FALSE(b.sync->wait_ready(500ms));
+    EXPECT_TRUE(b.warned("is not a primary (ROLE: slave)"));
+    ASSERT_EQ(command(c, {"REPLICAOF", "NO", "ONE"})->type, REDIS_REPLY_STATUS);
+    EXPECT_TRUE(wait_for([&] { return a.sync->queued() == 0; }));
+    const std::string text =
+        detail::format_revocation(Denylist::jti_revocation("demoted", now + 600));
+    EXPECT_NE(integer(c, {"ZRANK", "jwtguard:live", text}), -1);
+    redisFree(c);
+}
+
 // With every Sentinel gone, the primary is still there: a mirror whose
 // connections drop stays with the last primary the Sentinels named.
 TEST(RedisFailover, WithoutSentinelsTheLastPrimaryIsKept) {
