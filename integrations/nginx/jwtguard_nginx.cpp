@@ -91,6 +91,25 @@ std::string read_whole(const std::string& path) {
     return text.str();
 }
 
+#ifdef JWTGUARD_NGINX_WITH_REDIS
+/// The password in `path` (one trailing newline dropped; empty path: none).
+/// Throws naming the argument when it cannot be read or is empty.
+std::string password_from(const std::string& path, const char* argument) {
+    if (path.empty()) return {};
+    std::string password;
+    try {
+        password = read_whole(path);
+    } catch (const std::exception& e) {
+        throw std::runtime_error(std::string(argument) + " " + path + ": " + e.what());
+    }
+    if (!password.empty() && password.back() == '\n') password.pop_back();
+    if (!password.empty() && password.back() == '\r') password.pop_back();
+    if (password.empty())
+        throw std::runtime_error(std::string(argument) + " " + path + " is empty");
+    return password;
+}
+#endif
+
 /// A key file: a PEM public key (RSA as RS256, EC as its ES*, Ed25519 as
 /// EdDSA; load_pem_public_key) or a JWKS. Throws
 /// with the reason when it holds no usable key; `refused` receives the
@@ -125,6 +144,13 @@ struct jwtguard_ngx_revocations {
     std::string redis_sentinels;
     std::string redis_master;
     int redis_acks = 0;
+    std::string redis_user;
+    std::string redis_password_file;
+    std::string redis_sentinel_password_file;
+    // Read once, at configuration, by the master (the workers may not be
+    // allowed to read the files).
+    std::string redis_password;
+    std::string redis_sentinel_password;
     /// The largest leeway of the validators that use it (the Denylist's
     /// leeway must be at least theirs).
     std::int64_t leeway = 0;
@@ -140,7 +166,10 @@ struct jwtguard_ngx_revocations {
         return journal == to_string(c.journal) && redis_host == to_string(c.redis_host) &&
                redis_port == c.redis_port && redis_prefix == to_string(c.redis_prefix) &&
                redis_sentinels == to_string(c.redis_sentinels) &&
-               redis_master == to_string(c.redis_master) && redis_acks == c.redis_acks;
+               redis_master == to_string(c.redis_master) && redis_acks == c.redis_acks &&
+               redis_user == to_string(c.redis_user) &&
+               redis_password_file == to_string(c.redis_password_file) &&
+               redis_sentinel_password_file == to_string(c.redis_sentinel_password_file);
     }
     [[nodiscard]] bool mirrored() const {
         return !redis_host.empty() || !redis_sentinels.empty();
@@ -222,6 +251,12 @@ jwtguard_ngx_revocations* jwtguard_ngx_revocations_get(jwtguard_ngx_registry* re
         }
 #else
         (void)sentinel_addresses(r->redis_sentinels);  // refused here, at configuration
+        r->redis_user = to_string(config->redis_user);
+        r->redis_password_file = to_string(config->redis_password_file);
+        r->redis_sentinel_password_file = to_string(config->redis_sentinel_password_file);
+        r->redis_password = password_from(r->redis_password_file, "password_file=");
+        r->redis_sentinel_password =
+            password_from(r->redis_sentinel_password_file, "sentinel_password_file=");
 #endif
         if (!r->journal.empty()) {
             // The workers open (or create) it; here, that it can be and is a journal.
@@ -317,6 +352,9 @@ int jwtguard_ngx_worker_start(jwtguard_ngx_registry* registry, int worker, char*
                 redis.sentinels = sentinel_addresses(r->redis_sentinels);
                 redis.master_name = r->redis_master;
                 redis.min_replicas_acked = r->redis_acks;
+                redis.user = r->redis_user;
+                redis.password = r->redis_password;
+                redis.sentinel_password = r->redis_sentinel_password;
                 if (!r->redis_prefix.empty()) redis.key_prefix = r->redis_prefix;
                 redis.instance_id = "nginx-worker-" + std::to_string(worker);
                 // One outbox per worker: they must not share a file.

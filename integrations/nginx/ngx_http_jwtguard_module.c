@@ -42,6 +42,9 @@ typedef struct {
     ngx_str_t redis_sentinels; /* "host:port,host:port", or "" */
     ngx_str_t redis_master;
     ngx_int_t redis_acks;
+    ngx_str_t redis_user;
+    ngx_str_t redis_password_file;
+    ngx_str_t redis_sentinel_password_file;
     ngx_flag_t revoke;
     jwtguard_ngx_auth *auth;
     jwtguard_ngx_revocations *revocations;
@@ -100,7 +103,7 @@ static ngx_command_t ngx_http_jwtguard_commands[] = {
      ngx_http_jwtguard_key_refresh, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL},
     {ngx_string("auth_jwt_revocation_journal"), JWTGUARD_LOC_CONF | NGX_CONF_TAKE1,
      ngx_http_jwtguard_journal, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL},
-    {ngx_string("auth_jwt_revocation_redis"), JWTGUARD_LOC_CONF | NGX_CONF_TAKE1234,
+    {ngx_string("auth_jwt_revocation_redis"), JWTGUARD_LOC_CONF | NGX_CONF_1MORE,
      ngx_http_jwtguard_redis, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL},
     {ngx_string("auth_jwt_revoke"), NGX_HTTP_LOC_CONF | NGX_CONF_NOARGS, ngx_http_jwtguard_revoke,
      NGX_HTTP_LOC_CONF_OFFSET, 0, NULL},
@@ -261,11 +264,18 @@ ngx_http_jwtguard_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         conf->redis_sentinels = prev->redis_sentinels;
         conf->redis_master = prev->redis_master;
         conf->redis_acks = prev->redis_acks;
+        conf->redis_user = prev->redis_user;
+        conf->redis_password_file = prev->redis_password_file;
+        conf->redis_sentinel_password_file = prev->redis_sentinel_password_file;
     }
     ngx_conf_merge_str_value(conf->redis_host, prev->redis_host, "");
     ngx_conf_merge_str_value(conf->redis_prefix, prev->redis_prefix, "");
     ngx_conf_merge_str_value(conf->redis_sentinels, prev->redis_sentinels, "");
     ngx_conf_merge_str_value(conf->redis_master, prev->redis_master, "");
+    ngx_conf_merge_str_value(conf->redis_user, prev->redis_user, "");
+    ngx_conf_merge_str_value(conf->redis_password_file, prev->redis_password_file, "");
+    ngx_conf_merge_str_value(conf->redis_sentinel_password_file,
+                             prev->redis_sentinel_password_file, "");
     ngx_conf_merge_value(conf->redis_port, prev->redis_port, 0);
     ngx_conf_merge_value(conf->redis_acks, prev->redis_acks, 0);
     ngx_conf_merge_value(conf->revoke, prev->revoke, 0);
@@ -278,6 +288,10 @@ ngx_http_jwtguard_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         rc.redis_sentinels = ngx_http_jwtguard_str(&conf->redis_sentinels);
         rc.redis_master = ngx_http_jwtguard_str(&conf->redis_master);
         rc.redis_acks = (int) conf->redis_acks;
+        rc.redis_user = ngx_http_jwtguard_str(&conf->redis_user);
+        rc.redis_password_file = ngx_http_jwtguard_str(&conf->redis_password_file);
+        rc.redis_sentinel_password_file =
+            ngx_http_jwtguard_str(&conf->redis_sentinel_password_file);
         conf->revocations = jwtguard_ngx_revocations_get(mcf->registry, &rc, err);
         if (conf->revocations == NULL) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "auth_jwt_revocation_%s: %s",
@@ -557,8 +571,9 @@ ngx_http_jwtguard_journal(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 /* auth_jwt_revocation_redis <host:port> | sentinels=<host:port,...> master=<name>
- *                           [prefix=<key prefix>] [acks=<replicas>] | off
- * (the Sentinel list is checked by jwtguard_ngx_revocations_get) */
+ *                           [prefix=<key prefix>] [acks=<replicas>] [user=<ACL user>]
+ *                           [password_file=<path>] [sentinel_password_file=<path>] | off
+ * (the Sentinel list and the files are checked by jwtguard_ngx_revocations_get) */
 static char *
 ngx_http_jwtguard_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
@@ -573,6 +588,9 @@ ngx_http_jwtguard_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_str_set(&lcf->redis_prefix, "");
     ngx_str_set(&lcf->redis_sentinels, "");
     ngx_str_set(&lcf->redis_master, "");
+    ngx_str_set(&lcf->redis_user, "");
+    ngx_str_set(&lcf->redis_password_file, "");
+    ngx_str_set(&lcf->redis_sentinel_password_file, "");
     lcf->redis_acks = 0;
     lcf->redis_port = 0;
     if (ngx_strcmp(value[1].data, "off") == 0 && cf->args->nelts == 2) {
@@ -614,6 +632,21 @@ ngx_http_jwtguard_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         {
             lcf->redis_master.data = value[i].data + 7;
             lcf->redis_master.len = value[i].len - 7;
+        } else if (ngx_strncmp(value[i].data, "user=", 5) == 0 && value[i].len > 5
+                   && lcf->redis_user.len == 0)
+        {
+            lcf->redis_user.data = value[i].data + 5;
+            lcf->redis_user.len = value[i].len - 5;
+        } else if (ngx_strncmp(value[i].data, "password_file=", 14) == 0 && value[i].len > 14
+                   && lcf->redis_password_file.len == 0)
+        {
+            lcf->redis_password_file.data = value[i].data + 14;
+            lcf->redis_password_file.len = value[i].len - 14;
+        } else if (ngx_strncmp(value[i].data, "sentinel_password_file=", 23) == 0
+                   && value[i].len > 23 && lcf->redis_sentinel_password_file.len == 0)
+        {
+            lcf->redis_sentinel_password_file.data = value[i].data + 23;
+            lcf->redis_sentinel_password_file.len = value[i].len - 23;
         } else if (ngx_strncmp(value[i].data, "acks=", 5) == 0) {
             lcf->redis_acks = ngx_atoi(value[i].data + 5, value[i].len - 5);
             if (lcf->redis_acks < 0 || lcf->redis_acks > 64) {
@@ -632,6 +665,9 @@ ngx_http_jwtguard_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
     if ((lcf->redis_sentinels.len > 0) != (lcf->redis_master.len > 0)) {
         return "needs sentinels= and master= together";
+    }
+    if (lcf->redis_sentinel_password_file.len > 0 && lcf->redis_sentinels.len == 0) {
+        return "takes sentinel_password_file= only with sentinels=";
     }
     (void) cmd;
     return NGX_CONF_OK;

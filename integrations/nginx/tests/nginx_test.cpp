@@ -622,6 +622,12 @@ TEST_F(NginxConfigCheck, EachBadConfigurationIsRefusedWithItsDirectiveAndReason)
          "acks= takes 0 to 64 replicas"},
         {"auth_jwt api; " + good + " auth_jwt_revocation_redis 127.0.0.1:6379 prefix=a: prefix=b:;",
          "auth_jwt_revocation_redis: unknown or repeated argument \"prefix=b:\""},
+        {"auth_jwt api; " + good +
+             " auth_jwt_revocation_redis 127.0.0.1:6379 password_file=/no/such/file;",
+         "auth_jwt_revocation_redis: password_file= /no/such/file: cannot read it"},
+        {"auth_jwt api; " + good +
+             " auth_jwt_revocation_redis 127.0.0.1:6379 sentinel_password_file=/etc/hostname;",
+         "takes sentinel_password_file= only with sentinels="},
         {"auth_jwt api; " + good + " auth_jwt_revocation_journal " + nginx.path("not-a-journal") +
              ";",
          "auth_jwt_revocation_journal: " + nginx.path("not-a-journal") +
@@ -704,6 +710,41 @@ TEST(NginxRedis, RevocationsCrossNginxInstancesAndApplicationsThroughRedis) {
     ASSERT_EQ(http(ports[0], "GET", "/", bearer(second)).status, 200);
     EXPECT_TRUE(sync.revoke_token(second) == Error::ok);
     EXPECT_TRUE(refused_everywhere(second));
+}
+
+// A Redis that wants a password: nginx reads it from password_file= (and an
+// ACL user from user=) at configuration, and each worker sends it.
+TEST(NginxRedis, APasswordFileAuthenticatesEveryWorker) {
+    test::RedisServer redis({"--requirepass", "nginx-secret"});
+    test::Nginx nginx;
+    const int port = test::free_port();
+    nginx.write("hs.jwks", test::jwks({test::oct_jwk(hs_secret, R"(,"kid":"h1","alg":"HS256")")}));
+    nginx.write("redis.password", "nginx-secret\n");
+    nginx.start("  server { listen 127.0.0.1:" + std::to_string(port) +
+                    "; auth_jwt api; auth_jwt_key_file " + nginx.path("hs.jwks") +
+                    "; auth_jwt_issuer https://issuer.example; auth_jwt_audience api; "
+                    "auth_jwt_revocation_redis 127.0.0.1:" +
+                    std::to_string(redis.port()) +
+                    " user=default password_file=" + nginx.path("redis.password") +
+                    "; location / { empty_gif; } location /__ready { auth_jwt off; "
+                    "return 204; } location = /revoke { auth_jwt off; auth_jwt_revoke; } }",
+                port);
+    const std::string token = hs_token(claims("with-password"));
+    ASSERT_EQ(http(port, "POST", "/revoke", {}, R"({"token":")" + token + "\"}").status, 200);
+    redisContext* c = redis.connect();
+    ASSERT_NE(c, nullptr);
+    auto* auth = static_cast<redisReply*>(redisCommand(c, "AUTH nginx-secret"));
+    ASSERT_NE(auth, nullptr);
+    freeReplyObject(auth);
+    long long live = 0;
+    for (int i = 0; i < 500 && live == 0; ++i) {
+        auto* r = static_cast<redisReply*>(redisCommand(c, "ZCARD jwtguard:live"));
+        live = r != nullptr && r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
+        if (r != nullptr) freeReplyObject(r);
+        if (live == 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    redisFree(c);
+    EXPECT_EQ(live, 1);  // the worker that revoked was authenticated
 }
 
 // Behind Redis Sentinel, with min_replicas_acked 1 and two replicas: the
