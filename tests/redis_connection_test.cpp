@@ -149,7 +149,7 @@ TEST(Sentinel, EverySentinelsRefusalIsReported) {
         detail::find_primary(sentinels, "no-such-master", {}, 500ms);
     EXPECT_FALSE(unknown.primary.has_value());
     EXPECT_NE(unknown.error.find("Sentinel 127.0.0.1:" + std::to_string(ports[0]) +
-                                 ": ERR No such master with that name"),
+                                 ": knows no such master"),
               std::string::npos)
         << unknown.error;
     EXPECT_NE(unknown.error.find("cannot connect"), std::string::npos) << unknown.error;
@@ -190,13 +190,19 @@ class FakeSentinel {
     }
     [[nodiscard]] RedisAddress address() const { return {"127.0.0.1", m_port}; }
 
-    /// SENTINEL MASTER's answer (a flat map) naming ip:port at `epoch`.
+    /// The answers to get-master-addr-by-name and SENTINEL MASTER naming
+    /// ip:port at `epoch`, with `flags`.
     static std::string master(const std::string& ip, const std::string& port,
-                              const std::string& epoch) {
-        std::string out = "*8\r\n";
-        for (const std::string& field :
-             {std::string("name"), std::string("jwtguard"), std::string("ip"), ip,
-              std::string("port"), port, std::string("config-epoch"), epoch}) {
+                              const std::string& epoch, const std::string& flags = "master") {
+        return bulk_array({ip, port}) + bulk_array({"name", "jwtguard", "ip", ip, "port", port,
+                                                    "flags", flags, "config-epoch", epoch});
+    }
+
+    static std::string bulk_array(const std::vector<std::string>& fields) {
+        std::string out = "*";
+        out += std::to_string(fields.size());
+        out += "\r\n";
+        for (const std::string& field : fields) {
             out += '$';
             out += std::to_string(field.size());
             out += "\r\n";
@@ -214,14 +220,21 @@ class FakeSentinel {
 };
 
 // During a failover a Sentinel that has not heard of it names the old
-// primary; the newest configuration epoch wins, whatever the order.
+// primary; the newest configuration epoch wins, whatever the order, and at
+// equal epochs a Sentinel that sees its primary down or is still failing
+// over loses.
 TEST(Sentinel, TheNewestConfigurationEpochWins) {
     const FakeSentinel stale(FakeSentinel::master("10.0.0.1", "6379", "3"));
     const FakeSentinel current(FakeSentinel::master("10.0.0.2", "6380", "4"));
     const FakeSentinel older(FakeSentinel::master("10.0.0.3", "6381", "2"));
+    const FakeSentinel failing_over(
+        FakeSentinel::master("10.0.0.4", "6382", "4", "master,failover_in_progress"));
+    const FakeSentinel down(FakeSentinel::master("10.0.0.5", "6383", "4", "master,s_down,o_down"));
     for (const auto& order :
          {std::vector<RedisAddress>{stale.address(), current.address(), older.address()},
-          std::vector<RedisAddress>{current.address(), older.address(), stale.address()}}) {
+          std::vector<RedisAddress>{current.address(), older.address(), stale.address()},
+          std::vector<RedisAddress>{failing_over.address(), down.address(), current.address()},
+          std::vector<RedisAddress>{down.address(), current.address(), failing_over.address()}}) {
         const detail::PrimaryLookup found = detail::find_primary(order, "jwtguard", {}, 500ms);
         ASSERT_TRUE(found.primary.has_value()) << found.error;
         EXPECT_EQ(found.primary->text(), "10.0.0.2:6380");
@@ -235,8 +248,10 @@ TEST(Sentinel, AMalformedAnswerIsSkippedAndReported) {
           FakeSentinel::master("10.0.0.1", "70000", "5"),
           FakeSentinel::master("10.0.0.1", "6379x", "5"), FakeSentinel::master("", "6379", "5"),
           FakeSentinel::master("10.0.0.1", "6379", "-1"),
-          FakeSentinel::master("10.0.0.1", "6379", ""), std::string("+OK\r\n"),
-          std::string("-ERR no\r\n"), std::string("$-1\r\n")}) {
+          FakeSentinel::master("10.0.0.1", "6379", ""), std::string("+OK\r\n+OK\r\n"),
+          std::string("-ERR no\r\n-ERR no\r\n"), std::string("*-1\r\n-ERR no\r\n"),
+          FakeSentinel::bulk_array({"10.0.0.1", "6379"}) + "-ERR no\r\n",
+          FakeSentinel::bulk_array({"10.0.0.1"}) + FakeSentinel::bulk_array({})}) {
         const FakeSentinel bad(answer);
         const detail::PrimaryLookup found =
             detail::find_primary({bad.address(), good.address()}, "jwtguard", {}, 500ms);

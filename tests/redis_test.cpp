@@ -94,6 +94,13 @@ struct Instance {
         };
         sync = std::make_unique<RedisDenylistSync>(denylist, std::move(extra));
     }
+    [[nodiscard]] std::string all_warnings() {
+        std::lock_guard lock(mutex);
+        std::string all;
+        for (const std::string& w : warnings)
+            all += w + "\n";
+        return all;
+    }
     [[nodiscard]] bool warned(std::string_view part) {
         std::lock_guard lock(mutex);
         for (const std::string& w : warnings)
@@ -829,7 +836,8 @@ TEST_P(RedisFailoverMidStream, EveryRevocationSurvivesAPrimaryKilledMidStream) {
             for (const std::string& jti : list)
                 EXPECT_TRUE(wait_for([&] { return i->denylist.is_revoked(jti, now + 600); }))
                     << jti;
-    EXPECT_TRUE(a.warned("the primary is now 127.0.0.1:" + std::to_string(new_primary)));
+    EXPECT_TRUE(a.warned("the primary is now 127.0.0.1:" + std::to_string(new_primary)))
+        << a.all_warnings();
     EXPECT_GT(made[0].size() + made[1].size(), 100u);
     EXPECT_GT(queued.load(), 0);  // the outage was seen
     // The old primary came back empty; the Sentinels make it a replica

@@ -87,7 +87,7 @@ struct RedisSyncOptions {
     std::string password;
     /// Redis Sentinel: when this lists Sentinels, `host` and `port` are not
     /// used. The primary is the server the Sentinels name for `master_name`
-    /// (the newest configuration epoch wins), checked with ROLE; it is looked up again
+    /// (the newest view wins: detail::find_primary), checked with ROLE; it is looked up again
     /// whenever it cannot be reached, answers READONLY, or the Sentinels
     /// name another (asked every sentinel_check_interval).
     std::vector<RedisAddress> sentinels;

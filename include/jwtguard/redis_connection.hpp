@@ -5,9 +5,9 @@
 // libhiredis-dev; link with -lhiredis, or the CMake target jwtguard::redis).
 //
 // Sentinel (https://redis.io/docs/management/sentinel/): the client asks the
-// Sentinels for the primary of a named master (SENTINEL MASTER: the address
-// SENTINEL get-master-addr-by-name gives, with the configuration epoch) and
-// takes the newest view; it then checks with ROLE that the server it reached
+// Sentinels for the primary of a named master (SENTINEL
+// get-master-addr-by-name, with the configuration epoch and flags of
+// SENTINEL MASTER) and takes the newest view; it then checks with ROLE that the server it reached
 // is a primary, because a Sentinel may still name a primary that was just
 // demoted. During a failover the Sentinels name the old primary until they
 // agree on a new one: a client that cannot reach it, or that is told
@@ -229,19 +229,22 @@ struct PrimaryLookup {
     std::string error;
 };
 
-/// Asks every Sentinel (SENTINEL MASTER) and takes the primary named with
-/// the highest configuration epoch: during and after a failover a Sentinel
-/// that has not heard of it yet still names the old primary, which may be
-/// up again (restarted, not yet turned into a replica) and would take
-/// writes that its conversion then wipes. Sentinels that do not answer are
-/// skipped.
+/// Asks every Sentinel where the primary is (SENTINEL
+/// get-master-addr-by-name, which names the promoted replica as soon as a
+/// failover promoted it) and which configuration it holds (SENTINEL MASTER:
+/// config-epoch, flags), and takes the newest view: the highest epoch, and
+/// at equal epochs one whose Sentinel neither sees the primary down nor is
+/// still failing over. A Sentinel that has not heard of a failover names
+/// the old primary, which may be up again (restarted empty, not yet turned
+/// into a replica) and would take writes its conversion then wipes.
+/// Sentinels that do not answer, or answer nonsense, are skipped.
 [[nodiscard]] inline PrimaryLookup find_primary(const std::vector<RedisAddress>& sentinels,
                                                 std::string_view master_name,
                                                 const RedisCredentials& auth,
                                                 std::chrono::milliseconds timeout) {
     PrimaryLookup result;
     std::string errors;
-    long long best_epoch = -1;
+    std::pair<long long, bool> best{-1, false};  // (epoch, settled)
     for (const RedisAddress& sentinel : sentinels) {
         const auto fail = [&](std::string_view why) {
             if (!errors.empty()) errors += "; ";
@@ -252,23 +255,31 @@ struct PrimaryLookup {
             fail(c.error());
             continue;
         }
-        const Reply r = c.run({"SENTINEL", "MASTER", master_name});
-        if (r == nullptr) {
+        c.append({"SENTINEL", "get-master-addr-by-name", master_name});
+        c.append({"SENTINEL", "MASTER", master_name});
+        const Reply address = c.read();
+        const Reply master = c.read();
+        if (address == nullptr || master == nullptr) {
             fail(c.error());
             continue;
         }
-        if (r->type != REDIS_REPLY_ARRAY) {
-            fail(reply_text(r.get()));
+        if (address->type != REDIS_REPLY_ARRAY || address->elements != 2) {
+            fail(address->type == REDIS_REPLY_NIL ? std::string_view("knows no such master")
+                                                  : reply_text(address.get()));
             continue;
         }
-        std::string_view host, port, epoch;
-        for (std::size_t k = 0; k + 1 < r->elements; k += 2) {
-            const std::string_view name = reply_text(r->element[k]);
-            const std::string_view value = reply_text(r->element[k + 1]);
-            if (name == "ip") host = value;
-            if (name == "port") port = value;
-            if (name == "config-epoch") epoch = value;
+        if (master->type != REDIS_REPLY_ARRAY) {
+            fail(reply_text(master.get()));
+            continue;
         }
+        std::string_view epoch, flags;
+        for (std::size_t k = 0; k + 1 < master->elements; k += 2) {
+            const std::string_view name = reply_text(master->element[k]);
+            if (name == "config-epoch") epoch = reply_text(master->element[k + 1]);
+            if (name == "flags") flags = reply_text(master->element[k + 1]);
+        }
+        const std::string_view host = reply_text(address->element[0]);
+        const std::string_view port = reply_text(address->element[1]);
         RedisAddress primary{std::string(host), 0};
         long long config_epoch = 0;
         const auto p = std::from_chars(port.data(), port.data() + port.size(), primary.port);
@@ -280,8 +291,11 @@ struct PrimaryLookup {
                  "\", config-epoch \"" + std::string(epoch) + "\")");
             continue;
         }
-        if (config_epoch > best_epoch) {
-            best_epoch = config_epoch;
+        const bool settled = flags.find("down") == std::string_view::npos &&
+                             flags.find("failover") == std::string_view::npos;
+        const std::pair<long long, bool> view{config_epoch, settled};
+        if (view > best) {
+            best = view;
             result.primary = std::move(primary);
         }
     }
