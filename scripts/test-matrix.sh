@@ -2,7 +2,10 @@
 # The rest of the test matrix, after scripts/test.sh (which .ci/run runs
 # first): every test again with clang 14 (Release), with g++ under
 # AddressSanitizer + UndefinedBehaviorSanitizer, the concurrency-related
-# tests under clang's ThreadSanitizer, then a short bounded campaign of
+# tests under clang's ThreadSanitizer (CMakePresets.json's test presets
+# leave out what another configuration already runs and no compiler or
+# sanitizer changes: the consumer builds everywhere but Release, the Redis
+# Sentinel failover scenarios under clang), then a short bounded campaign of
 # every libFuzzer target (FUZZ_SECONDS each, default 20), so that a
 # regression any of them can find fails CI. All with -Werror.
 set -euo pipefail

@@ -461,8 +461,10 @@ class RedisDenylistSync {
     /// (SET <prefix>claim:<name> NX EX), so that of any number of calls on
     /// any instances exactly one wins, e.g. the rotation of one refresh
     /// token. With min_replicas_acked, a claim the replicas did not
-    /// acknowledge in time is `unavailable` (it stays claimed: a failover
-    /// that lost it may let one later call win, never two). Unreachable
+    /// acknowledge in time is `unavailable` and given back (deleted if it
+    /// still holds this call's value), so that a later call can win once
+    /// they keep up; the give-back or the claim itself may be lost by a
+    /// failover, which can cost a winner, never make two. Unreachable
     /// Redis: `unavailable`, with the reason in `why`. One round trip (plus
     /// WAIT), at most command_timeout (plus replica_ack_timeout).
     [[nodiscard]] Claim claim_once(std::string_view name, std::int64_t until,
@@ -481,7 +483,8 @@ class RedisDenylistSync {
                                                       : m_writer_error);
         const std::string key = m_options.key_prefix + "claim:" + std::string(name);
         const bool acked = m_options.min_replicas_acked > 0;
-        m_writer->append({"SET", key, m_origin, "NX", "EX", std::to_string(seconds)});
+        const std::string mine = m_origin + "#" + std::to_string(++m_claims);
+        m_writer->append({"SET", key, mine, "NX", "EX", std::to_string(seconds)});
         if (acked) append_wait(*m_writer);  // one round trip for both
         const detail::Reply r = m_writer->read();
         const std::string replicas = acked ? read_wait(*m_writer) : std::string();
@@ -492,8 +495,18 @@ class RedisDenylistSync {
             return Claim::lost;
         else if (r->type != REDIS_REPLY_STATUS)
             error = "Redis refused: " + std::string(detail::reply_text(r.get()));
-        else
+        else if (!replicas.empty() && m_writer->ok()) {
+            // Taken but not acknowledged: give it back (if still ours), so
+            // that a later call can win once replicas keep up, instead of
+            // every call losing to a claim nobody was granted.
+            static constexpr std::string_view release =
+                "if redis.call('GET', KEYS[1]) == ARGV[1] then "
+                "return redis.call('DEL', KEYS[1]) end return 0";
+            (void)m_writer->run({"EVAL", release, "1", key, mine});
             error = replicas;
+        } else {
+            error = replicas;
+        }
         if (error.empty()) return Claim::won;
         writer_failed_locked(error);
         return unavailable(std::move(error));
@@ -788,6 +801,16 @@ class RedisDenylistSync {
         // A Sentinel may still name a primary that was just demoted.
         if (std::string e = detail::check_primary(reader, primary); !e.empty()) return e;
         m_primary_lost.store(false, std::memory_order_relaxed);
+        {
+            // Until the writer reaches this primary, revocations queue: one
+            // sent meanwhile through the old writer could land on a demoted
+            // primary after catch_up() put back what this one lacked.
+            std::lock_guard lock(m_writer_mutex);
+            if (m_writer != nullptr) {
+                m_writer.reset();
+                m_writer_error = "reconnecting to " + primary.text();
+            }
+        }
         if (std::string e = catch_up(reader, primary); !e.empty()) return e;
         if (std::string e = connect_writer(primary); !e.empty()) return e;
         if (in_outage) {
@@ -1176,6 +1199,7 @@ class RedisDenylistSync {
     std::deque<Queued> m_outbox;             // guarded by m_writer_mutex
     std::uint64_t m_writer_epoch = 0;        // guarded by m_writer_mutex; +1 per writer
     std::uint64_t m_replica_shortfalls = 0;  // guarded by m_writer_mutex
+    std::uint64_t m_claims = 0;              // guarded by m_writer_mutex
     /// After a shortfall, when replay_queue() asks the replicas again.
     std::chrono::steady_clock::time_point m_next_ack_check;  // guarded by m_writer_mutex
     int m_outbox_fd = -1;                                    // guarded by m_writer_mutex
