@@ -51,11 +51,11 @@ typedef struct {
     jwtguard_ngx_str journal;    /* empty: none */
     jwtguard_ngx_str redis_host; /* empty: none */
     int redis_port;
-    jwtguard_ngx_str redis_prefix; /* empty: jwtguard's default */
-    jwtguard_ngx_str redis_sentinels; /* "host:port,host:port"; empty: none */
-    jwtguard_ngx_str redis_master;    /* with redis_sentinels */
-    int redis_acks;                   /* min_replicas_acked */
-    jwtguard_ngx_str redis_user;      /* ACL user; empty: none */
+    jwtguard_ngx_str redis_prefix;                 /* empty: jwtguard's default */
+    jwtguard_ngx_str redis_sentinels;              /* "host:port,host:port"; empty: none */
+    jwtguard_ngx_str redis_master;                 /* with redis_sentinels */
+    int redis_acks;                                /* min_replicas_acked */
+    jwtguard_ngx_str redis_user;                   /* ACL user; empty: none */
     jwtguard_ngx_str redis_password_file;          /* empty: no AUTH */
     jwtguard_ngx_str redis_sentinel_password_file; /* empty: no AUTH to Sentinels */
 } jwtguard_ngx_revocation_config;

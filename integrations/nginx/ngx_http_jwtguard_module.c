@@ -570,6 +570,21 @@ ngx_http_jwtguard_journal(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     return NGX_CONF_OK;
 }
 
+/* Takes `arg` into `*out` when it is "<name><value>" with a value and `*out`
+ * is still empty (a repeated argument is not taken); 1 when taken. */
+static ngx_int_t
+ngx_http_jwtguard_take(ngx_str_t *arg, const char *name, ngx_str_t *out)
+{
+    size_t n = ngx_strlen(name);
+
+    if (arg->len <= n || ngx_strncmp(arg->data, name, n) != 0 || out->len > 0) {
+        return 0;
+    }
+    out->data = arg->data + n;
+    out->len = arg->len - n;
+    return 1;
+}
+
 /* auth_jwt_revocation_redis <host:port> | sentinels=<host:port,...> master=<name>
  *                           [prefix=<key prefix>] [acks=<replicas>] [user=<ACL user>]
  *                           [password_file=<path>] [sentinel_password_file=<path>] | off
@@ -622,31 +637,14 @@ ngx_http_jwtguard_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
     }
     for (i = 2; i < cf->args->nelts; i++) {
-        if (ngx_strncmp(value[i].data, "prefix=", 7) == 0 && value[i].len > 7
-            && lcf->redis_prefix.len == 0)
+        if (ngx_http_jwtguard_take(&value[i], "prefix=", &lcf->redis_prefix)
+            || ngx_http_jwtguard_take(&value[i], "master=", &lcf->redis_master)
+            || ngx_http_jwtguard_take(&value[i], "user=", &lcf->redis_user)
+            || ngx_http_jwtguard_take(&value[i], "password_file=", &lcf->redis_password_file)
+            || ngx_http_jwtguard_take(&value[i], "sentinel_password_file=",
+                                      &lcf->redis_sentinel_password_file))
         {
-            lcf->redis_prefix.data = value[i].data + 7;
-            lcf->redis_prefix.len = value[i].len - 7;
-        } else if (ngx_strncmp(value[i].data, "master=", 7) == 0 && value[i].len > 7
-                   && lcf->redis_master.len == 0)
-        {
-            lcf->redis_master.data = value[i].data + 7;
-            lcf->redis_master.len = value[i].len - 7;
-        } else if (ngx_strncmp(value[i].data, "user=", 5) == 0 && value[i].len > 5
-                   && lcf->redis_user.len == 0)
-        {
-            lcf->redis_user.data = value[i].data + 5;
-            lcf->redis_user.len = value[i].len - 5;
-        } else if (ngx_strncmp(value[i].data, "password_file=", 14) == 0 && value[i].len > 14
-                   && lcf->redis_password_file.len == 0)
-        {
-            lcf->redis_password_file.data = value[i].data + 14;
-            lcf->redis_password_file.len = value[i].len - 14;
-        } else if (ngx_strncmp(value[i].data, "sentinel_password_file=", 23) == 0
-                   && value[i].len > 23 && lcf->redis_sentinel_password_file.len == 0)
-        {
-            lcf->redis_sentinel_password_file.data = value[i].data + 23;
-            lcf->redis_sentinel_password_file.len = value[i].len - 23;
+            continue;
         } else if (ngx_strncmp(value[i].data, "acks=", 5) == 0) {
             lcf->redis_acks = ngx_atoi(value[i].data + 5, value[i].len - 5);
             if (lcf->redis_acks < 0 || lcf->redis_acks > 64) {
