@@ -63,9 +63,10 @@ class RedisServer {
         std::vector<std::string> args = {JWTGUARD_REDIS_SERVER};
         if (!m_config.empty()) args.push_back(m_config);
         const std::vector<std::string> common = {
-            "--port",    std::to_string(m_port), "--bind",      "127.0.0.1", "--save",
-            "",          "--appendonly",         "no",          "--dir",     m_dir,
-            "--logfile", m_dir + "/redis.log",   "--daemonize", "no"};
+            "--port", std::to_string(m_port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
+            "no", "--dir", m_dir, "--logfile", m_dir + "/redis.log", "--daemonize", "no",
+            // A replica's first sync starts at once, not after 5 s.
+            "--repl-diskless-sync-delay", "0"};
         args.insert(args.end(), common.begin(), common.end());
         args.insert(args.end(), m_extra.begin(), m_extra.end());
         m_pid = ::fork();

@@ -295,6 +295,9 @@ class RedisDenylistSync {
         std::uint64_t republished = 0;
         /// WAITs that found fewer replicas than min_replicas_acked.
         std::uint64_t replica_shortfalls = 0;
+        /// Claims answered `unavailable` that Redis held all the same, and
+        /// that this instance deleted (claim_once()).
+        std::uint64_t claims_given_back = 0;
     };
 
     /// Throws SetupError(option_invalid) for bad options. Does not wait for
@@ -460,11 +463,17 @@ class RedisDenylistSync {
     /// epoch) plus clock_slack: a compare-and-set in the primary
     /// (SET <prefix>claim:<name> NX EX), so that of any number of calls on
     /// any instances exactly one wins, e.g. the rotation of one refresh
-    /// token. With min_replicas_acked, a claim the replicas did not
-    /// acknowledge in time is `unavailable` and given back (deleted if it
-    /// still holds this call's value), so that a later call can win once
-    /// they keep up; the give-back or the claim itself may be lost by a
-    /// failover, which can cost a winner, never make two. Unreachable
+    /// token. A claim Redis may hold without this call knowing it won (its
+    /// answer lost with the connection, or, with min_replicas_acked, not
+    /// acknowledged by the replicas in time) is `unavailable` and given
+    /// back: deleted if it still holds this call's value, at once and
+    /// through every later writer connection until it expires (a failover
+    /// can lose a give-back), so that a later call can win; a give-back
+    /// outrun by a late copy of its claim costs a winner, never makes two.
+    /// A `won` claim is as durable as a revocation: without
+    /// min_replicas_acked a failover can lose it, and a later call win a
+    /// second time; with it, only a failover to a replica that had not
+    /// acknowledged it (Sentinel promotes the most advanced one). Unreachable
     /// Redis: `unavailable`, with the reason in `why`. One round trip (plus
     /// WAIT), at most command_timeout (plus replica_ack_timeout).
     [[nodiscard]] Claim claim_once(std::string_view name, std::int64_t until,
@@ -495,20 +504,19 @@ class RedisDenylistSync {
             return Claim::lost;
         else if (r->type != REDIS_REPLY_STATUS)
             error = "Redis refused: " + std::string(detail::reply_text(r.get()));
-        else if (!replicas.empty() && m_writer->ok()) {
-            // Taken but not acknowledged: give it back (if still ours), so
-            // that a later call can win once replicas keep up, instead of
-            // every call losing to a claim nobody was granted.
-            static constexpr std::string_view release =
-                "if redis.call('GET', KEYS[1]) == ARGV[1] then "
-                "return redis.call('DEL', KEYS[1]) end return 0";
-            (void)m_writer->run({"EVAL", release, "1", key, mine});
+        else
             error = replicas;
-        } else {
-            error = replicas;
-        }
         if (error.empty()) return Claim::won;
+        // Not granted, but possibly taken: unacknowledged, or its answer
+        // lost with the connection. Give it back (if it still holds this
+        // call's value), now and again on every later writer connection
+        // until it would have expired, since a failover can lose the
+        // give-back as well: otherwise every later call would lose to a
+        // claim nobody was granted.
+        if (m_given_back.size() == max_given_back) m_given_back.pop_front();
+        m_given_back.push_back({key, mine, now() + seconds, 0});
         writer_failed_locked(error);
+        if (m_writer != nullptr) (void)give_back_claims_locked();
         return unavailable(std::move(error));
     }
 
@@ -524,6 +532,7 @@ class RedisDenylistSync {
         s.connection_failures = m_connection_failures.load(std::memory_order_relaxed);
         s.republished = m_republished.load(std::memory_order_relaxed);
         s.replica_shortfalls = m_replica_shortfalls;
+        s.claims_given_back = m_claims_given_back;
         return s;
     }
 
@@ -726,6 +735,37 @@ class RedisDenylistSync {
         m_writer.reset();
     }
 
+    /// Runs, through the writer, the compare-and-delete of every claim
+    /// given back and not yet deleted through this writer connection
+    /// (pipelined), and forgets those that have expired. Empty, or why the
+    /// writer failed (it is then dropped).
+    std::string give_back_claims_locked() {
+        static constexpr std::string_view release =
+            "if redis.call('GET', KEYS[1]) == ARGV[1] then "
+            "return redis.call('DEL', KEYS[1]) end return 0";
+        const std::int64_t t = now();
+        std::erase_if(m_given_back, [&](const GivenBack& g) { return g.until < t; });
+        std::vector<GivenBack*> sent;
+        for (GivenBack& g : m_given_back)
+            if (g.deleted_in != m_writer_epoch) {
+                m_writer->append({"EVAL", release, "1", g.key, g.value});
+                sent.push_back(&g);
+            }
+        for (GivenBack* g : sent) {
+            const detail::Reply r = m_writer->read();
+            if (r == nullptr || r->type == REDIS_REPLY_ERROR) {
+                const std::string e =
+                    r == nullptr ? m_writer->error() : std::string(detail::reply_text(r.get()));
+                drop_writer_locked();
+                m_writer_error = "giving back a claim: " + e;
+                return m_writer_error;
+            }
+            g->deleted_in = m_writer_epoch;
+            if (r->type == REDIS_REPLY_INTEGER && r->integer == 1) ++m_claims_given_back;
+        }
+        return {};
+    }
+
     void drop_writer_locked() {
         m_writer_error = m_writer->error();
         m_writer.reset();
@@ -907,7 +947,7 @@ class RedisDenylistSync {
         ++m_writer_epoch;
         m_writer_error.clear();
         m_next_ack_check = {};
-        return {};
+        return give_back_claims_locked();
     }
 
     /// Sends queued revocations, oldest first, each once per writer
@@ -915,8 +955,11 @@ class RedisDenylistSync {
     /// WAIT says enough replicas hold them all.
     std::string replay_queue() {
         std::lock_guard lock(m_writer_mutex);
+        // A writer that failed ends the session, queue or not: claim_once()
+        // needs one, and the next session connects a new one.
+        if (m_writer == nullptr)
+            return m_writer_error.empty() ? "the writer connection failed" : m_writer_error;
         if (m_outbox.empty()) return {};
-        if (m_writer == nullptr) return m_writer_error;
         const auto now = std::chrono::steady_clock::now();
         if (now < m_next_ack_check) return {};
         // Pipelined, up to 1000 per round trip: after an outage the queue
@@ -1200,6 +1243,19 @@ class RedisDenylistSync {
     std::uint64_t m_writer_epoch = 0;        // guarded by m_writer_mutex; +1 per writer
     std::uint64_t m_replica_shortfalls = 0;  // guarded by m_writer_mutex
     std::uint64_t m_claims = 0;              // guarded by m_writer_mutex
+    /// A claim answered `unavailable` that Redis may hold all the same,
+    /// until it expires (unix seconds), and the writer connection that last
+    /// deleted it (its epoch).
+    struct GivenBack {
+        std::string key, value;
+        std::int64_t until = 0;
+        std::uint64_t deleted_in = 0;
+    };
+    /// Beyond this many (a long outage under a refresh storm), the oldest
+    /// is forgotten: that can cost a winner, never make two.
+    static constexpr std::size_t max_given_back = 4096;
+    std::deque<GivenBack> m_given_back;     // guarded by m_writer_mutex
+    std::uint64_t m_claims_given_back = 0;  // guarded by m_writer_mutex
     /// After a shortfall, when replay_queue() asks the replicas again.
     std::chrono::steady_clock::time_point m_next_ack_check;  // guarded by m_writer_mutex
     int m_outbox_fd = -1;                                    // guarded by m_writer_mutex
