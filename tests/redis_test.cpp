@@ -85,8 +85,10 @@ struct Instance {
     Instance(int port, std::int64_t now, RedisSyncOptions extra = {})
         : denylist(denylist_options(), now) {
         extra.port = port;
-        extra.backoff_min = 10ms;
-        extra.backoff_max = 100ms;
+        // Quick retries, unless the test asked for its own.
+        const RedisSyncOptions defaults;
+        if (extra.backoff_min == defaults.backoff_min) extra.backoff_min = 10ms;
+        if (extra.backoff_max == defaults.backoff_max) extra.backoff_max = 100ms;
         extra.read_block = 50ms;
         extra.warn = [this](std::string_view m) {
             std::lock_guard lock(mutex);
