@@ -289,6 +289,35 @@ TEST(Json, HeaderParameters) {
     EXPECT_EQ(header_error(R"({"crit":null,"alg":"HS256"})"), Error::crit_unsupported);
 }
 
+// The word-at-a-time read of eight digits (the fast path of ten-digit
+// dates) against a byte loop: every byte value in every position.
+TEST(NumericDate, EightDigitsAtOnceMatchTheByteLoop) {
+    const auto by_bytes = [](const char* p, std::uint64_t& out) {
+        out = 0;
+        for (int i = 0; i < 8; ++i) {
+            if (p[i] < '0' || p[i] > '9') return false;
+            out = out * 10 + static_cast<std::uint64_t>(p[i] - '0');
+        }
+        return true;
+    };
+    const std::string bases[] = {"17000000", "99999999", "00000000", "12345678", "90817263"};
+    int accepted = 0;
+    for (const std::string& base : bases)
+        for (int at = 0; at < 8; ++at)
+            for (int byte = 0; byte < 256; ++byte) {
+                std::string text = base;
+                text[static_cast<std::size_t>(at)] = static_cast<char>(byte);
+                std::uint64_t fast = 0, slow = 0;
+                const bool ok = by_bytes(text.data(), slow);
+                ASSERT_EQ(detail::eight_digits(text.data(), fast), ok) << at << " " << byte;
+                if (ok) {
+                    ASSERT_EQ(fast, slow) << text;
+                    ++accepted;
+                }
+            }
+    EXPECT_EQ(accepted, 5 * 8 * 10);
+}
+
 TEST(NumericDate, ExactFromTheDecimalText) {
     auto date = [](std::string_view text) -> std::optional<std::int64_t> {
         std::int64_t v;
