@@ -69,7 +69,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // The public entry point, and each path it may choose.
     check(jwtguard::base64url_decode, in, expected_status, expected);
     check(jwtguard::detail::base64url_decode_scalar, in, expected_status, expected);
-#if JWTGUARD_BASE64URL_AVX2
+#if JWTGUARD_AVX2
     if (__builtin_cpu_supports("avx2"))
         check(jwtguard::detail::base64url_decode_avx2, in, expected_status, expected);
 #endif

@@ -98,7 +98,7 @@ TEST(Base64url, InvalidCharacterWinsOverTrailingBits) {
     EXPECT_EQ(decode("Z=h").status, Base64Status::invalid);
 }
 
-#if JWTGUARD_BASE64URL_AVX2
+#if JWTGUARD_AVX2
 /// Both paths on `in`, into buffers of exactly the documented size: the
 /// same verdict, size and bytes.
 void expect_paths_agree(std::string_view in) {

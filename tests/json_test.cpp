@@ -368,6 +368,55 @@ TEST(Utf8, Validator) {
     EXPECT_FALSE(valid("\xe0\xa0\x7f"));
 }
 
+// The text check's verdict and backslash report, whichever of its paths
+// (32-byte AVX2 blocks, 16-byte SSE2 blocks, words, bytes) meets a byte:
+// every byte value at every position of texts of 1 to 3 AVX2 blocks and
+// their neighbours, against a byte loop.
+TEST(Utf8, TheTextCheckAgreesWithAByteLoopAtEveryPosition) {
+    const auto by_bytes = [](std::string_view s, bool& backslash) {
+        backslash = false;
+        for (std::size_t i = 0; i < s.size(); ++i) {
+            const auto c = static_cast<unsigned char>(s[i]);
+            if (c >= 0x80) return detail::JsonFault::invalid_utf8;  // lone bytes here
+            if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') return detail::JsonFault::syntax;
+            backslash |= c == '\\';
+        }
+        return detail::JsonFault::none;
+    };
+    int checked = 0;
+    for (const std::size_t size : {31u, 32u, 33u, 63u, 64u, 65u, 96u, 97u})
+        for (std::size_t at = 0; at < size; ++at)
+            for (int byte = 0; byte < 256; ++byte) {
+                std::string text(size, 'a');
+                text[at] = static_cast<char>(byte);
+                // A backslash before the byte's block, or none at all.
+                if (at >= 40 && byte == 'b') text[3] = '\\';
+                bool expected_backslash = false, backslash = true;
+                const detail::JsonFault expected = by_bytes(text, expected_backslash);
+                const detail::JsonFault got = detail::raw_text_fault(
+                    reinterpret_cast<const unsigned char*>(text.data()), text.size(), &backslash);
+                ASSERT_EQ(got, expected) << size << " " << at << " " << byte;
+                if (got == detail::JsonFault::none) {
+                    ASSERT_EQ(backslash, expected_backslash) << size << " " << at << " " << byte;
+                }
+                ++checked;
+            }
+    EXPECT_GT(checked, 100'000);
+#if JWTGUARD_AVX2
+    if (detail::cpu_has_avx2()) {
+        // The AVX2 run stops at the block of the first non-printable byte.
+        std::string text(100, 'x');
+        text[70] = '\n';
+        text[10] = '\\';
+        bool backslash = false;
+        EXPECT_EQ(detail::printable_blocks_avx2(reinterpret_cast<const unsigned char*>(text.data()),
+                                                text.size(), backslash),
+                  64u);
+        EXPECT_TRUE(backslash);
+    }
+#endif
+}
+
 TEST(Json, RawControlCharactersInStringsAreRefused) {
     // rapidjson 1.1's SIMD string scanning lets 0x1A-0x1F through (found by
     // fuzz_header): every control character, at every position of names and

@@ -13,9 +13,9 @@
 #include <string>
 #include <string_view>
 
-#include "jwtguard/config.hpp"  // JWTGUARD_BASE64URL_AVX2
+#include "jwtguard/config.hpp"  // JWTGUARD_AVX2
 
-#if JWTGUARD_BASE64URL_AVX2
+#if JWTGUARD_AVX2
 #include <immintrin.h>
 #endif
 
@@ -105,7 +105,7 @@ inline constexpr Base64urlTables base64url_tables = make_base64url_tables();
     return Base64Status::ok;
 }
 
-#if JWTGUARD_BASE64URL_AVX2
+#if JWTGUARD_AVX2
 /// base64url_decode, 32 characters at a time with AVX2 while 32 remain, the
 /// rest by base64url_decode_scalar (so only the scalar path judges the
 /// trailing bits, and the verdicts are the same). Per block, with three
@@ -190,12 +190,8 @@ inline constexpr Base64urlTables base64url_tables = make_base64url_tables();
 /// when the input is then refused.
 [[nodiscard]] inline Base64Status base64url_decode(std::string_view in, unsigned char* out,
                                                    std::size_t& out_size) noexcept {
-#if JWTGUARD_BASE64URL_AVX2
-#if !defined(__AVX2__)
-    if (in.size() >= 32 && __builtin_cpu_supports("avx2"))
-#else
-    if (in.size() >= 32)
-#endif
+#if JWTGUARD_AVX2
+    if (in.size() >= 32 && detail::cpu_has_avx2())
         return detail::base64url_decode_avx2(in, out, out_size);
 #endif
     return detail::base64url_decode_scalar(in, out, out_size);

@@ -66,17 +66,31 @@
 #endif
 #endif
 
-/// Whether base64url decoding uses AVX2 (32 characters per step, about four
-/// times the table-driven loop on a token's payload) on x86-64 CPUs that
-/// have it, chosen at run time (`__builtin_cpu_supports`), or always when
-/// compiled with -mavx2. GCC and Clang only. Default 1 where available;
-/// 0 keeps the portable loop (tests build both and compare them).
-#ifndef JWTGUARD_BASE64URL_AVX2
+/// Whether the byte-crunching stages use AVX2 on x86-64 CPUs that have it,
+/// chosen at run time (detail::cpu_has_avx2), or always when compiled with
+/// -mavx2: base64url decoding (32 characters per step, about four times the
+/// table-driven loop on a token's payload) and the JSON text check (32
+/// bytes per step). GCC and Clang only. Default 1 where available; 0 keeps
+/// the portable loops (tests build both and compare them).
+#ifndef JWTGUARD_AVX2
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define JWTGUARD_BASE64URL_AVX2 1
+#define JWTGUARD_AVX2 1
 #else
-#define JWTGUARD_BASE64URL_AVX2 0
+#define JWTGUARD_AVX2 0
 #endif
+#endif
+
+#if JWTGUARD_AVX2
+namespace jwtguard::detail {
+/// Whether this CPU runs the AVX2 paths.
+[[nodiscard]] inline bool cpu_has_avx2() noexcept {
+#if defined(__AVX2__)
+    return true;
+#else
+    return __builtin_cpu_supports("avx2");
+#endif
+}
+}  // namespace jwtguard::detail
 #endif
 
 /// Whether epoch-based reclamation (epoch.hpp: denylist lookups) may use

@@ -34,6 +34,9 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+#if JWTGUARD_AVX2
+#include <immintrin.h>
+#endif
 
 #ifndef XXH_INLINE_ALL
 #define XXH_INLINE_ALL
@@ -57,6 +60,31 @@ enum class JsonFault : std::uint8_t {
     duplicate_member,
 };
 
+#if JWTGUARD_AVX2
+/// The length of the whole 32-byte blocks at the start of `data` that hold
+/// only printable ASCII (0x20-0x7f), up to the first block that does not;
+/// sets `backslash` when they hold a '\\'. raw_text_fault's fast part on
+/// CPUs with AVX2: twice the bytes per step of the 16-byte loop, and the
+/// backslashes gathered in a register rather than tested per step.
+[[gnu::target("avx2")]] [[nodiscard]] inline std::size_t printable_blocks_avx2(
+    const unsigned char* data, std::size_t size, bool& backslash) noexcept {
+    const __m256i control_max = _mm256_set1_epi8(0x1f);
+    const __m256i backslashes = _mm256_set1_epi8('\\');
+    __m256i seen = _mm256_setzero_si256();
+    std::size_t i = 0;
+    for (; i + 32 <= size; i += 32) {
+        const __m256i block = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(data + i));
+        // 0xff for a byte <= 0x1f (unsigned: max(b, 0x1f) == 0x1f); its high
+        // bit, like a byte >= 0x80's own, stops the run.
+        const __m256i control = _mm256_cmpeq_epi8(_mm256_max_epu8(block, control_max), control_max);
+        if (_mm256_movemask_epi8(_mm256_or_si256(block, control)) != 0) break;
+        seen = _mm256_or_si256(seen, _mm256_cmpeq_epi8(block, backslashes));
+    }
+    backslash |= _mm256_movemask_epi8(seen) != 0;
+    return i;
+}
+#endif
+
 /// The first fault of raw JSON text among those the reader must not be left
 /// to find: ill-formed UTF-8 (RFC 3629; Unicode table 3-7), and a raw
 /// control character other than JSON whitespace (tab, LF, CR), which JSON
@@ -68,9 +96,15 @@ enum class JsonFault : std::uint8_t {
                                               bool* saw_backslash = nullptr) noexcept {
     std::size_t i = 0;
     bool backslash = false;
+#if JWTGUARD_AVX2
+    const bool avx2 = size >= 32 && cpu_has_avx2();
+#endif
     while (i < size) {
-        // Printable ASCII runs, 16 (else 8) bytes at a time: tokens are
-        // nearly all that.
+        // Printable ASCII runs, 32 (AVX2), 16 (SSE2) or 8 bytes at a time:
+        // tokens are nearly all that.
+#if JWTGUARD_AVX2
+        if (avx2 && size - i >= 32) i += printable_blocks_avx2(data + i, size - i, backslash);
+#endif
 #if defined(__SSE2__)
         const __m128i printable_min = _mm_set1_epi8(0x20);
         const __m128i backslashes = _mm_set1_epi8('\\');
