@@ -775,21 +775,31 @@ RedisSyncOptions through_sentinels(const test::SentinelFarm& farm, int acks = 0)
     return o;
 }
 
-// A primary and a replica, without Sentinel: with min_replicas_acked, a
-// revocation the replica does not take in time stays queued, is not
-// published again while the writer lasts (one stream entry), and leaves
-// the queue once the replica holds it.
+/// A primary and one replica, without Sentinel, and mirror options that
+/// want the replica's acknowledgement within 100 ms.
+struct PrimaryAndReplica {
+    test::RedisServer primary;
+    test::RedisServer replica{{"--replicaof", "127.0.0.1", std::to_string(primary.port())}};
+    [[nodiscard]] static RedisSyncOptions acked() {
+        RedisSyncOptions o;
+        o.min_replicas_acked = 1;
+        o.replica_ack_timeout = 100ms;
+        return o;
+    }
+    [[nodiscard]] bool in_sync() const {
+        return wait_for([&] { return test::SentinelFarm::in_sync(replica); }, 10000ms).has_value();
+    }
+};
+
 // With min_replicas_acked, a claim no replica acknowledged is given back
 // at once: the next call can win as soon as the replicas keep up.
 TEST(RedisFailover, AnUnacknowledgedClaimIsGivenBackAtOnce) {
-    test::RedisServer primary;
-    test::RedisServer replica({"--replicaof", "127.0.0.1", std::to_string(primary.port())});
+    PrimaryAndReplica servers;
+    test::RedisServer& primary = servers.primary;
+    test::RedisServer& replica = servers.replica;
     const std::int64_t now = detail::unix_seconds();
-    RedisSyncOptions acked;
-    acked.min_replicas_acked = 1;
-    acked.replica_ack_timeout = 100ms;
-    ASSERT_TRUE(wait_for([&] { return test::SentinelFarm::in_sync(replica); }, 10000ms));
-    Instance a(primary.port(), now, acked);
+    ASSERT_TRUE(servers.in_sync());
+    Instance a(primary.port(), now, PrimaryAndReplica::acked());
     ASSERT_TRUE(all_ready({&a}));
     replica.pause(true);
     std::string why;
@@ -807,15 +817,15 @@ TEST(RedisFailover, AnUnacknowledgedClaimIsGivenBackAtOnce) {
     }));
 }
 
+// With min_replicas_acked, a revocation the replica does not take in time
+// stays queued, is not published again while the writer lasts (one stream
+// entry), and leaves the queue once the replica holds it.
 TEST(RedisFailover, AShortfallOfReplicasKeepsARevocationQueuedUntilOneHoldsIt) {
-    test::RedisServer primary;
-    test::RedisServer replica({"--replicaof", "127.0.0.1", std::to_string(primary.port())});
+    PrimaryAndReplica servers;
+    test::RedisServer& replica = servers.replica;
     const std::int64_t now = detail::unix_seconds();
-    RedisSyncOptions acked;
-    acked.min_replicas_acked = 1;
-    acked.replica_ack_timeout = 100ms;
-    ASSERT_TRUE(wait_for([&] { return test::SentinelFarm::in_sync(replica); }, 10000ms));
-    Instance a(primary.port(), now, acked);
+    ASSERT_TRUE(servers.in_sync());
+    Instance a(servers.primary.port(), now, PrimaryAndReplica::acked());
     ASSERT_TRUE(all_ready({&a}));
     // Acknowledged once the replica keeps up (at once, unless the machine
     // is busy).
