@@ -6,9 +6,10 @@
 # leave out what another configuration already runs and no compiler or
 # sanitizer changes: the consumer builds everywhere but Release, the Redis
 # Sentinel failover scenarios under clang, the longest of them under ASan,
-# the fuzz corpus replays under both, since the campaign runs them), then a short bounded campaign of
-# every libFuzzer target (FUZZ_SECONDS each, default 10), so that a
-# regression any of them can find fails CI. All with -Werror.
+# the fuzz corpus replays under both, since the campaign runs them), then a
+# short bounded campaign of every libFuzzer target (FUZZ_SECONDS each,
+# default 10), so that a regression any of them can find fails CI. All with
+# -Werror.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

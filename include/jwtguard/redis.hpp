@@ -507,14 +507,16 @@ class RedisDenylistSync {
         else
             error = replicas;
         if (error.empty()) return Claim::won;
-        // Not granted, but possibly taken: unacknowledged, or its answer
-        // lost with the connection. Give it back (if it still holds this
-        // call's value), now and again on every later writer connection
-        // until it would have expired, since a failover can lose the
-        // give-back as well: otherwise every later call would lose to a
-        // claim nobody was granted.
-        if (m_given_back.size() == max_given_back) m_given_back.pop_front();
-        m_given_back.push_back({key, mine, now() + seconds, 0});
+        // Not granted, but possibly taken (unacknowledged, or its answer
+        // lost with the connection; a refusal took nothing). Give it back
+        // (if it still holds this call's value), now and again on every
+        // later writer connection until it would have expired, since a
+        // failover can lose the give-back as well: otherwise every later
+        // call would lose to a claim nobody was granted.
+        if (r == nullptr || r->type == REDIS_REPLY_STATUS) {
+            if (m_given_back.size() == max_given_back) m_given_back.pop_front();
+            m_given_back.push_back({key, mine, now() + seconds, 0});
+        }
         writer_failed_locked(error);
         if (m_writer != nullptr) (void)give_back_claims_locked();
         return unavailable(std::move(error));
