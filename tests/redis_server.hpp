@@ -244,6 +244,31 @@ class SentinelFarm {
         return result;
     }
 
+    /// Each Sentinel's TILT flag ("sentinel_tilt:0 sentinel_tilt:1 ..."):
+    /// a Sentinel whose timer was starved (a loaded machine) suspends every
+    /// action for 30 s, the conversion of an old primary included.
+    [[nodiscard]] std::string tilt_flags() const {
+        std::string flags;
+        for (const auto& s : m_sentinels) {
+            redisContext* c = s->connect();
+            std::string flag = "?";
+            if (c != nullptr) {
+                auto* r = static_cast<redisReply*>(redisCommand(c, "INFO sentinel"));
+                if (r != nullptr && r->type == REDIS_REPLY_STRING) {
+                    const std::string info(r->str, r->len);
+                    const auto at = info.find("sentinel_tilt:");
+                    if (at != std::string::npos) flag = info.substr(at + 14, 1);
+                }
+                if (r != nullptr) freeReplyObject(r);
+                redisFree(c);
+            }
+            if (!flags.empty()) flags += ' ';
+            flags += "sentinel_tilt:";
+            flags += flag;
+        }
+        return flags;
+    }
+
   private:
     static std::vector<std::unique_ptr<RedisServer>> make_sentinels(int primary) {
         const std::string config = std::string("sentinel monitor ") + master_name + " 127.0.0.1 " +

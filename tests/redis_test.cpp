@@ -915,17 +915,22 @@ TEST_P(RedisFailoverMidStream, EveryRevocationSurvivesAPrimaryKilledMidStream) {
     EXPECT_GT(made[0].size() + made[1].size(), 100u);
     EXPECT_GT(queued.load(), 0);  // the outage was seen
     // The old primary came back empty; the Sentinels make it a replica
-    // (after watching it for some seconds), and no instance wrote to it.
+    // (after watching it for 8 s, Sentinel's fixed wait), and no instance
+    // wrote to it. A Sentinel starved of CPU (a loaded CI machine, TSan)
+    // enters TILT and acts 30 s later: the wait allows for one TILT.
     EXPECT_TRUE(wait_for(
-        [&] { return test::SentinelFarm::role(farm.first_primary().port()) == "slave"; }, 20000ms));
+        [&] { return test::SentinelFarm::role(farm.first_primary().port()) == "slave"; }, 45000ms))
+        << "its role: " << test::SentinelFarm::role(farm.first_primary().port()) << "; "
+        << farm.tilt_flags();
     std::printf(
         "failover (acks %d): promoted %lld ms after the kill; %d of %zu revocations queued, "
-        "%llu put back\n",
+        "%llu put back; %s\n",
         acks,
         static_cast<long long>(
             std::chrono::duration_cast<std::chrono::milliseconds>(promoted - killed).count()),
         queued.load(), made[0].size() + made[1].size(),
-        static_cast<unsigned long long>(a.sync->stats().republished + b.sync->stats().republished));
+        static_cast<unsigned long long>(a.sync->stats().republished + b.sync->stats().republished),
+        farm.tilt_flags().c_str());
 }
 
 INSTANTIATE_TEST_SUITE_P(RedisFailover, RedisFailoverMidStream, ::testing::Values(0, 1),
