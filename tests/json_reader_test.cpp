@@ -135,6 +135,30 @@ TEST(JsonReader, NumbersFollowTheGrammar) {
     EXPECT_EQ(leading_zero.events, "[ #|0| ");
 }
 
+TEST(JsonReader, FindsTheEndOfIntegersOfEveryLengthBeforeEveryByte) {
+    // The integer part is scanned eight bytes per step: a run of 1-24
+    // digits, then every byte value, as the byte-by-byte grammar reads it.
+    for (std::size_t n = 1; n <= 24; ++n) {
+        std::string digits;
+        for (std::size_t i = 0; i < n; ++i)
+            digits += static_cast<char>('1' + i % 9);
+        for (int c = 1; c < 256; ++c) {
+            const std::string json = cat({"[", digits, std::string(1, static_cast<char>(c)), "]"});
+            const Read r = read(json);
+            if (c >= '0' && c <= '9') {  // one number, one digit longer
+                EXPECT_EQ(r.events,
+                          cat({"[ #|", digits, std::string(1, static_cast<char>(c)), "| ]1 "}))
+                    << n << " " << c;
+            } else if (c == '.' || c == 'e' || c == 'E') {  // a fraction or exponent, cut
+                EXPECT_LT(r.result, 0) << n << " " << c;
+                EXPECT_EQ(r.events, "[ ") << n << " " << c;
+            } else {  // the number ends before the byte
+                EXPECT_EQ(r.events.rfind(cat({"[ #|", digits, "| "}), 0), 0u) << n << " " << c;
+            }
+        }
+    }
+}
+
 TEST(JsonReader, RefusesNumbersTooBigForADouble) {
     // rapidjson's rule (kParseErrorNumberTooBig), so that both agree.
     EXPECT_TRUE(accepts("[1e308]"));

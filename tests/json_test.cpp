@@ -352,6 +352,37 @@ TEST(NumericDate, ExactFromTheDecimalText) {
     EXPECT_EQ(date("0000000000000000000000000012"), 12);
 }
 
+// Ten characters take the inline path only when all ten are digits; it
+// must give what the general path gives, fraction included.
+TEST(NumericDate, TenDigitsReadInlineAsTheGeneralPathReadsThem) {
+    const auto both_agree = [](std::string_view text) {
+        std::int64_t fast = -1, general = -1;
+        detail::DateFraction fast_fraction{1, true}, general_fraction{};
+        const bool fast_ok = detail::parse_numeric_date(text, fast, &fast_fraction);
+        const bool general_ok =
+            detail::parse_numeric_date_general(text, general, &general_fraction);
+        EXPECT_EQ(fast_ok, general_ok) << text;
+        if (fast_ok && general_ok) {
+            EXPECT_EQ(fast, general) << text;
+            EXPECT_EQ(fast_fraction.digits, general_fraction.digits) << text;
+            EXPECT_EQ(fast_fraction.more, general_fraction.more) << text;
+        }
+        return fast;
+    };
+    EXPECT_EQ(both_agree("1000000000"), 1000000000);
+    EXPECT_EQ(both_agree("9999999999"), 9999999999);
+    EXPECT_EQ(both_agree("17000000.5"), 17000001);  // a point in the last two
+    EXPECT_EQ(both_agree("170000000.5"), 170000001);
+    EXPECT_EQ(both_agree("1.70000e+9"), 1700000000);
+    EXPECT_EQ(both_agree("17000000e2"), 1700000000);
+    std::uint64_t x = 0x9e3779b97f4a7c15ull;
+    for (int i = 0; i < 10000; ++i) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        const std::string text = std::to_string(1000000000 + x % 9000000000);
+        ASSERT_EQ(both_agree(text), std::stoll(text));
+    }
+}
+
 TEST(Utf8, Validator) {
     auto valid = [](std::string_view s) {
         return detail::raw_text_fault(reinterpret_cast<const unsigned char*>(s.data()), s.size()) ==

@@ -233,6 +233,29 @@ class JsonReader {
 #endif
     }
 
+    /// The first byte at or after `p` that is not a digit (the terminating
+    /// NUL is one), eight bytes per step: dates are ten digits.
+    static char* after_digits(char* p) noexcept {
+        if constexpr (std::endian::native == std::endian::little) {
+            for (;; p += 8) {
+                std::uint64_t word;
+                std::memcpy(&word, p, 8);  // within the NUL's padding
+                // A byte's high bit set unless it is '0'..'9': b ^ '0' is
+                // below 10 exactly for digits, and b ^ '0' + 0x76 carries
+                // into bit 7 from 10 up (bytes of 0x80 and more have it).
+                const std::uint64_t x = word ^ 0x3030303030303030ull;
+                const std::uint64_t not_digit =
+                    (((x & 0x7f7f7f7f7f7f7f7full) + 0x7676767676767676ull) | x) &
+                    0x8080808080808080ull;
+                if (not_digit != 0) return p + std::countr_zero(not_digit) / 8;
+            }
+        } else {
+            while (is_digit(*p))
+                ++p;
+            return p;
+        }
+    }
+
     /// The four hex digits at `p` as a number, -1 if one is not a digit.
     static int hex4(const char* p) noexcept {
         int code = 0;
@@ -341,8 +364,7 @@ class JsonReader {
         if (*p == '0') {
             ++p;
         } else if (*p >= '1' && *p <= '9') {
-            while (is_digit(*++p)) {
-            }
+            p = after_digits(p + 1);
         } else {
             return false;
         }
