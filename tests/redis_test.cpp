@@ -910,8 +910,9 @@ TEST_P(RedisFailoverMidStream, EveryRevocationSurvivesAPrimaryKilledMidStream) {
             for (const std::string& jti : list)
                 EXPECT_TRUE(wait_for([&] { return i->denylist.is_revoked(jti, now + 600); }))
                     << jti;
-    EXPECT_TRUE(a.warned("the primary is now 127.0.0.1:" + std::to_string(new_primary)))
-        << a.all_warnings();
+    EXPECT_TRUE(wait_for([&] {
+        return a.warned("the primary is now 127.0.0.1:" + std::to_string(new_primary));
+    })) << a.all_warnings();
     EXPECT_GT(made[0].size() + made[1].size(), 100u);
     EXPECT_GT(queued.load(), 0);  // the outage was seen
     // The old primary came back empty; the Sentinels make it a replica
@@ -992,7 +993,11 @@ TEST(RedisFailover, AnotherServerWithoutTheTailGetsItBackFromTheInstances) {
     EXPECT_TRUE(wait_for([&] { return integer(c, {"ZCARD", "jwtguard:live"}) == 1; }));
     EXPECT_EQ(integer(c, {"XLEN", "jwtguard:revocations"}), 1);
     redisFree(c);
-    EXPECT_TRUE(a.warned("the primary is now 127.0.0.1:" + std::to_string(server.port())));
+    // The warning comes once the put-back's answers are read, after Redis
+    // applied it.
+    EXPECT_TRUE(wait_for([&] {
+        return a.warned("the primary is now 127.0.0.1:" + std::to_string(server.port()));
+    })) << a.all_warnings();
     EXPECT_FALSE(a.warned("Redis lost the revocations it held"));
     EXPECT_EQ(a.sync->stats().republished, 1u);
     Instance later(server.port(), now);
@@ -1025,7 +1030,8 @@ TEST(RedisFailover, ADemotedPrimaryIsLeftAndTheRevocationQueued) {
     // An instance starting now will not take the replica for its Redis.
     Instance b(server.port(), now);
     EXPECT_FALSE(b.sync->wait_ready(500ms));
-    EXPECT_TRUE(b.warned("is not a primary (ROLE: slave)"));
+    EXPECT_TRUE(wait_for([&] { return b.warned("is not a primary (ROLE: slave)"); }))
+        << b.all_warnings();
     ASSERT_EQ(command(c, {"REPLICAOF", "NO", "ONE"})->type, REDIS_REPLY_STATUS);
     EXPECT_TRUE(wait_for([&] { return a.sync->queued() == 0; }));
     const std::string text =

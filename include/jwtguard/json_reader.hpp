@@ -162,10 +162,16 @@ class JsonReader {
             char* name;
             SizeType size;
             if (!string(name, size) || !m_handler.Key(name, size, false)) return false;
-            skip_whitespace();
-            if (*m_p != ':') return false;
-            ++m_p;
-            skip_whitespace();
+            // Tokens hold no whitespace: ':' then the value's first byte,
+            // tested as one pair before any whitespace is looked for.
+            if (m_p[0] == ':' && m_p[1] > ' ') {
+                ++m_p;
+            } else {
+                skip_whitespace();
+                if (*m_p != ':') return false;
+                ++m_p;
+                skip_whitespace();
+            }
             // Most member values are strings: no call for them.
             if (*m_p == '"') {
                 char* text;
@@ -174,6 +180,10 @@ class JsonReader {
                     return false;
             } else if (!value()) {
                 return false;
+            }
+            if (m_p[0] == ',' && m_p[1] > ' ') {  // the next member, as above
+                ++m_p;
+                continue;
             }
             skip_whitespace();
             if (*m_p == ',') {
@@ -198,6 +208,10 @@ class JsonReader {
         }
         for (SizeType elements = 1;; ++elements) {
             if (!value()) return false;
+            if (m_p[0] == ',' && m_p[1] > ' ') {  // the next element, as in object()
+                ++m_p;
+                continue;
+            }
             skip_whitespace();
             if (*m_p == ',') {
                 ++m_p;
