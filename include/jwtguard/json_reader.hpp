@@ -119,11 +119,8 @@ class JsonReader {
 
     bool value() {
         switch (*m_p) {
-            case '"': {
-                char* text;
-                SizeType size;
-                return string(text, size) && m_handler.String(text, size, false);
-            }
+            case '"':
+                return string_value();
             case '{':
                 return object();
             case '[':
@@ -137,6 +134,14 @@ class JsonReader {
             default:
                 return number();
         }
+    }
+
+    /// The string value at m_p (its quote), reported to the handler;
+    /// inlined where strings are likely, so that they take no call.
+    [[gnu::always_inline]] bool string_value() {
+        char* text;
+        SizeType size;
+        return string(text, size) && m_handler.String(text, size, false);
     }
 
     template <std::size_t N>
@@ -173,14 +178,7 @@ class JsonReader {
                 skip_whitespace();
             }
             // Most member values are strings: no call for them.
-            if (*m_p == '"') {
-                char* text;
-                SizeType text_size;
-                if (!string(text, text_size) || !m_handler.String(text, text_size, false))
-                    return false;
-            } else if (!value()) {
-                return false;
-            }
+            if (!(*m_p == '"' ? string_value() : value())) return false;
             if (m_p[0] == ',' && m_p[1] > ' ') {  // the next member, as above
                 ++m_p;
                 continue;
@@ -207,7 +205,8 @@ class JsonReader {
             return m_handler.EndArray(0);
         }
         for (SizeType elements = 1;; ++elements) {
-            if (!value()) return false;
+            // Arrays in tokens hold strings (aud, roles, scopes): no call.
+            if (!(*m_p == '"' ? string_value() : value())) return false;
             if (m_p[0] == ',' && m_p[1] > ' ') {  // the next element, as in object()
                 ++m_p;
                 continue;
