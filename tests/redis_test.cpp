@@ -763,6 +763,67 @@ TEST(RedisSync, AClaimWhoseAnswerWasLostIsGivenBackOnTheNextConnection) {
     EXPECT_EQ(b.sync->stats().claims_given_back, 0u);
 }
 
+// Until its give-back runs, such a claim would make every call of the farm
+// lose, and nobody win (a refresh storm through a failover ended so): a
+// later call on the instance that made it takes it over and wins, once.
+// The give-back is held off here by changing the value while it runs.
+TEST(RedisSync, AClaimWhoseAnswerWasLostIsTakenOverByTheNextCallOfItsMaker) {
+    test::RedisServer server;
+    const std::int64_t now = detail::unix_seconds();
+    RedisSyncOptions quick;
+    quick.command_timeout = 200ms;
+    quick.backoff_min = 1000ms;  // time to hide the claim from the give-back
+    quick.backoff_max = 1000ms;
+    Instance a(server.port(), now, quick);
+    Instance b(server.port(), now);
+    ASSERT_TRUE(all_ready({&a, &b}));
+    server.pause(true);
+    EXPECT_EQ(a.sync->claim_once("refresh:lost-answer", now + 600),
+              RedisDenylistSync::Claim::unavailable);
+    server.pause(false);
+    redisContext* c = server.connect();
+    ASSERT_NE(c, nullptr);
+    const std::string key = "jwtguard:claim:refresh:lost-answer";
+    std::string value;
+    ASSERT_TRUE(wait_for([&] {
+        const detail::Reply r = command(c, {"GET", key});
+        value = r != nullptr && r->type == REDIS_REPLY_STRING ? detail::reply_text(r.get()) : "";
+        return !value.empty();
+    }));
+    ASSERT_EQ(command(c, {"SET", key, "hidden"})->type, REDIS_REPLY_STATUS);
+    // a reconnects (its give-back finds another value and deletes nothing).
+    ASSERT_TRUE(wait_for(
+        [&] {
+            return a.sync->claim_once("refresh:probe", now + 600) !=
+                   RedisDenylistSync::Claim::unavailable;
+        },
+        5000ms));
+    EXPECT_EQ(a.sync->stats().claims_given_back, 0u);
+    ASSERT_EQ(command(c, {"SET", key, value})->type, REDIS_REPLY_STATUS);
+    // Another instance loses to it; its maker takes it over, once.
+    EXPECT_EQ(b.sync->claim_once("refresh:lost-answer", now + 600), RedisDenylistSync::Claim::lost);
+    EXPECT_EQ(a.sync->claim_once("refresh:lost-answer", now + 600), RedisDenylistSync::Claim::won);
+    EXPECT_EQ(a.sync->stats().claims_adopted, 1u);
+    EXPECT_EQ(a.sync->claim_once("refresh:lost-answer", now + 600), RedisDenylistSync::Claim::lost);
+    EXPECT_EQ(b.sync->claim_once("refresh:lost-answer", now + 600), RedisDenylistSync::Claim::lost);
+    // Taken over, it is given back no more: a new connection leaves it.
+    redisFree(c);
+    server.stop();
+    server.start();
+    c = server.connect();
+    ASSERT_NE(c, nullptr);
+    ASSERT_EQ(command(c, {"SET", key, value, "EX", "600"})->type, REDIS_REPLY_STATUS);
+    ASSERT_TRUE(wait_for(
+        [&] {
+            return a.sync->claim_once("refresh:probe-2", now + 600) !=
+                   RedisDenylistSync::Claim::unavailable;
+        },
+        5000ms));
+    EXPECT_EQ(detail::reply_text(command(c, {"GET", key}).get()), value);
+    EXPECT_EQ(a.sync->stats().claims_given_back, 0u);
+    redisFree(c);
+}
+
 /// Mirror options that find the primary through `farm`'s Sentinels.
 RedisSyncOptions through_sentinels(const test::SentinelFarm& farm, int acks = 0) {
     RedisSyncOptions o;

@@ -298,6 +298,9 @@ class RedisDenylistSync {
         /// Claims answered `unavailable` that Redis held all the same, and
         /// that this instance deleted (claim_once()).
         std::uint64_t claims_given_back = 0;
+        /// Claims of this instance answered `unavailable`, found still held
+        /// by a later call here and taken over by it (claim_once()).
+        std::uint64_t claims_adopted = 0;
     };
 
     /// Throws SetupError(option_invalid) for bad options. Does not wait for
@@ -469,7 +472,10 @@ class RedisDenylistSync {
     /// back: deleted if it still holds this call's value, at once and
     /// through every later writer connection until it expires (a failover
     /// can lose a give-back), so that a later call can win; a give-back
-    /// outrun by a late copy of its claim costs a winner, never makes two.
+    /// outrun by a late copy of its claim costs a winner, never makes two;
+    /// until it runs, a later call on this instance that finds the claim
+    /// still holding that value takes it over and wins (no call had won it),
+    /// so that a failover does not leave a claim nobody can win.
     /// A `won` claim is as durable as a revocation: without
     /// min_replicas_acked a failover can lose it, and a later call win a
     /// second time; with it, only a failover to a replica that had not
@@ -501,7 +507,7 @@ class RedisDenylistSync {
         if (r == nullptr)
             error = m_writer->error();
         else if (r->type == REDIS_REPLY_NIL)
-            return Claim::lost;
+            return adopt_or_lose_locked(key, seconds, why);
         else if (r->type != REDIS_REPLY_STATUS)
             error = "Redis refused: " + std::string(detail::reply_text(r.get()));
         else
@@ -535,6 +541,7 @@ class RedisDenylistSync {
         s.republished = m_republished.load(std::memory_order_relaxed);
         s.replica_shortfalls = m_replica_shortfalls;
         s.claims_given_back = m_claims_given_back;
+        s.claims_adopted = m_claims_adopted;
         return s;
     }
 
@@ -735,6 +742,64 @@ class RedisDenylistSync {
         if (demoted) m_primary_lost.store(true, std::memory_order_relaxed);
         m_writer_error = m_writer->ok() ? error : m_writer->error();
         m_writer.reset();
+    }
+
+    /// claim_once() found `key` held. If the holder is one of this
+    /// instance's own claims whose answer was lost (one waiting to be given
+    /// back), no call has won it: this call takes it over (compare-and-set
+    /// in Redis, acknowledged like a new claim) and wins, and it is given
+    /// back no more. Without this, every call of the farm would lose to it
+    /// until the give-back ran, and a refresh storm through a failover
+    /// could end with no winner at all. Any other holder: `lost`.
+    [[nodiscard]] Claim adopt_or_lose_locked(const std::string& key, std::int64_t seconds,
+                                             std::string* why) {
+        const bool pending = std::any_of(m_given_back.begin(), m_given_back.end(),
+                                         [&](const GivenBack& g) { return g.key == key; });
+        if (!pending) return Claim::lost;
+        const auto unavailable = [&](std::string reason) {
+            if (why != nullptr) *why = std::move(reason);
+            return Claim::unavailable;
+        };
+        const detail::Reply held = m_writer->run({"GET", key});
+        if (held == nullptr || held->type == REDIS_REPLY_ERROR) {
+            const std::string e =
+                held == nullptr ? m_writer->error() : std::string(detail::reply_text(held.get()));
+            writer_failed_locked(e);
+            return unavailable(e);
+        }
+        if (held->type == REDIS_REPLY_NIL) return unavailable("the claim expired meanwhile");
+        const std::string_view value = detail::reply_text(held.get());
+        const auto mine =
+            std::find_if(m_given_back.begin(), m_given_back.end(),
+                         [&](const GivenBack& g) { return g.key == key && g.value == value; });
+        if (mine == m_given_back.end()) return Claim::lost;
+        // Still ours at this instant, and written again so that WAIT counts
+        // the replicas that hold it.
+        static constexpr std::string_view adopt =
+            "if redis.call('GET', KEYS[1]) == ARGV[1] then "
+            "redis.call('SET', KEYS[1], ARGV[1], 'XX', 'EX', ARGV[2]) return 1 end return 0";
+        const bool acked = m_options.min_replicas_acked > 0;
+        m_writer->append({"EVAL", adopt, "1", key, mine->value, std::to_string(seconds)});
+        if (acked) append_wait(*m_writer);
+        const detail::Reply r = m_writer->read();
+        const std::string replicas = acked ? read_wait(*m_writer) : std::string();
+        if (r == nullptr || r->type != REDIS_REPLY_INTEGER) {
+            const std::string e =
+                r == nullptr ? m_writer->error()
+                             : "Redis refused: " + std::string(detail::reply_text(r.get()));
+            writer_failed_locked(e);
+            return unavailable(e);
+        }
+        if (r->integer != 1) return Claim::lost;
+        if (!replicas.empty()) {  // still ours: given back again, as a new claim would be
+            mine->deleted_in = 0;
+            writer_failed_locked(replicas);
+            if (m_writer != nullptr) (void)give_back_claims_locked();
+            return unavailable(replicas);
+        }
+        m_given_back.erase(mine);
+        ++m_claims_adopted;
+        return Claim::won;
     }
 
     /// Runs, through the writer, the compare-and-delete of every claim
@@ -1257,6 +1322,7 @@ class RedisDenylistSync {
     /// is forgotten: that can cost a winner, never make two.
     static constexpr std::size_t max_given_back = 4096;
     std::deque<GivenBack> m_given_back;     // guarded by m_writer_mutex
+    std::uint64_t m_claims_adopted = 0;     // guarded by m_writer_mutex
     std::uint64_t m_claims_given_back = 0;  // guarded by m_writer_mutex
     /// After a shortfall, when replay_queue() asks the replicas again.
     std::chrono::steady_clock::time_point m_next_ack_check;  // guarded by m_writer_mutex
