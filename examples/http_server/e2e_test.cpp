@@ -452,7 +452,9 @@ TEST_F(ExampleServer, ARefreshTokenRotatesOnceAcrossTheFarmThroughAFailover) {
             const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
             while (std::chrono::steady_clock::now() < deadline) {
                 const auto r = c.Post("/refresh", body, "application/json");
-                if (r && r->status == 503) {
+                // 503, or a connection that could not be made (nothing was
+                // sent, so nothing decided): try again.
+                if ((r && r->status == 503) || (!r && r.error() == httplib::Error::Connection)) {
                     ++retried;
                     std::this_thread::sleep_for(std::chrono::milliseconds(20));
                     continue;
