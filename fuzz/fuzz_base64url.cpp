@@ -70,7 +70,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check(jwtguard::base64url_decode, in, expected_status, expected);
     check(jwtguard::detail::base64url_decode_scalar, in, expected_status, expected);
 #if JWTGUARD_AVX2
-    if (__builtin_cpu_supports("avx2"))
+    if (jwtguard::detail::cpu_has_avx2())
         check(jwtguard::detail::base64url_decode_avx2, in, expected_status, expected);
 #endif
     if (expected_status == jwtguard::Base64Status::ok)

@@ -763,43 +763,62 @@ TEST(RedisSync, AClaimWhoseAnswerWasLostIsGivenBackOnTheNextConnection) {
     EXPECT_EQ(b.sync->stats().claims_given_back, 0u);
 }
 
-// Until its give-back runs, such a claim would make every call of the farm
-// lose, and nobody win (a refresh storm through a failover ended so): a
-// later call on the instance that made it takes it over and wins, once.
-// The give-back is held off here by changing the value while it runs.
-TEST(RedisSync, AClaimWhoseAnswerWasLostIsTakenOverByTheNextCallOfItsMaker) {
-    test::RedisServer server;
-    const std::int64_t now = detail::unix_seconds();
-    RedisSyncOptions quick;
-    quick.command_timeout = 200ms;
-    quick.backoff_min = 1000ms;  // time to hide the claim from the give-back
-    quick.backoff_max = 1000ms;
-    Instance a(server.port(), now, quick);
-    Instance b(server.port(), now);
-    ASSERT_TRUE(all_ready({&a, &b}));
+/// Leaves in `server` a claim of `a` whose answer was lost and whose
+/// give-back is still to come: the server freezes past a's command_timeout
+/// (a must retry its connection after about a second: slow_to_reconnect),
+/// then runs the SET; the value is hidden while a reconnects and gives back
+/// (nothing), then put back. Returns the claim's value ("" on failure).
+std::string leave_a_lost_answer_claim(test::RedisServer& server, Instance& a, redisContext* c,
+                                      const std::string& name, std::int64_t now) {
     server.pause(true);
-    EXPECT_EQ(a.sync->claim_once("refresh:lost-answer", now + 600),
-              RedisDenylistSync::Claim::unavailable);
+    EXPECT_EQ(a.sync->claim_once(name, now + 600), RedisDenylistSync::Claim::unavailable);
     server.pause(false);
-    redisContext* c = server.connect();
-    ASSERT_NE(c, nullptr);
-    const std::string key = "jwtguard:claim:refresh:lost-answer";
+    const std::string key = "jwtguard:claim:" + name;
     std::string value;
-    ASSERT_TRUE(wait_for([&] {
-        const detail::Reply r = command(c, {"GET", key});
-        value = r != nullptr && r->type == REDIS_REPLY_STRING ? detail::reply_text(r.get()) : "";
-        return !value.empty();
-    }));
-    ASSERT_EQ(command(c, {"SET", key, "hidden"})->type, REDIS_REPLY_STATUS);
+    if (!wait_for([&] {
+            const detail::Reply r = command(c, {"GET", key});
+            value =
+                r != nullptr && r->type == REDIS_REPLY_STRING ? detail::reply_text(r.get()) : "";
+            return !value.empty();
+        })) {
+        ADD_FAILURE() << "the claim's SET never ran";
+        return {};
+    }
+    EXPECT_EQ(command(c, {"SET", key, "hidden"})->type, REDIS_REPLY_STATUS);
     // a reconnects (its give-back finds another value and deletes nothing).
-    ASSERT_TRUE(wait_for(
+    EXPECT_TRUE(wait_for(
         [&] {
-            return a.sync->claim_once("refresh:probe", now + 600) !=
+            return a.sync->claim_once(name + "-probe", now + 600) !=
                    RedisDenylistSync::Claim::unavailable;
         },
         5000ms));
     EXPECT_EQ(a.sync->stats().claims_given_back, 0u);
-    ASSERT_EQ(command(c, {"SET", key, value})->type, REDIS_REPLY_STATUS);
+    EXPECT_EQ(command(c, {"SET", key, value})->type, REDIS_REPLY_STATUS);
+    return value;
+}
+
+/// Options for leave_a_lost_answer_claim's instance.
+RedisSyncOptions slow_to_reconnect(RedisSyncOptions o = {}) {
+    o.command_timeout = 200ms;
+    o.backoff_min = 1000ms;  // time to hide the claim from the give-back
+    o.backoff_max = 1000ms;
+    return o;
+}
+
+// Until its give-back runs, such a claim would make every call of the farm
+// lose, and nobody win (a refresh storm through a failover ended so): a
+// later call on the instance that made it takes it over and wins, once.
+TEST(RedisSync, AClaimWhoseAnswerWasLostIsTakenOverByTheNextCallOfItsMaker) {
+    test::RedisServer server;
+    const std::int64_t now = detail::unix_seconds();
+    Instance a(server.port(), now, slow_to_reconnect());
+    Instance b(server.port(), now);
+    ASSERT_TRUE(all_ready({&a, &b}));
+    redisContext* c = server.connect();
+    ASSERT_NE(c, nullptr);
+    const std::string key = "jwtguard:claim:refresh:lost-answer";
+    const std::string value = leave_a_lost_answer_claim(server, a, c, "refresh:lost-answer", now);
+    ASSERT_FALSE(value.empty());
     // Another instance loses to it; its maker takes it over, once.
     EXPECT_EQ(b.sync->claim_once("refresh:lost-answer", now + 600), RedisDenylistSync::Claim::lost);
     EXPECT_EQ(a.sync->claim_once("refresh:lost-answer", now + 600), RedisDenylistSync::Claim::won);
@@ -883,6 +902,31 @@ TEST(RedisFailover, AnUnacknowledgedClaimIsGivenBackAtOnce) {
 // With min_replicas_acked, a revocation the replica does not take in time
 // stays queued, is not published again while the writer lasts (one stream
 // entry), and leaves the queue once the replica holds it.
+// With min_replicas_acked, a take-over counts only once a replica holds the
+// claim; until then it is `unavailable`, and given back at once, as a new
+// claim would be.
+TEST(RedisFailover, AClaimTakenOverWithoutAcknowledgementIsGivenBack) {
+    PrimaryAndReplica servers;
+    const std::int64_t now = detail::unix_seconds();
+    ASSERT_TRUE(servers.in_sync());
+    Instance a(servers.primary.port(), now, slow_to_reconnect(PrimaryAndReplica::acked()));
+    ASSERT_TRUE(all_ready({&a}));
+    redisContext* c = servers.primary.connect();
+    ASSERT_NE(c, nullptr);
+    ASSERT_FALSE(
+        leave_a_lost_answer_claim(servers.primary, a, c, "refresh:unacked-take-over", now).empty());
+    servers.replica.pause(true);
+    std::string why;
+    EXPECT_EQ(a.sync->claim_once("refresh:unacked-take-over", now + 600, &why),
+              RedisDenylistSync::Claim::unavailable);
+    EXPECT_EQ(why, "only 0 of the 1 replicas asked for acknowledged it within 100 ms");
+    EXPECT_EQ(a.sync->stats().claims_adopted, 0u);
+    EXPECT_EQ(a.sync->stats().claims_given_back, 1u);
+    EXPECT_EQ(integer(c, {"EXISTS", "jwtguard:claim:refresh:unacked-take-over"}), 0);
+    servers.replica.pause(false);
+    redisFree(c);
+}
+
 TEST(RedisFailover, AShortfallOfReplicasKeepsARevocationQueuedUntilOneHoldsIt) {
     PrimaryAndReplica servers;
     test::RedisServer& replica = servers.replica;

@@ -485,8 +485,7 @@ class RedisDenylistSync {
     [[nodiscard]] Claim claim_once(std::string_view name, std::int64_t until,
                                    std::string* why = nullptr) {
         const auto unavailable = [&](std::string reason) {
-            if (why != nullptr) *why = std::move(reason);
-            return Claim::unavailable;
+            return unavailable_because(why, std::move(reason));
         };
         if (name.empty()) return unavailable("an empty name");
         if (!is_numeric_date(until)) return unavailable("the expiry lies outside [0, 2^53]");
@@ -744,6 +743,12 @@ class RedisDenylistSync {
         m_writer.reset();
     }
 
+    /// `unavailable`, with `reason` in `why` if given.
+    static Claim unavailable_because(std::string* why, std::string reason) {
+        if (why != nullptr) *why = std::move(reason);
+        return Claim::unavailable;
+    }
+
     /// claim_once() found `key` held. If the holder is one of this
     /// instance's own claims whose answer was lost (one waiting to be given
     /// back), no call has won it: this call takes it over (compare-and-set
@@ -757,13 +762,13 @@ class RedisDenylistSync {
                                          [&](const GivenBack& g) { return g.key == key; });
         if (!pending) return Claim::lost;
         const auto unavailable = [&](std::string reason) {
-            if (why != nullptr) *why = std::move(reason);
-            return Claim::unavailable;
+            return unavailable_because(why, std::move(reason));
         };
         const detail::Reply held = m_writer->run({"GET", key});
         if (held == nullptr || held->type == REDIS_REPLY_ERROR) {
             const std::string e =
-                held == nullptr ? m_writer->error() : std::string(detail::reply_text(held.get()));
+                held == nullptr ? m_writer->error()
+                                : "Redis refused: " + std::string(detail::reply_text(held.get()));
             writer_failed_locked(e);
             return unavailable(e);
         }
