@@ -53,12 +53,32 @@ struct Read {
     std::string events;
 };
 
-Read read(std::string_view json, std::size_t stop_at = 0) {
+Read read_as(std::string_view json, bool plain, std::size_t stop_at = 0) {
     JsonBuffer buffer(json);
     Recorder recorder;
     recorder.stop_at = stop_at;
-    const std::ptrdiff_t result = read_json(buffer.data(), recorder);
+    const std::ptrdiff_t result = read_json(buffer.data(), recorder, plain);
     return {result, recorder.events};
+}
+
+/// A text without a backslash or a byte below 0x20 (json_text_fault's
+/// `plain`), which the reader may also read looking only for quotes.
+bool is_plain(std::string_view json) {
+    for (const char c : json)
+        if (c == '\\' || static_cast<unsigned char>(c) < 0x20) return false;
+    return true;
+}
+
+/// Every text read both ways where both are allowed: the same events, the
+/// same verdict, at the same place.
+Read read(std::string_view json, std::size_t stop_at = 0) {
+    const Read general = read_as(json, false, stop_at);
+    if (is_plain(json)) {
+        const Read plain = read_as(json, true, stop_at);
+        EXPECT_EQ(plain.result, general.result) << json;
+        EXPECT_EQ(plain.events, general.events) << json;
+    }
+    return general;
 }
 
 bool accepts(std::string_view json) {
@@ -107,6 +127,24 @@ TEST(JsonReader, FindsTheEndOfStringsOfEveryLength) {
         EXPECT_EQ(read(cat({"[\"", text, "\\n\"]"})).events, cat({"[ s|", text, "\n| ]1 "})) << n;
         EXPECT_LT(read(cat({"[\"", text, "\x1f\"]"})).result, 0) << n;
         EXPECT_LT(read(cat({"[\"", text})).result, 0) << n;
+    }
+}
+
+TEST(JsonReader, PlainTextsEndStringsAtTheirQuoteOrTheEnd) {
+    // The quote-only scan at every position of the first three 16-byte
+    // blocks, and an unterminated string stopped by the NUL, not by a quote
+    // in the bytes after it.
+    for (std::size_t n = 0; n < 48; ++n) {
+        const std::string text(n, 'a');
+        EXPECT_EQ(read_as(cat({"[\"", text, "\"]"}), true).events, cat({"[ s|", text, "| ]1 "}))
+            << n;
+        EXPECT_LT(read_as(cat({"[\"", text}), true).result, 0) << n;
+        JsonBuffer buffer(cat({"[\"", text}));
+        // Past the NUL, bytes that would close the string and the array.
+        buffer.data()[buffer.size() + 1] = '"';
+        buffer.data()[buffer.size() + 2] = ']';
+        Recorder recorder;
+        EXPECT_LT(read_json(buffer.data(), recorder, true), 0) << n;
     }
 }
 

@@ -94,6 +94,39 @@ TEST(Json, DuplicateTopLevelMembersAfterUnescaping) {
     EXPECT_EQ(payload_error(R"({"a":{"a":1},"y":{"a":2},"z":[{"a":3},{"a":{"a":4}}]})"), Error::ok);
 }
 
+TEST(Json, RegisteredNamesAreCheckedForDuplicatesByTheirBitAtTheTopLevelOnly) {
+    // The names the handlers act on skip the MemberSet at the top level
+    // (TopLevelHandler::Key): each one twice, with other names between, is
+    // still a duplicate, and the same names inside nested objects belong to
+    // those objects.
+    for (const char* name : {"iss", "sub", "aud", "exp", "nbf", "iat", "jti"}) {
+        const std::string n = name;
+        EXPECT_EQ(payload_error("{\"" + n + "\":1,\"x\":2,\"" + n + "\":3}"),
+                  Error::payload_duplicate_member)
+            << n;
+        EXPECT_EQ(payload_error("{\"" + n + "\":1,\"o\":{\"" + n + "\":2},\"" + n + "\":3}"),
+                  Error::payload_duplicate_member)
+            << n;
+        EXPECT_EQ(payload_error("{\"o\":{\"" + n + "\":1,\"" + n + "\":2}}"),
+                  Error::payload_duplicate_member)
+            << n;
+        const std::string value = n == "exp" || n == "nbf" || n == "iat" ? "1" : "\"a\"";
+        EXPECT_EQ(payload_error("{\"" + n + "\":" + value + ",\"o\":{\"" + n + "\":2,\"p\":[{\"" +
+                                n + "\":3}]}}"),
+                  Error::ok)
+            << n;
+    }
+    for (const char* name : {"alg", "kid", "typ", "cty"}) {
+        const std::string n = name;
+        EXPECT_EQ(header_error("{\"" + n + "\":\"a\",\"x\":1,\"" + n + "\":\"a\"}"),
+                  Error::header_duplicate_member)
+            << n;
+        EXPECT_EQ(header_error(R"({"alg":"HS256","o":{")" + n + R"(":1,")" + n + R"(":2}})"),
+                  Error::header_duplicate_member)
+            << n;
+    }
+}
+
 TEST(Json, DuplicateMembersAreRefusedAtEveryDepth) {
     // A last-wins parser reading payload_json() would see admin: true where
     // a first-wins one sees false: the differential the rule exists for.
@@ -380,6 +413,29 @@ TEST(NumericDate, TenDigitsReadInlineAsTheGeneralPathReadsThem) {
         x ^= x << 13, x ^= x >> 7, x ^= x << 17;
         const std::string text = std::to_string(1000000000 + x % 9000000000);
         ASSERT_EQ(both_agree(text), std::stoll(text));
+    }
+}
+
+TEST(Json, PlainOnlyWithoutABackslashOrAControlByte) {
+    // json_text_fault's `plain` lets the reader end strings at their first
+    // quote: a raw tab, LF or CR (allowed between tokens, refused inside a
+    // string) or a backslash must turn it off.
+    auto plain = [](std::string_view json) {
+        bool result = true;
+        EXPECT_EQ(detail::json_text_fault(json.data(), json.size(), &result),
+                  detail::JsonFault::none)
+            << json;
+        return result;
+    };
+    EXPECT_TRUE(plain(R"({"a":"b","c":[1,"Ã©"]})"));
+    EXPECT_FALSE(plain(R"({"a":"b\n"})"));
+    for (const char c : {'\t', '\n', '\r'}) {
+        const std::string between = std::string("{\"a\":") + c + "\"b\"}";
+        const std::string inside = std::string("{\"a\":\"b") + c + "\"}";
+        EXPECT_FALSE(plain(between)) << int{c};
+        EXPECT_FALSE(plain(inside)) << int{c};
+        EXPECT_EQ(payload_error(between), Error::ok) << int{c};
+        EXPECT_EQ(payload_error(inside), Error::payload_json_invalid) << int{c};
     }
 }
 

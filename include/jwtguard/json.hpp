@@ -91,11 +91,13 @@ enum class JsonFault : std::uint8_t {
 /// allows nowhere (`syntax`). Both are found here, in byte order, before the
 /// reader runs, so that which one is reported does not depend on where the
 /// reader would stop. `saw_backslash`, if given, is set when the text holds
-/// a '\\' (so that escapes need a look; nearly no token has one).
+/// a '\\' (so that escapes need a look; nearly no token has one), and
+/// `saw_whitespace_control` when it holds a tab, LF or CR (tokens hold none).
 [[nodiscard]] inline JsonFault raw_text_fault(const unsigned char* data, std::size_t size,
-                                              bool* saw_backslash = nullptr) noexcept {
+                                              bool* saw_backslash = nullptr,
+                                              bool* saw_whitespace_control = nullptr) noexcept {
     std::size_t i = 0;
-    bool backslash = false;
+    bool backslash = false, whitespace_control = false;
 #if JWTGUARD_AVX2
     const bool avx2 = size >= 32 && cpu_has_avx2();
 #endif
@@ -131,7 +133,10 @@ enum class JsonFault : std::uint8_t {
         if (i >= size) break;
         const unsigned char c = data[i];
         if (c < 0x80) {
-            if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') return JsonFault::syntax;
+            if (c < 0x20) {
+                if (c != '\t' && c != '\n' && c != '\r') return JsonFault::syntax;
+                whitespace_control = true;
+            }
             backslash |= c == '\\';
             ++i;
             continue;
@@ -158,6 +163,7 @@ enum class JsonFault : std::uint8_t {
         i += length;
     }
     if (saw_backslash != nullptr) *saw_backslash = backslash;
+    if (saw_whitespace_control != nullptr) *saw_whitespace_control = whitespace_control;
     return JsonFault::none;
 }
 
@@ -197,13 +203,17 @@ enum class JsonFault : std::uint8_t {
 
 /// The fault of `json` that the reader, parsing it afterwards without an
 /// encoding check, would miss: raw_text_fault, then an escaped lone low
-/// surrogate (the reader refuses a lone high one itself).
-[[nodiscard]] inline JsonFault json_text_fault(const char* json, std::size_t size) noexcept {
-    bool escapes = false;
-    if (const JsonFault f =
-            raw_text_fault(reinterpret_cast<const unsigned char*>(json), size, &escapes);
+/// surrogate (the reader refuses a lone high one itself). `plain`, if given,
+/// is set when the text holds no backslash and no byte below 0x20 at all:
+/// the reader may then end every string at its first quote (read_json).
+[[nodiscard]] inline JsonFault json_text_fault(const char* json, std::size_t size,
+                                               bool* plain = nullptr) noexcept {
+    bool escapes = false, whitespace_control = false;
+    if (const JsonFault f = raw_text_fault(reinterpret_cast<const unsigned char*>(json), size,
+                                           &escapes, &whitespace_control);
         f != JsonFault::none)
         return f;
+    if (plain != nullptr) *plain = !escapes && !whitespace_control;
     return escapes && has_lone_low_surrogate(json, size) ? JsonFault::invalid_utf8
                                                          : JsonFault::none;
 }
@@ -422,6 +432,11 @@ enum class ValueKind : std::uint8_t { string, number, other, array, object };
 /// The SAX handler shared by header and claims: depth, member count and
 /// duplicate names; `Derived` sees top-level members and the values under
 /// them through `on_key`, `on_value(depth, kind, text)` and `on_end_array`.
+/// `on_key` returns a bit of its own for each name it acts on (a registered
+/// claim or header parameter), 0 for any other name: a top-level name with
+/// a bit is checked for a duplicate by that bit, every other name in the
+/// MemberSet (two equal names always get the same answer, so the two never
+/// need to meet).
 template <class Derived>
 class TopLevelHandler {
   public:
@@ -451,8 +466,14 @@ class TopLevelHandler {
     bool Key(const Ch* s, rapidjson::SizeType n, bool) {
         const std::string_view name(s, n);
         if (++m_members > max_members) return stop(JsonFault::too_many_members);
+        if (m_depth == 1) {
+            if (const std::uint32_t bit = derived().on_key(name); bit != 0) {
+                if ((m_known_names & bit) != 0) return stop(JsonFault::duplicate_member);
+                m_known_names |= bit;
+                return true;
+            }
+        }
         if (!m_names.insert(m_object_at[m_depth], name)) return stop(JsonFault::duplicate_member);
-        if (m_depth == 1) derived().on_key(name);
         return true;
     }
     bool EndObject(rapidjson::SizeType) {
@@ -471,8 +492,9 @@ class TopLevelHandler {
     /// Parses the `size` bytes at `json` in place. `json[size]` must be NUL,
     /// followed by `json_padding` readable bytes.
     [[nodiscard]] JsonFault parse(char* json, std::size_t size) noexcept {
-        if (const JsonFault f = json_text_fault(json, size); f != JsonFault::none) return f;
-        const std::ptrdiff_t read = read_json(json, *this);
+        bool plain = false;
+        if (const JsonFault f = json_text_fault(json, size, &plain); f != JsonFault::none) return f;
+        const std::ptrdiff_t read = read_json(json, *this, plain);
         if (m_fault != JsonFault::none) return m_fault;
         if (read != static_cast<std::ptrdiff_t>(size)) return JsonFault::syntax;
         return JsonFault::none;
@@ -506,6 +528,7 @@ class TopLevelHandler {
     // no Key comes at an array's depth).
     std::uint32_t m_object_at[max_json_depth + 1];
     JsonFault m_fault = JsonFault::none;
+    std::uint32_t m_known_names = 0;  // the bits of the top-level names on_key knows
     MemberSet m_names;
 };
 
@@ -533,11 +556,11 @@ class HeaderHandler final : public TopLevelHandler<HeaderHandler> {
   public:
     explicit HeaderHandler(Header& header) noexcept : m_header(header) { m_header = Header{}; }
 
-    void on_key(std::string_view name) noexcept {
+    std::uint32_t on_key(std::string_view name) noexcept {
         m_member = Member::other;
         if (name.size() == 4) {
             if (name == "crit") fail(Error::crit_unsupported);
-            return;
+            return 0;
         }
         switch (three_letters(name)) {
             case three_letters("alg"):
@@ -553,8 +576,9 @@ class HeaderHandler final : public TopLevelHandler<HeaderHandler> {
                 m_member = Member::cty;
                 break;
             default:
-                break;
+                return 0;
         }
+        return 1u << static_cast<unsigned>(m_member);
     }
     void on_value(int depth, ValueKind kind, std::string_view text) noexcept {
         if (depth != 1) return;
@@ -597,7 +621,7 @@ class ClaimsHandler final : public TopLevelHandler<ClaimsHandler> {
         m_claims.reset_registered();
     }
 
-    void on_key(std::string_view name) noexcept {
+    std::uint32_t on_key(std::string_view name) noexcept {
         switch (three_letters(name)) {
             case three_letters("exp"):
                 m_member = Member::exp;
@@ -622,8 +646,9 @@ class ClaimsHandler final : public TopLevelHandler<ClaimsHandler> {
                 break;
             default:
                 m_member = Member::other;
-                break;
+                return 0;
         }
+        return 1u << static_cast<unsigned>(m_member);
     }
     void on_value(int depth, ValueKind kind, std::string_view text) noexcept {
         if (m_in_aud && depth == 2) return audience(kind, text);
@@ -697,7 +722,7 @@ class ClaimsHandler final : public TopLevelHandler<ClaimsHandler> {
 /// JSON, an object, depth, member count, no duplicate names).
 class StructureHandler final : public TopLevelHandler<StructureHandler> {
   public:
-    void on_key(std::string_view) noexcept {}
+    std::uint32_t on_key(std::string_view) noexcept { return 0; }
     void on_value(int, ValueKind, std::string_view) noexcept {}
     void on_end_array(int) noexcept {}
 };
