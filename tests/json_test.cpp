@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <string>
+#include <vector>
 
 #include "test_tokens.hpp"
 
@@ -416,18 +418,40 @@ TEST(NumericDate, TenDigitsReadInlineAsTheGeneralPathReadsThem) {
     }
 }
 
+TEST(Json, ClaimsAreParsedInTheTextUnlessItNeedsUnescaping) {
+    // parse_claims with an escaped copy leaves the text as it was: claims
+    // point into it when it has no backslash, into the copy when it has.
+    for (const std::string_view text :
+         {R"({"iss":"joe","aud":["a","b"],"exp":1700000000})"sv,
+          R"({"iss":"j\u006fe","aud":["a","b"],"exp":1700000000})"sv}) {
+        std::vector<char> buffer(2 * (text.size() + 1) + detail::json_padding, '\0');
+        std::memcpy(buffer.data(), text.data(), text.size());
+        char* const copy = buffer.data() + text.size() + 1;
+        auto claims = test::new_claims();
+        ASSERT_EQ(detail::parse_claims(buffer.data(), text.size(), *claims, copy), Error::ok)
+            << text;
+        EXPECT_EQ(std::string_view(buffer.data(), text.size()), text);
+        EXPECT_EQ(buffer[text.size()], '\0');
+        EXPECT_EQ(claims->iss, "joe");
+        EXPECT_EQ(claims->aud()[1], "b");
+        const bool escaped = text.find('\\') != std::string_view::npos;
+        EXPECT_EQ(claims->iss->data() >= copy, escaped) << text;
+        EXPECT_EQ(claims->aud()[1].data() >= copy, escaped) << text;
+    }
+}
+
 TEST(Json, PlainOnlyWithoutABackslashOrAControlByte) {
     // json_text_fault's `plain` lets the reader end strings at their first
     // quote: a raw tab, LF or CR (allowed between tokens, refused inside a
     // string) or a backslash must turn it off.
     auto plain = [](std::string_view json) {
-        bool result = true;
-        EXPECT_EQ(detail::json_text_fault(json.data(), json.size(), &result),
+        detail::JsonTextFacts facts{true, true};
+        EXPECT_EQ(detail::json_text_fault(json.data(), json.size(), &facts),
                   detail::JsonFault::none)
             << json;
-        return result;
+        return facts.plain();
     };
-    EXPECT_TRUE(plain(R"({"a":"b","c":[1,"Ã©"]})"));
+    EXPECT_TRUE(plain("{\"a\":\"b\",\"c\":[1,\"\xc3\xa9\"]}"));
     EXPECT_FALSE(plain(R"({"a":"b\n"})"));
     for (const char c : {'\t', '\n', '\r'}) {
         const std::string between = std::string("{\"a\":") + c + "\"b\"}";
@@ -478,13 +502,18 @@ TEST(Utf8, TheTextCheckAgreesWithAByteLoopAtEveryPosition) {
                 text[at] = static_cast<char>(byte);
                 // A backslash before the byte's block, or none at all.
                 if (at >= 40 && byte == 'b') text[3] = '\\';
-                bool expected_backslash = false, backslash = true;
+                bool expected_backslash = false;
+                detail::JsonTextFacts facts{true, true};
                 const detail::JsonFault expected = by_bytes(text, expected_backslash);
                 const detail::JsonFault got = detail::raw_text_fault(
-                    reinterpret_cast<const unsigned char*>(text.data()), text.size(), &backslash);
+                    reinterpret_cast<const unsigned char*>(text.data()), text.size(), &facts);
+                const bool backslash = facts.backslash;
                 ASSERT_EQ(got, expected) << size << " " << at << " " << byte;
                 if (got == detail::JsonFault::none) {
                     ASSERT_EQ(backslash, expected_backslash) << size << " " << at << " " << byte;
+                    ASSERT_EQ(facts.whitespace_control,
+                              byte == '\t' || byte == '\n' || byte == '\r')
+                        << size << " " << at << " " << byte;
                 }
                 ++checked;
             }

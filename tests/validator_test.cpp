@@ -77,6 +77,24 @@ TEST_F(ValidatorTest, AcceptsAGoodTokenAndFillsClaims) {
     EXPECT_NE(claims->payload_json().find(R"("roles":["r"])"), std::string_view::npos);
 }
 
+TEST_F(ValidatorTest, PayloadJsonKeepsTheSignedBytesWhetherOrNotTheyAreEscaped) {
+    // Claims are parsed in the signed bytes themselves unless they need
+    // unescaping, which happens in a copy: payload_json() is the signed
+    // text either way, and the claims are the unescaped values.
+    for (const std::string_view payload :
+         {std::string_view(R"({"iss":"joe","sub":"s","exp":1700000600,"x":["a"]})"),
+          std::string_view(
+              R"({"iss":"j\u006fe","sub":"\"s\"","exp":1700000600,"x":["\u0061"]})")}) {
+        const Validator v(key);
+        ASSERT_EQ(v.validate(make_token(test::hs256_header, payload, key), test::now, *claims),
+                  Error::ok)
+            << payload;
+        EXPECT_EQ(claims->payload_json(), payload);
+        EXPECT_EQ(claims->iss, "joe");
+        EXPECT_EQ(claims->sub, payload.find('\\') == std::string_view::npos ? "s" : "\"s\"");
+    }
+}
+
 TEST_F(ValidatorTest, ClaimsObjectCanBeReused) {
     ASSERT_EQ(validate_payload(R"({"exp":1700000600,"sub":"a","aud":"x"})"), Error::aud_mismatch);
     ASSERT_EQ(validate_payload(R"({"exp":1700000600})"), Error::ok);

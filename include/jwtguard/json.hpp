@@ -85,17 +85,26 @@ enum class JsonFault : std::uint8_t {
 }
 #endif
 
+/// What the text pass found besides faults: whether escapes need a look
+/// (nearly no token has a backslash) and whether the reader may end strings
+/// at their first quote.
+struct JsonTextFacts {
+    bool backslash = false;           // a '\\' somewhere
+    bool whitespace_control = false;  // a raw tab, LF or CR (tokens hold none)
+    /// No backslash and no byte below 0x20: read_json's `plain`.
+    [[nodiscard]] constexpr bool plain() const noexcept {
+        return !backslash && !whitespace_control;
+    }
+};
+
 /// The first fault of raw JSON text among those the reader must not be left
 /// to find: ill-formed UTF-8 (RFC 3629; Unicode table 3-7), and a raw
 /// control character other than JSON whitespace (tab, LF, CR), which JSON
 /// allows nowhere (`syntax`). Both are found here, in byte order, before the
 /// reader runs, so that which one is reported does not depend on where the
-/// reader would stop. `saw_backslash`, if given, is set when the text holds
-/// a '\\' (so that escapes need a look; nearly no token has one), and
-/// `saw_whitespace_control` when it holds a tab, LF or CR (tokens hold none).
+/// reader would stop. `facts`, if given, says what else the pass saw.
 [[nodiscard]] inline JsonFault raw_text_fault(const unsigned char* data, std::size_t size,
-                                              bool* saw_backslash = nullptr,
-                                              bool* saw_whitespace_control = nullptr) noexcept {
+                                              JsonTextFacts* facts = nullptr) noexcept {
     std::size_t i = 0;
     bool backslash = false, whitespace_control = false;
 #if JWTGUARD_AVX2
@@ -162,8 +171,7 @@ enum class JsonFault : std::uint8_t {
             if ((data[i + k] & 0xc0) != 0x80) return JsonFault::invalid_utf8;
         i += length;
     }
-    if (saw_backslash != nullptr) *saw_backslash = backslash;
-    if (saw_whitespace_control != nullptr) *saw_whitespace_control = whitespace_control;
+    if (facts != nullptr) *facts = JsonTextFacts{backslash, whitespace_control};
     return JsonFault::none;
 }
 
@@ -203,19 +211,18 @@ enum class JsonFault : std::uint8_t {
 
 /// The fault of `json` that the reader, parsing it afterwards without an
 /// encoding check, would miss: raw_text_fault, then an escaped lone low
-/// surrogate (the reader refuses a lone high one itself). `plain`, if given,
-/// is set when the text holds no backslash and no byte below 0x20 at all:
-/// the reader may then end every string at its first quote (read_json).
+/// surrogate (the reader refuses a lone high one itself). `facts`: see
+/// raw_text_fault.
 [[nodiscard]] inline JsonFault json_text_fault(const char* json, std::size_t size,
-                                               bool* plain = nullptr) noexcept {
-    bool escapes = false, whitespace_control = false;
-    if (const JsonFault f = raw_text_fault(reinterpret_cast<const unsigned char*>(json), size,
-                                           &escapes, &whitespace_control);
+                                               JsonTextFacts* facts = nullptr) noexcept {
+    JsonTextFacts seen;
+    if (const JsonFault f =
+            raw_text_fault(reinterpret_cast<const unsigned char*>(json), size, &seen);
         f != JsonFault::none)
         return f;
-    if (plain != nullptr) *plain = !escapes && !whitespace_control;
-    return escapes && has_lone_low_surrogate(json, size) ? JsonFault::invalid_utf8
-                                                         : JsonFault::none;
+    if (facts != nullptr) *facts = seen;
+    return seen.backslash && has_lone_low_surrogate(json, size) ? JsonFault::invalid_utf8
+                                                                : JsonFault::none;
 }
 
 /// The value of the eight ASCII digits at `p`, or false if one of the eight
@@ -490,11 +497,19 @@ class TopLevelHandler {
     [[nodiscard]] JsonFault fault() const noexcept { return m_fault; }
 
     /// Parses the `size` bytes at `json` in place. `json[size]` must be NUL,
-    /// followed by `json_padding` readable bytes.
-    [[nodiscard]] JsonFault parse(char* json, std::size_t size) noexcept {
-        bool plain = false;
-        if (const JsonFault f = json_text_fault(json, size, &plain); f != JsonFault::none) return f;
-        const std::ptrdiff_t read = read_json(json, *this, plain);
+    /// followed by `json_padding` readable bytes. The reader writes only to
+    /// unescape; with `escaped_copy`, `json` stays as it is: a text with a
+    /// backslash is copied there (size + 1 bytes, followed by json_padding
+    /// readable ones) and parsed in the copy.
+    [[nodiscard]] JsonFault parse(char* json, std::size_t size,
+                                  char* escaped_copy = nullptr) noexcept {
+        JsonTextFacts facts;
+        if (const JsonFault f = json_text_fault(json, size, &facts); f != JsonFault::none) return f;
+        if (facts.backslash && escaped_copy != nullptr) {
+            std::memcpy(escaped_copy, json, size + 1);
+            json = escaped_copy;
+        }
+        const std::ptrdiff_t read = read_json(json, *this, facts.plain());
         if (m_fault != JsonFault::none) return m_fault;
         if (read != static_cast<std::ptrdiff_t>(size)) return JsonFault::syntax;
         return JsonFault::none;
@@ -767,10 +782,13 @@ class StructureHandler final : public TopLevelHandler<StructureHandler> {
 }
 
 /// Parses a decoded payload in place (`json[size]` must be NUL, followed by
-/// `json_padding` readable bytes).
-[[nodiscard]] inline Error parse_claims(char* json, std::size_t size, Claims& claims) noexcept {
+/// `json_padding` readable bytes); with `escaped_copy`, leaves it as it is
+/// (TopLevelHandler::parse), so that the claims and the signed bytes can
+/// share it: nearly no payload needs unescaping.
+[[nodiscard]] inline Error parse_claims(char* json, std::size_t size, Claims& claims,
+                                        char* escaped_copy = nullptr) noexcept {
     ClaimsHandler handler(claims);
-    const JsonFault fault = handler.parse(json, size);
+    const JsonFault fault = handler.parse(json, size, escaped_copy);
     if (fault != JsonFault::none) return json_fault_error(fault, true);
     return handler.error();
 }

@@ -319,8 +319,9 @@ class JsonReader {
         return out;
     }
 
-    /// The string at m_p (its opening quote), unescaped in place and
-    /// NUL-terminated there; m_p moves past the closing quote.
+    /// The string at m_p (its opening quote), unescaped in place (the only
+    /// write the reader makes: a text without a backslash is left as it
+    /// was); m_p moves past the closing quote.
     bool string(char*& text, SizeType& size) noexcept {
         char* const start = m_p + 1;
         char* p = m_plain ? find_quote(start) : find_special(start);
@@ -382,7 +383,6 @@ class JsonReader {
     }
 
     bool finish_string(char* start, char* out, char* quote, char*& text, SizeType& size) noexcept {
-        *out = '\0';
         text = start;
         size = static_cast<SizeType>(out - start);
         m_p = quote + 1;

@@ -13,8 +13,8 @@
 //
 // Layout: `entries` slots of `entry_bytes`, two-way set associative, fixed
 // at construction (nothing is allocated afterwards). A slot holds the token
-// bytes, the Claims' scratch image (decoded header, payload as signed,
-// parsed copy) and the Claims' fields as offsets into that image, so a hit
+// bytes, the Claims' scratch image (decoded header, payload as signed, room
+// for its unescaped copy) and the Claims' fields as offsets into that image, so a hit
 // rebuilds exactly the Claims the verification produced. A hash of the token
 // only picks the set and rejects most misses early; a hit needs every byte
 // of the token to match, so colliding hashes cannot make a forged token hit.
@@ -51,7 +51,7 @@ struct TokenCacheOptions {
     std::size_t entries = 0;
     /// Bytes per entry, a multiple of 8 in [216, 2^20]: a token is cached
     /// only if it, its decoded header and
-    /// payload and the parsed copy of the payload fit (about 2.6 times the
+    /// payload and the room for an unescaped copy of it fit (about 2.6 times the
     /// token's size; 2048 holds tokens up to ~760 bytes). Memory is
     /// entries * entry_bytes, allocated once.
     std::size_t entry_bytes = 2048;

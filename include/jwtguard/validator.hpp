@@ -264,7 +264,8 @@ class Validator {
         // Only a header that came with a good signature is remembered.
         if (!recalled) memo.remember(parts.header, scratch, header_size, claims.header);
 
-        // Payload: keep the bytes as signed for the caller, parse a copy.
+        // Payload: the bytes as signed, for the caller, and parsed where they
+        // are (a payload with escapes is unescaped in a copy after them).
         if (!payload_decoded) {
             if (const auto s = base64url_decode(
                     parts.payload, reinterpret_cast<unsigned char*>(payload), payload_size);
@@ -272,16 +273,16 @@ class Validator {
                 return detail::base64_error(s, 1);
         }
         payload[payload_size] = '\0';
-        char* const parsed = payload + payload_size + 1;
-        std::memcpy(parsed, payload, payload_size + 1);
+        char* const escaped_copy = payload + payload_size + 1;
         claims.m_payload_json = std::string_view(payload, payload_size);
-        if (const Error e = detail::parse_claims(parsed, payload_size, claims); e != Error::ok)
+        if (const Error e = detail::parse_claims(payload, payload_size, claims, escaped_copy);
+            e != Error::ok)
             return e;
 
         // Verified and parsed: worth remembering, whatever `now` says of it.
         if (cacheable)
             m_cache->insert(token, token_hash, claims,
-                            static_cast<std::size_t>(parsed + payload_size + 1 - scratch),
+                            static_cast<std::size_t>(escaped_copy + payload_size + 1 - scratch),
                             found.key_id);
         return accept(claims, now, {signature, signature_size});
     }
