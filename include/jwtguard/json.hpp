@@ -524,6 +524,12 @@ class TopLevelHandler {
         return false;
     }
     bool value(ValueKind kind, std::string_view text) {
+        // Most values are members' own: with the depth a constant there,
+        // the handler's tests of it fold away.
+        if (m_depth == 1) {
+            derived().on_value(1, kind, text);
+            return true;
+        }
         if (m_depth == 0) return stop(JsonFault::not_object);
         derived().on_value(m_depth, kind, text);
         return true;
