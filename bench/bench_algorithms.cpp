@@ -8,6 +8,9 @@
 //                             jwtguard's own key, which is that floor);
 //   BM_key_verify/<alg>       jwtguard's key.verify;
 //   BM_validate/<alg>         the whole validation of the bench token;
+//   BM_validate_paired/<alg>  validate and the bare verify timed in turns in
+//                             one loop: their ratio, robust to a neighbour
+//                             that comes and goes (the issue 19 figure);
 //   BM_validate_cached/<alg>  the same token again with the verified-token
 //                             cache (a hit: no signature check).
 // And the candidates measured to choose ES* and EdDSA (bench/README.md):
@@ -25,6 +28,8 @@
 #include <openssl/evp.h>
 #include <sodium.h>
 
+#include <algorithm>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
@@ -174,33 +179,43 @@ bool nettle_verify(const Key& key, const AlgorithmFixture& f) {
            1;
 }
 
+/// One verification of `f`'s signature by the implementation jwtguard uses
+/// for it, called directly.
+using BareVerify = bool (*)(const AlgorithmFixture& f);
+
+BareVerify bare_verify_of(const std::string& alg) {
+    if (alg == "ES256")
+        return [](const AlgorithmFixture& f) {
+            return nettle_verify(std::get<jwtguard::Es256Key>(*f.key), f);
+        };
+    if (alg == "ES384")
+        return [](const AlgorithmFixture& f) {
+            return nettle_verify(std::get<jwtguard::Es384Key>(*f.key), f);
+        };
+    if (alg == "ES512")
+        return [](const AlgorithmFixture& f) {
+            return nettle_verify(std::get<jwtguard::Es512Key>(*f.key), f);
+        };
+    if (alg == "EdDSA")
+        return [](const AlgorithmFixture& f) {
+            return crypto_sign_verify_detached(
+                       f.sig(), reinterpret_cast<const unsigned char*>(f.input.data()),
+                       f.input.size(), std::get<jwtguard::Ed25519Key>(*f.key).bytes().data()) == 0;
+        };
+    // HS*, RS*, PS*: jwtguard's key is the bare implementation.
+    return [](const AlgorithmFixture& f) {
+        return std::visit(
+            [&](const auto& k) { return k.verify(f.input, f.sig(), f.signature.size()); }, *f.key);
+    };
+}
+
 void BM_bare_verify(benchmark::State& state, const std::string& alg) {
     const AlgorithmFixture& f = fixture(alg);
+    const BareVerify bare = bare_verify_of(alg);
     std::size_t ok = 0;
     const bench::AllocationMeter meter;
-    if (alg == "ES256" || alg == "ES384" || alg == "ES512") {
-        const jwtguard::Key& key = *f.key;
-        for (auto _ : state) {
-            if (alg == "ES256")
-                ok += nettle_verify(std::get<jwtguard::Es256Key>(key), f);
-            else if (alg == "ES384")
-                ok += nettle_verify(std::get<jwtguard::Es384Key>(key), f);
-            else
-                ok += nettle_verify(std::get<jwtguard::Es512Key>(key), f);
-        }
-    } else if (alg == "EdDSA") {
-        const auto& key = std::get<jwtguard::Ed25519Key>(*f.key);
-        for (auto _ : state)
-            ok += crypto_sign_verify_detached(
-                      f.sig(), reinterpret_cast<const unsigned char*>(f.input.data()),
-                      f.input.size(), key.bytes().data()) == 0;
-    } else {
-        // HS*, RS*, PS*: jwtguard's key is the bare implementation.
-        for (auto _ : state)
-            ok += std::visit(
-                [&](const auto& k) { return k.verify(f.input, f.sig(), f.signature.size()); },
-                *f.key);
-    }
+    for (auto _ : state)
+        ok += bare(f);
     meter.report(state);
     report(state, ok);
 }
@@ -231,6 +246,55 @@ void BM_validate(benchmark::State& state, const std::string& alg) {
         ok += validator.validate(f.token, bench::now, *claims) == jwtguard::Error::ok;
     meter.report(state);
     report(state, ok);
+}
+
+/// validate and the bare verify of the same algorithm, timed in turns
+/// within each iteration (batches of ~20 us, the order swapped every
+/// iteration): a neighbour that slows the machine for a while slows both
+/// sides alike, which separate rows measured seconds apart cannot promise
+/// for the slow algorithms (an ES512 row is ~5 s of 0.8 ms calls).
+/// Counters: `ratio` (validate time / bare time over the iteration's
+/// batches; its median over the repetitions is the report's figure),
+/// `validate_ns` and `bare_ns` per call.
+void BM_validate_paired(benchmark::State& state, const std::string& alg) {
+    using Clock = std::chrono::steady_clock;
+    const AlgorithmFixture& f = fixture(alg);
+    const BareVerify bare = bare_verify_of(alg);
+    const jwtguard::Validator validator(*f.key, bench::policy());
+    auto claims = std::make_unique<jwtguard::Claims>();
+    // Batch size: enough calls that reading the clock costs nothing.
+    const auto start = Clock::now();
+    std::size_t ok = bare(f);
+    const double one = std::chrono::duration<double>(Clock::now() - start).count();
+    const auto batch = static_cast<std::size_t>(std::clamp(20e-6 / one, 1.0, 4096.0));
+    double validate_s = 0, bare_s = 0;
+    std::size_t wrong = 0, round = 0;
+    for (auto _ : state) {
+        for (int side = 0; side < 2; ++side) {
+            const bool validating = (side == 0) == (round % 2 == 0);
+            const auto t0 = Clock::now();
+            if (validating) {
+                for (std::size_t i = 0; i < batch; ++i)
+                    wrong +=
+                        validator.validate(f.token, bench::now, *claims) != jwtguard::Error::ok;
+            } else {
+                for (std::size_t i = 0; i < batch; ++i)
+                    ok += bare(f);
+            }
+            const double spent = std::chrono::duration<double>(Clock::now() - t0).count();
+            (validating ? validate_s : bare_s) += spent;
+        }
+        ++round;
+    }
+    if (wrong != 0 || ok != 1 + round * batch) {
+        state.SkipWithError("did not verify");
+        return;
+    }
+    const double calls = static_cast<double>(round * batch);
+    state.counters["ratio"] = validate_s / bare_s;
+    state.counters["validate_ns"] = validate_s * 1e9 / calls;
+    state.counters["bare_ns"] = bare_s * 1e9 / calls;
+    state.counters["batch"] = static_cast<double>(batch);
 }
 
 /// The same token again and again with the verified-token cache: every
@@ -303,6 +367,8 @@ const int registered = [] {
         benchmark::RegisterBenchmark(("BM_bare_verify/" + alg).c_str(), BM_bare_verify, alg);
         benchmark::RegisterBenchmark(("BM_key_verify/" + alg).c_str(), BM_key_verify, alg);
         benchmark::RegisterBenchmark(("BM_validate/" + alg).c_str(), BM_validate, alg);
+        benchmark::RegisterBenchmark(("BM_validate_paired/" + alg).c_str(), BM_validate_paired,
+                                     alg);
         benchmark::RegisterBenchmark(("BM_validate_cached/" + alg).c_str(), BM_validate_cached,
                                      alg);
         if (alg.starts_with("ES"))

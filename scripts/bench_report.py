@@ -327,10 +327,25 @@ def main():
         target("denylist inside HS256 validate, 1M live, adds <= 10%", f"{cost * 100:+.1f}%", cost <= 0.10)
 
     # Issue 19: every algorithm.
-    algorithm_lines = ["| alg | EVP_DigestVerify | bare verify | validate | validate / bare | bare / EVP "
-                       "| cache hit | allocs/op (validate) |",
-                       "| --- | --- | --- | --- | --- | --- | --- | --- |"]
-    asymmetric_worst = None
+    # validate / bare: the paired row's ratio (both timed in turns in one
+    # loop, bench_algorithms.cpp) is the figure; the ratio of the separate
+    # rows, measured seconds apart, is shown beside it.
+    algorithm_lines = ["| alg | EVP_DigestVerify | bare verify | validate | validate / bare (paired) "
+                       "| validate / bare (separate rows) | bare / EVP | cache hit "
+                       "| allocs/op (validate) |",
+                       "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+
+    def paired_ratio(alg):
+        row = m.get(f"BM_validate_paired/{alg}")
+        return row["counters"].get("ratio") if row else None
+
+    def ratio_of(alg):
+        paired = paired_ratio(alg)
+        if paired is not None:
+            return paired
+        val, bare = get(f"BM_validate/{alg}"), get(f"BM_bare_verify/{alg}")
+        return val / bare if val and bare else None
+
     for alg in ALGORITHMS:
         evp, bare, val = (get(f"BM_evp_verify/{alg}"), get(f"BM_bare_verify/{alg}"),
                           get(f"BM_validate/{alg}"))
@@ -338,22 +353,22 @@ def main():
             continue
         hit = get(f"BM_validate_cached/{alg}")
         allocs = m[f"BM_validate/{alg}"]["allocs"]
+        paired = paired_ratio(alg)
         algorithm_lines.append(
             f"| {alg} | {fmt_ns(evp) if evp else ''} | {fmt_ns(bare) if bare else ''} | {fmt_ns(val)} "
+            f"| {f'{paired:.2f}x' if paired is not None else ''} "
             f"| {val / bare:.2f}x | {bare / evp:.2f}x | {fmt_ns(hit) if hit else ''} "
             f"| {'' if allocs is None else f'{allocs:g}'} |" if bare and evp else
-            f"| {alg} | | | {fmt_ns(val)} | | | | |")
-        if bare and not alg.startswith("HS"):
-            r = val / bare
-            asymmetric_worst = r if asymmetric_worst is None else max(asymmetric_worst, r)
-    if asymmetric_worst is not None:
-        target("RS*, PS*, ES*, EdDSA: validate <= 1.1x the bare verify it uses (worst)",
-               f"{asymmetric_worst:.2f}x", asymmetric_worst <= 1.1)
-    hs = [get(f"BM_validate/{a}") / get(f"BM_bare_verify/{a}") for a in ("HS256", "HS384", "HS512")
-          if get(f"BM_validate/{a}") and get(f"BM_bare_verify/{a}")]
+            f"| {alg} | | | {fmt_ns(val)} | | | | | |")
+    asymmetric = [r for r in (ratio_of(a) for a in ALGORITHMS if not a.startswith("HS"))
+                  if r is not None]
+    if asymmetric:
+        target("RS*, PS*, ES*, EdDSA: validate <= 1.1x the bare verify it uses (worst, paired)",
+               f"{max(asymmetric):.2f}x", max(asymmetric) <= 1.1)
+    hs = [r for r in (ratio_of(a) for a in ("HS256", "HS384", "HS512")) if r is not None]
     if hs:
-        target("HS*: validate <= 1.1x the bare HMAC (the claims stage; issue 22)", f"{max(hs):.2f}x",
-               max(hs) <= 1.1)
+        target("HS*: validate <= 1.1x the bare HMAC (worst, paired; the claims stage, issue 22)",
+               f"{max(hs):.2f}x", max(hs) <= 1.1)
 
     context = run.get("context", {})
     machine = machine_line(context, per_lookup)
