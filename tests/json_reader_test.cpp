@@ -131,14 +131,11 @@ TEST(JsonReader, FindsTheEndOfStringsOfEveryLength) {
 }
 
 TEST(JsonReader, PlainTextsEndStringsAtTheirQuoteOrTheEnd) {
-    // The quote-only scan at every position of the first three 16-byte
-    // blocks, and an unterminated string stopped by the NUL, not by a quote
-    // in the bytes after it.
+    // (FindsTheEndOfStringsOfEveryLength reads its plain texts both ways.)
+    // An unterminated string is stopped by the NUL at every position of the
+    // first three 16-byte blocks, not by a quote in the bytes after it.
     for (std::size_t n = 0; n < 48; ++n) {
         const std::string text(n, 'a');
-        EXPECT_EQ(read_as(cat({"[\"", text, "\"]"}), true).events, cat({"[ s|", text, "| ]1 "}))
-            << n;
-        EXPECT_LT(read_as(cat({"[\"", text}), true).result, 0) << n;
         JsonBuffer buffer(cat({"[\"", text}));
         // Past the NUL, bytes that would close the string and the array.
         buffer.data()[buffer.size() + 1] = '"';

@@ -8,7 +8,10 @@
 // converted even when delivered as text). This reader does only what the
 // token needs and nothing else:
 //   - strings are scanned 16 bytes at a time for '"', '\\' or a control
-//     byte, and unescaped in place only when they hold a backslash;
+//     byte (only for '"' and the NUL in a plain text, see read_json), and
+//     unescaped in place only when they hold a backslash: that is the only
+//     write the reader makes. Strings are delivered as pointer and length,
+//     not NUL-terminated as rapidjson's in-situ Reader leaves them;
 //   - numbers are checked against the grammar and delivered as their text
 //     (the claims handler reads NumericDates exactly from it);
 //   - events are rapidjson's SAX calls (`Key`, `String`, `RawNumber`,
