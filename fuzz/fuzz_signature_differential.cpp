@@ -14,9 +14,10 @@
 //   3  RS*/PS*: a valid signature plus the modulus (s + n: refused);
 //      ES*: the twin (r, n - s) of a valid signature (accepted, and named
 //      like the original by the denylist); others: as mode 1.
-// Known, stated deviation: ECDSA signatures with u1*G == u2*Q (Wycheproof
-// "PointDuplication") are refused by Nettle; only the private key's holder
-// can make one, so the fuzzer cannot (tests/fixtures/wycheproof/README.md).
+// ECDSA signatures with u1*G == u2*Q (Wycheproof "PointDuplication") need
+// the private key's holder, so the fuzzer cannot make one; tests/ecdsa_test
+// crafts them. Every refused ES* signature here does run that decision
+// (detail::verify_point_duplication), against OpenSSL's verdict.
 #include <openssl/bn.h>
 #include <openssl/ecdsa.h>
 #include <openssl/evp.h>

@@ -9,6 +9,7 @@
 #include <openssl/hmac.h>
 
 #include <cstddef>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -185,6 +186,29 @@ TEST(Allocations, EveryAlgorithmValidatesWithoutAllocating) {
             const std::string revoked = sign(signer, claims_json, with_kid);
             ASSERT_EQ(denylist.revoke_token(revoked), Error::ok);
             tokens.emplace_back(revoked, Error::revoked);
+            // Signatures whose verification doubles a point (u1*G == +-u2*Q),
+            // each under its own key: the whole of
+            // detail::verify_point_duplication runs, accepting and refusing.
+            const std::string curve = alg == "ES256" ? "P-256" : alg == "ES384" ? "P-384" : "P-521";
+            for (const long ratio : {1L, -1L}) {
+                const std::string doubling_kid = kid + "-doubling" + std::to_string(ratio);
+                const std::string input =
+                    base64url_encode(R"({"alg":")" + kid + R"(","kid":")" + doubling_kid + "\"}") +
+                    "." + base64url_encode(claims_json);
+                const test::CraftedEcdsa crafted =
+                    test::point_duplication_signature(curve, input, ratio, 1);
+                const auto bytes = [](const std::string& b) {
+                    return std::span(reinterpret_cast<const unsigned char*>(b.data()), b.size());
+                };
+                keys.add(alg == "ES256"
+                             ? Key(Es256Key::from_coordinates(bytes(crafted.x), bytes(crafted.y)))
+                         : alg == "ES384"
+                             ? Key(Es384Key::from_coordinates(bytes(crafted.x), bytes(crafted.y)))
+                             : Key(Es512Key::from_coordinates(bytes(crafted.x), bytes(crafted.y))),
+                         doubling_kid);
+                tokens.emplace_back(input + "." + base64url_encode(crafted.signature),
+                                    ratio == 1 ? Error::ok : Error::signature_invalid);
+            }
         }
     }
     const Validator validator(std::move(keys), options);

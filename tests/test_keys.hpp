@@ -5,8 +5,10 @@
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/ec.h>
 #include <openssl/encoder.h>
 #include <openssl/evp.h>
+#include <openssl/obj_mac.h>
 #include <openssl/rsa.h>
 
 #include <map>
@@ -146,6 +148,73 @@ inline EVP_PKEY* ec_key(const std::string& curve) {
     Pkey& key = keys[curve];
     if (!key) key.reset(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", curve.c_str()));
     return key.get();
+}
+
+/// An ECDSA public key (affine x, y) and an r || s signature of `message`
+/// on `curve` ("P-256" with SHA-256, "P-384" with SHA-384, "P-521" with
+/// SHA-512), made so that verification meets a point duplication: the key
+/// is d = ratio * h / r for a random nonce k, r = x(k*G) mod n and
+/// s = 2h / k, so that u2*Q == ratio * u1*G. Ratio 1: the signature is valid
+/// (R == 2*u1*G == k*G), and the sum u1*G + u2*Q doubles a point. Ratio
+/// n - 1: R is the point at infinity, invalid. Any other ratio (only the
+/// key's owner can pick one): R == (1 + ratio) * k/2 * G, invalid.
+struct CraftedEcdsa {
+    std::string x, y, signature;
+};
+inline CraftedEcdsa point_duplication_signature(const std::string& curve, std::string_view message,
+                                                long ratio_numerator,
+                                                unsigned long ratio_denominator) {
+    const int nid = curve == "P-256"   ? NID_X9_62_prime256v1
+                    : curve == "P-384" ? NID_secp384r1
+                                       : NID_secp521r1;
+    const EVP_MD* md = curve == "P-256"   ? EVP_sha256()
+                       : curve == "P-384" ? EVP_sha384()
+                                          : EVP_sha512();
+    const std::unique_ptr<EC_GROUP, decltype(&EC_GROUP_free)> group(EC_GROUP_new_by_curve_name(nid),
+                                                                    &EC_GROUP_free);
+    const std::unique_ptr<BN_CTX, decltype(&BN_CTX_free)> ctx(BN_CTX_new(), &BN_CTX_free);
+    const BIGNUM* n = EC_GROUP_get0_order(group.get());
+    const auto size = static_cast<std::size_t>(BN_num_bytes(n));
+    using Bn = std::unique_ptr<BIGNUM, decltype(&BN_free)>;
+    const auto bn = [] { return Bn(BN_new(), &BN_free); };
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned digest_size = 0;
+    EVP_Digest(message.data(), message.size(), digest, &digest_size, md, nullptr);
+    Bn h = bn(), k = bn(), r = bn(), s = bn(), d = bn(), t = bn(), x = bn(), y = bn();
+    // Each curve's digest is no longer than its order: h is the digest.
+    BN_bin2bn(digest, static_cast<int>(digest_size), h.get());
+    BN_nnmod(h.get(), h.get(), n, ctx.get());
+    const std::unique_ptr<EC_POINT, decltype(&EC_POINT_free)> point(EC_POINT_new(group.get()),
+                                                                    &EC_POINT_free);
+    do {
+        BN_rand_range(k.get(), n);
+        EC_POINT_mul(group.get(), point.get(), k.get(), nullptr, nullptr, ctx.get());
+        EC_POINT_get_affine_coordinates(group.get(), point.get(), x.get(), nullptr, ctx.get());
+        BN_nnmod(r.get(), x.get(), n, ctx.get());
+    } while (BN_is_zero(k.get()) || BN_is_zero(r.get()));
+    // d = ratio * h / r
+    BN_mod_inverse(t.get(), r.get(), n, ctx.get());
+    BN_mod_mul(d.get(), h.get(), t.get(), n, ctx.get());
+    BN_set_word(t.get(), static_cast<unsigned long>(ratio_numerator < 0 ? -ratio_numerator
+                                                                        : ratio_numerator));
+    if (ratio_numerator < 0) BN_set_negative(t.get(), 1);
+    BN_nnmod(t.get(), t.get(), n, ctx.get());
+    BN_mod_mul(d.get(), d.get(), t.get(), n, ctx.get());
+    BN_set_word(t.get(), ratio_denominator);
+    BN_mod_inverse(t.get(), t.get(), n, ctx.get());
+    BN_mod_mul(d.get(), d.get(), t.get(), n, ctx.get());
+    // s = 2h / k
+    BN_mod_inverse(t.get(), k.get(), n, ctx.get());
+    BN_mod_mul(s.get(), h.get(), t.get(), n, ctx.get());
+    BN_mod_add(s.get(), s.get(), s.get(), n, ctx.get());
+    EC_POINT_mul(group.get(), point.get(), d.get(), nullptr, nullptr, ctx.get());
+    EC_POINT_get_affine_coordinates(group.get(), point.get(), x.get(), y.get(), ctx.get());
+    const auto bytes = [size](const BIGNUM* value) {
+        std::string out(size, '\0');
+        BN_bn2binpad(value, reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(size));
+        return out;
+    };
+    return {bytes(x.get()), bytes(y.get()), bytes(r.get()) + bytes(s.get())};
 }
 
 /// A fresh Ed25519 key pair, cached.

@@ -11,8 +11,10 @@
 // low-level `ecc_ecdsa_verify` takes the caller's scratch memory and
 // allocates nothing; each thread keeps one scratch area, sized for the
 // largest curve on its first verification. Its cost against OpenSSL's
-// allocating EVP_DigestVerify is measured in bench/bench_ecdsa.cpp and
-// written down in the README.
+// allocating EVP_DigestVerify is measured in bench/bench_algorithms.cpp and
+// written down in the README. Nettle alone refuses the valid signatures
+// whose verification adds a point to itself; `verify_point_duplication`
+// decides those after its refusal.
 //
 // Malleability: (r, s) and (r, n - s) are both valid for the same message.
 // A token revoked by its signature (it has no jti) must stay revoked in its
@@ -33,6 +35,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -53,7 +56,7 @@ namespace detail {
 /// The curves, with their hash, JWK name, OpenSSL group name and order n.
 struct P256 {
     using Hash = Sha256;
-    static constexpr std::size_t size = 32;
+    static constexpr std::size_t size = 32, bits = 256;
     static constexpr std::string_view crv = "P-256", group = "prime256v1";
     static const ecc_curve* curve() noexcept { return nettle_get_secp_256r1(); }
     static constexpr unsigned char order[size] = {0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00,
@@ -63,7 +66,7 @@ struct P256 {
 };
 struct P384 {
     using Hash = Sha384;
-    static constexpr std::size_t size = 48;
+    static constexpr std::size_t size = 48, bits = 384;
     static constexpr std::string_view crv = "P-384", group = "secp384r1";
     static const ecc_curve* curve() noexcept { return nettle_get_secp_384r1(); }
     static constexpr unsigned char order[size] = {
@@ -74,7 +77,7 @@ struct P384 {
 };
 struct P521 {
     using Hash = Sha512;
-    static constexpr std::size_t size = 66;
+    static constexpr std::size_t size = 66, bits = 521;
     static constexpr std::string_view crv = "P-521", group = "secp521r1";
     static const ecc_curve* curve() noexcept { return nettle_get_secp_521r1(); }
     static constexpr unsigned char order[size] = {
@@ -111,17 +114,192 @@ template <class Curve>
     return !zero && std::memcmp(x, Curve::order, Curve::size) < 0;
 }
 
-/// One thread's scratch memory for Nettle's ECDSA, grown to the largest
-/// curve on the thread's first verification and reused.
+/// The big-endian `size` bytes of the `count` little-endian limbs.
+inline void limbs_to_bytes(const mp_limb_t* limbs, std::size_t count, unsigned char* bytes,
+                           std::size_t size) noexcept {
+    for (std::size_t i = 0; i < size; ++i) {
+        const std::size_t bit = 8 * (size - 1 - i);
+        const std::size_t limb = bit / (8 * sizeof(mp_limb_t));
+        bytes[i] = limb < count
+                       ? static_cast<unsigned char>(limbs[limb] >> (bit % (8 * sizeof(mp_limb_t))))
+                       : 0;
+    }
+}
+
+/// One thread's scratch memory for Nettle's ECDSA and the order arithmetic
+/// of `verify_point_duplication`, grown to the largest curve on the
+/// thread's first verification and reused.
 [[nodiscard]] inline mp_limb_t* ecdsa_scratch() {
     thread_local std::vector<mp_limb_t> scratch = [] {
         mp_size_t most = 0;
         for (const ecc_curve* c :
-             {nettle_get_secp_256r1(), nettle_get_secp_384r1(), nettle_get_secp_521r1()})
-            most = std::max(most, ecc_ecdsa_verify_itch(c));
+             {nettle_get_secp_256r1(), nettle_get_secp_384r1(), nettle_get_secp_521r1()}) {
+            const mp_size_t n = ecc_size(c);
+            most = std::max({most, ecc_ecdsa_verify_itch(c), ecc_ecdsa_sign_itch(c),
+                             mpn_sec_mul_itch(n, n), mpn_sec_div_r_itch(2 * n, n)});
+        }
         return std::vector<mp_limb_t>(static_cast<std::size_t>(most));
     }();
     return scratch.data();
+}
+
+/// Numbers modulo a curve's order n, for the one rare path of ECDSA
+/// verification that needs them (`verify_point_duplication`). GMP's mpn
+/// functions used here work in the caller's scratch (mpn_sec_mul,
+/// mpn_sec_div_r) or in none, and allocate nothing.
+template <class Curve>
+struct OrderArithmetic {
+    static constexpr std::size_t limbs = limbs_for(Curve::size);
+    using Number = std::array<mp_limb_t, limbs>;
+
+    mp_limb_t* scratch;
+    Number n{};
+
+    explicit OrderArithmetic(mp_limb_t* scratch_) noexcept : scratch(scratch_) {
+        bytes_to_limbs(Curve::order, Curve::size, n.data(), limbs);
+    }
+
+    /// The big-endian `bytes` (at most Curve::size of them) modulo n.
+    [[nodiscard]] Number from_bytes(const unsigned char* bytes, std::size_t size) const noexcept {
+        Number a;
+        bytes_to_limbs(bytes, size, a.data(), limbs);
+        mpn_sec_div_r(a.data(), limbs, n.data(), limbs, scratch);
+        return a;
+    }
+    [[nodiscard]] Number from_limbs(const mp_limb_t* a) const noexcept {
+        Number copy;
+        std::copy(a, a + limbs, copy.begin());
+        return copy;
+    }
+    [[nodiscard]] Number multiply(const Number& a, const Number& b) const noexcept {
+        mp_limb_t product[2 * limbs];
+        mpn_sec_mul(product, a.data(), limbs, b.data(), limbs, scratch);
+        mpn_sec_div_r(product, 2 * limbs, n.data(), limbs, scratch);
+        return from_limbs(product);
+    }
+    /// 1/a for a in [1, n-1] (n is prime, so it has one): the binary
+    /// extended Euclid, in variable time, which is fine for public numbers
+    /// (a signature, a key) and four times faster here than GMP's
+    /// constant-time mpn_sec_invert. Zero, which has no inverse, gives zero.
+    [[nodiscard]] Number inverse(const Number& a) const noexcept {
+        if (is_zero(a)) return a;
+        Number u = a, v = n, x1 = small(1), x2{};
+        // Invariants: x1 * a == u and x2 * a == v (mod n).
+        const auto halve = [this](Number& value, Number& coefficient) {
+            while ((value[0] & 1) == 0) {
+                (void)mpn_rshift(value.data(), value.data(), limbs, 1);
+                mp_limb_t carry = 0;
+                if ((coefficient[0] & 1) != 0)
+                    carry = mpn_add_n(coefficient.data(), coefficient.data(), n.data(), limbs);
+                (void)mpn_rshift(coefficient.data(), coefficient.data(), limbs, 1);
+                coefficient[limbs - 1] |= carry << (GMP_NUMB_BITS - 1);
+            }
+        };
+        const auto subtract = [this](Number& x, const Number& y) {  // x - y mod n
+            if (mpn_sub_n(x.data(), x.data(), y.data(), limbs) != 0)
+                (void)mpn_add_n(x.data(), x.data(), n.data(), limbs);
+        };
+        const Number one = small(1);
+        while (u != one && v != one) {
+            halve(u, x1);
+            halve(v, x2);
+            if (mpn_cmp(u.data(), v.data(), limbs) >= 0) {
+                (void)mpn_sub_n(u.data(), u.data(), v.data(), limbs);
+                subtract(x1, x2);
+            } else {
+                (void)mpn_sub_n(v.data(), v.data(), u.data(), limbs);
+                subtract(x2, x1);
+            }
+        }
+        return u == one ? x1 : x2;
+    }
+    /// n - a, for a in [1, n-1].
+    [[nodiscard]] Number negate(const Number& a) const noexcept {
+        Number difference;
+        mpn_sub_n(difference.data(), n.data(), a.data(), limbs);
+        return difference;
+    }
+    [[nodiscard]] static Number small(mp_limb_t value) noexcept {
+        Number a{};
+        a[0] = value;
+        return a;
+    }
+    [[nodiscard]] static bool is_zero(const Number& a) noexcept {
+        return std::all_of(a.begin(), a.end(), [](mp_limb_t limb) { return limb == 0; });
+    }
+
+    /// The x coordinate of k*G modulo n, for k in [1, n-1]. Nettle has no
+    /// allocation-free public multiplication by G other than inside
+    /// ecc_ecdsa_sign, whose r is exactly x(k*G) mod n for the nonce k
+    /// (its s, over a zero private key, is discarded).
+    [[nodiscard]] Number x_of_multiple_of_generator(const Number& k) const noexcept {
+        const Number zero{};
+        Number x, unused;
+        const unsigned char no_digest[1] = {0};
+        ecc_ecdsa_sign(Curve::curve(), zero.data(), k.data(), 0, no_digest, x.data(), unused.data(),
+                       scratch);
+        return x;
+    }
+
+    /// `a` as a digest that Nettle's ECDSA reads back as the number a: the
+    /// curve's size in bytes, a in its leftmost `bits` bits (Nettle drops
+    /// the bits of a digest beyond the order's bit size at the low end).
+    void to_digest(const Number& a, unsigned char (&digest)[Curve::size]) const noexcept {
+        mp_limb_t shifted[limbs];
+        constexpr unsigned spare = 8 * Curve::size - Curve::bits;
+        if constexpr (spare == 0)
+            std::copy(a.begin(), a.end(), shifted);
+        else
+            (void)mpn_lshift(shifted, a.data(), limbs, spare);
+        limbs_to_bytes(shifted, limbs, digest, Curve::size);
+    }
+};
+
+/// The verdict on a signature that Nettle's ecc_ecdsa_verify refused, in
+/// the one case where its refusal can be wrong. Nettle computes
+/// R = u1*G + u2*Q (u1 = h/s, u2 = r/s) with an addition formula that cannot
+/// double a point: when u1*G == u2*Q its result is garbage and a valid
+/// signature is refused (Wycheproof's "PointDuplication" vectors). Only the
+/// key's owner can make such a signature, since then Q == (h/r)*G, but a
+/// valid signature is valid, so the case is decided exactly here:
+///   1. u1*G == +-u2*Q  <=>  Q == +-c*G with c = h/r (multiply by s/r).
+///      x(c*G) mod n == x(Q) mod n tests that, for the cost of one
+///      multiplication by G; any other refusal (every invalid signature)
+///      ends here.
+///   2. The sign: Q == +c*G exactly when -c*G + 2*Q == Q (for Q == -c*G it
+///      is 3*Q, whose x differs), tested by a Nettle verification whose
+///      r is x(Q) mod n, u1 = -c and u2 = 2, none of which doubles.
+///      Q == -c*G makes R the point at infinity: refused.
+///   3. Q == c*G: R == 2*u1*G, and the signature holds when
+///      x(2*u1*G) mod n == r.
+template <class Curve>
+[[nodiscard]] bool verify_point_duplication(const ecc_point& q, std::span<const unsigned char> qx,
+                                            const unsigned char* digest, std::size_t digest_size,
+                                            const mp_limb_t* r_limbs, const mp_limb_t* s_limbs,
+                                            mp_limb_t* scratch) noexcept {
+    using Arithmetic = OrderArithmetic<Curve>;
+    const Arithmetic mod(scratch);
+    // Nettle's h: a digest no longer than the order is read whole (each
+    // curve's hash is at most as long).
+    static_assert(Curve::Hash::digest_size <= Curve::size);
+    const typename Arithmetic::Number h = mod.from_bytes(digest, digest_size);
+    // u1 == 0: Nettle adds nothing, so it could not have doubled.
+    if (Arithmetic::is_zero(h)) return false;
+    const typename Arithmetic::Number r = mod.from_limbs(r_limbs);
+    const typename Arithmetic::Number c = mod.multiply(h, mod.inverse(r));
+    const typename Arithmetic::Number x_of_q = mod.from_bytes(qx.data(), qx.size());
+    if (mod.x_of_multiple_of_generator(c) != x_of_q || Arithmetic::is_zero(x_of_q)) return false;
+    // 2: s2 = x(Q) / 2 makes u2 = r2 / s2 = 2; h2 = -c * s2 makes u1 = -c.
+    const typename Arithmetic::Number s2 = mod.multiply(x_of_q, mod.inverse(Arithmetic::small(2)));
+    unsigned char h2[Curve::size];
+    mod.to_digest(mod.multiply(mod.negate(c), s2), h2);
+    if (ecc_ecdsa_verify(Curve::curve(), q.p, sizeof h2, h2, x_of_q.data(), s2.data(), scratch) !=
+        1)
+        return false;
+    // 3: 2 * u1 = 2h / s.
+    const typename Arithmetic::Number twice_u1 =
+        mod.multiply(mod.multiply(Arithmetic::small(2), h), mod.inverse(mod.from_limbs(s_limbs)));
+    return mod.x_of_multiple_of_generator(twice_u1) == r;
 }
 
 struct MpzGuard {
@@ -273,7 +451,9 @@ class EcdsaKey {
         unsigned char digest[Curve::Hash::digest_size];
         detail::digest<typename Curve::Hash>(input.data(), input.size(), digest);
         return ecc_ecdsa_verify(Curve::curve(), m_key->point.p, sizeof digest, digest, r, s,
-                                scratch) == 1;
+                                scratch) == 1 ||
+               detail::verify_point_duplication<Curve>(m_key->point, m_key->x, digest,
+                                                       sizeof digest, r, s, scratch);
     }
 
   private:
