@@ -11,6 +11,9 @@
 //   BM_validate_paired/<alg>  validate and the bare verify timed in turns in
 //                             one loop: their ratio, robust to a neighbour
 //                             that comes and goes (the issue 19 figure);
+//                             HS* also against its physical floor (the
+//                             HMAC, the segments' decoding and a structural
+//                             pass over the claims: HmacValidationFloor);
 //   BM_validate_cached/<alg>  the same token again with the verified-token
 //                             cache (a hit: no signature check).
 // And the candidates measured to choose ES* and EdDSA (bench/README.md):
@@ -36,6 +39,7 @@
 #include <vector>
 
 #include "bench_data.hpp"
+#include "floor_pass.hpp"
 #include "test_keys.hpp"
 #include "test_tokens.hpp"
 
@@ -266,41 +270,89 @@ void BM_validate(benchmark::State& state, const std::string& alg) {
     report(state, ok);
 }
 
+/// HS*'s physical floor: what any validation of an HMAC token must do, each
+/// step the fastest way this machine offers and nothing else around it:
+/// base64url-decode the payload and signature segments, one structural
+/// pass over the decoded claims (floor_pass::structural_index, the claims
+/// stage's floor of bench_claims.cpp) and the bare HMAC verify on the
+/// decoded signature. True when all three hold.
+struct HmacValidationFloor {
+    alignas(64) char payload[2048 + 64] = {};
+    unsigned char signature[128] = {};
+    alignas(64) std::uint32_t index[2048] = {};
+    int expected = 0;
+    std::string_view payload_segment, signature_segment;
+
+    explicit HmacValidationFloor(const AlgorithmFixture& f) {
+        const std::string_view token = f.token;
+        const std::size_t first = token.find('.'), last = token.rfind('.');
+        payload_segment = token.substr(first + 1, last - first - 1);
+        signature_segment = token.substr(last + 1);
+        expected = floor_pass::structural_count_reference(t::decoded(payload_segment));
+    }
+    bool operator()(const AlgorithmFixture& f) {
+        std::size_t payload_size = 0, signature_size = 0;
+        if (jwtguard::base64url_decode(payload_segment, reinterpret_cast<unsigned char*>(payload),
+                                       payload_size) != jwtguard::Base64Status::ok ||
+            jwtguard::base64url_decode(signature_segment, signature, signature_size) !=
+                jwtguard::Base64Status::ok)
+            return false;
+        const bool structure =
+            floor_pass::structural_index(payload, payload_size, index) == expected;
+        return std::visit(
+                   [&](const auto& k) { return k.verify(f.input, signature, signature_size); },
+                   *f.key) &&
+               structure;
+    }
+};
+
 /// validate and the bare verify of the same algorithm, timed in turns
-/// within each iteration (batches of ~20 us, the order swapped every
+/// within each iteration (batches of ~20 us, the order rotated every
 /// iteration): a neighbour that slows the machine for a while slows both
 /// sides alike, which separate rows measured seconds apart cannot promise
 /// for the slow algorithms (an ES512 row is ~5 s of 0.8 ms calls).
 /// Counters: `ratio` (validate time / bare time over the iteration's
 /// batches; its median over the repetitions is the report's figure),
-/// `validate_ns` and `bare_ns` per call.
+/// `validate_ns` and `bare_ns` per call. HS* also times its physical floor
+/// (HmacValidationFloor) in the same turns: `floor_ns`, `floor_ratio`
+/// (validate / floor) and `floor_over_bare` (floor / bare HMAC).
 void BM_validate_paired(benchmark::State& state, const std::string& alg) {
     using Clock = std::chrono::steady_clock;
     const AlgorithmFixture& f = fixture(alg);
     const BareVerify bare = bare_verify_of(alg);
     const jwtguard::Validator validator(*f.key, bench::policy());
     auto claims = std::make_unique<jwtguard::Claims>();
+    const bool hmac = alg.starts_with("HS");
+    auto floor = std::make_unique<HmacValidationFloor>(f);
+    if (hmac && !(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("pclmul"))) {
+        state.SkipWithError("the HS* floor needs AVX2 and PCLMUL");
+        return;
+    }
     // Batch size: enough calls that reading the clock costs nothing.
     const auto start = Clock::now();
     std::size_t ok = bare(f);
     const double one = std::chrono::duration<double>(Clock::now() - start).count();
     const auto batch = static_cast<std::size_t>(std::clamp(20e-6 / one, 1.0, 4096.0));
-    double validate_s = 0, bare_s = 0;
+    const int sides = hmac ? 3 : 2;
+    double spent[3] = {};
     std::size_t wrong = 0, round = 0;
     for (auto _ : state) {
-        for (int side = 0; side < 2; ++side) {
-            const bool validating = (side == 0) == (round % 2 == 0);
+        for (int turn = 0; turn < sides; ++turn) {
+            const int side = static_cast<int>((static_cast<std::size_t>(turn) + round) %
+                                              static_cast<std::size_t>(sides));
             const auto t0 = Clock::now();
-            if (validating) {
+            if (side == 0) {
                 for (std::size_t i = 0; i < batch; ++i)
                     wrong +=
                         validator.validate(f.token, bench::now, *claims) != jwtguard::Error::ok;
-            } else {
+            } else if (side == 1) {
                 for (std::size_t i = 0; i < batch; ++i)
                     ok += bare(f);
+            } else {
+                for (std::size_t i = 0; i < batch; ++i)
+                    wrong += !(*floor)(f);
             }
-            const double spent = std::chrono::duration<double>(Clock::now() - t0).count();
-            (validating ? validate_s : bare_s) += spent;
+            spent[side] += std::chrono::duration<double>(Clock::now() - t0).count();
         }
         ++round;
     }
@@ -309,10 +361,15 @@ void BM_validate_paired(benchmark::State& state, const std::string& alg) {
         return;
     }
     const double calls = static_cast<double>(round * batch);
-    state.counters["ratio"] = validate_s / bare_s;
-    state.counters["validate_ns"] = validate_s * 1e9 / calls;
-    state.counters["bare_ns"] = bare_s * 1e9 / calls;
+    state.counters["ratio"] = spent[0] / spent[1];
+    state.counters["validate_ns"] = spent[0] * 1e9 / calls;
+    state.counters["bare_ns"] = spent[1] * 1e9 / calls;
     state.counters["batch"] = static_cast<double>(batch);
+    if (hmac) {
+        state.counters["floor_ns"] = spent[2] * 1e9 / calls;
+        state.counters["floor_ratio"] = spent[0] / spent[2];
+        state.counters["floor_over_bare"] = spent[2] / spent[1];
+    }
 }
 
 /// The same token again and again with the verified-token cache: every
