@@ -335,9 +335,12 @@ def main():
                        "| allocs/op (validate) | refused / valid verify |",
                        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
 
-    def paired_ratio(alg):
+    def paired_counter(alg, name):
         row = m.get(f"BM_validate_paired/{alg}")
-        return row["counters"].get("ratio") if row else None
+        return row["counters"].get(name) if row else None
+
+    def paired_ratio(alg):
+        return paired_counter(alg, "ratio")
 
     def ratio_of(alg):
         paired = paired_ratio(alg)
@@ -379,10 +382,6 @@ def main():
     # over the claims and the bare HMAC. Where the floor itself costs more
     # than 1.1x the HMAC, that target lies below it and the ratio to the
     # floor is the figure.
-    def paired_counter(alg, name):
-        row = m.get(f"BM_validate_paired/{alg}")
-        return row["counters"].get(name) if row else None
-
     for alg in ("HS256", "HS384", "HS512"):
         floor_over_bare = paired_counter(alg, "floor_over_bare")
         floor_ratio = paired_counter(alg, "floor_ratio")

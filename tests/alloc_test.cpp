@@ -9,7 +9,6 @@
 #include <openssl/hmac.h>
 
 #include <cstddef>
-#include <span>
 #include <string>
 #include <vector>
 
@@ -156,10 +155,9 @@ TEST(Allocations, EveryAlgorithmValidatesWithoutAllocating) {
     KeySet keys;
     std::vector<std::pair<std::string, Error>> tokens;
     for (const std::string_view alg : all_algorithms) {
+        const std::string curve = alg == "ES256" ? "P-256" : alg == "ES384" ? "P-384" : "P-521";
         EVP_PKEY* pkey = alg.starts_with("HS")   ? nullptr
-                         : alg.starts_with("ES") ? test::ec_key(alg == "ES256"   ? "P-256"
-                                                                : alg == "ES384" ? "P-384"
-                                                                                 : "P-521")
+                         : alg.starts_with("ES") ? test::ec_key(curve)
                          : alg.starts_with("Ed")
                              ? test::ed25519_key()
                              : test::rsa_key(alg.ends_with("512") ? 4096 : 2048);
@@ -189,7 +187,6 @@ TEST(Allocations, EveryAlgorithmValidatesWithoutAllocating) {
             // Signatures whose verification doubles a point (u1*G == +-u2*Q),
             // each under its own key: the whole of
             // detail::verify_point_duplication runs, accepting and refusing.
-            const std::string curve = alg == "ES256" ? "P-256" : alg == "ES384" ? "P-384" : "P-521";
             for (const long ratio : {1L, -1L}) {
                 const std::string doubling_kid = kid + "-doubling" + std::to_string(ratio);
                 const std::string input =
@@ -197,14 +194,9 @@ TEST(Allocations, EveryAlgorithmValidatesWithoutAllocating) {
                     "." + base64url_encode(claims_json);
                 const test::CraftedEcdsa crafted =
                     test::point_duplication_signature(curve, input, ratio, 1);
-                const auto bytes = [](const std::string& b) {
-                    return std::span(reinterpret_cast<const unsigned char*>(b.data()), b.size());
-                };
-                keys.add(alg == "ES256"
-                             ? Key(Es256Key::from_coordinates(bytes(crafted.x), bytes(crafted.y)))
-                         : alg == "ES384"
-                             ? Key(Es384Key::from_coordinates(bytes(crafted.x), bytes(crafted.y)))
-                             : Key(Es512Key::from_coordinates(bytes(crafted.x), bytes(crafted.y))),
+                keys.add(alg == "ES256"   ? Key(crafted.key<Es256Key>())
+                         : alg == "ES384" ? Key(crafted.key<Es384Key>())
+                                          : Key(crafted.key<Es512Key>()),
                          doubling_kid);
                 tokens.emplace_back(input + "." + base64url_encode(crafted.signature),
                                     ratio == 1 ? Error::ok : Error::signature_invalid);

@@ -13,6 +13,7 @@
 
 #include <map>
 #include <memory>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -160,6 +161,14 @@ inline EVP_PKEY* ec_key(const std::string& curve) {
 /// key's owner can pick one): R == (1 + ratio) * k/2 * G, invalid.
 struct CraftedEcdsa {
     std::string x, y, signature;
+    /// The crafted public key as `Key` (Es256Key, Es384Key, Es512Key).
+    template <class Key>
+    [[nodiscard]] Key key() const {
+        const auto bytes = [](const std::string& b) {
+            return std::span(reinterpret_cast<const unsigned char*>(b.data()), b.size());
+        };
+        return Key::from_coordinates(bytes(x), bytes(y));
+    }
 };
 inline CraftedEcdsa point_duplication_signature(const std::string& curve, std::string_view message,
                                                 long ratio_numerator,
