@@ -4,7 +4,11 @@
 // same order, and the same end position; then once more with a handler that
 // stops half-way, which both must honour at the same event. Texts without
 // a backslash or a byte below 0x20 are read a second time in the reader's
-// plain mode (only quotes end strings), with the same oracle.
+// plain mode (only quotes end strings), and a third by read_plain_json over
+// their quote index (json.hpp's path for them), with the same oracle; that
+// walk refuses nesting deeper than max_json_depth, where it must have
+// reported the same events up to its refusal.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -28,6 +32,7 @@ struct Recorder {
     std::string events;
     std::size_t count = 0;
     std::size_t stop_at = 0;
+    int depth = 0, max_depth = 0;  // of the arrays and objects opened
 
     bool put(char kind, std::string_view text = {}) {
         events += kind;
@@ -47,10 +52,14 @@ struct Recorder {
     bool RawNumber(const Ch* s, SizeType n, bool) { return put('#', {s, n}); }
     bool String(const Ch* s, SizeType n, bool) { return put('s', {s, n}); }
     bool Key(const Ch* s, SizeType n, bool) { return put('k', {s, n}); }
-    bool StartObject() { return put('{'); }
-    bool EndObject(SizeType n) { return put('}', std::to_string(n)); }
-    bool StartArray() { return put('['); }
-    bool EndArray(SizeType n) { return put(']', std::to_string(n)); }
+    bool StartObject() { return open('{'); }
+    bool EndObject(SizeType n) { return --depth, put('}', std::to_string(n)); }
+    bool StartArray() { return open('['); }
+    bool EndArray(SizeType n) { return --depth, put(']', std::to_string(n)); }
+    bool open(char kind) {
+        max_depth = std::max(max_depth, ++depth);
+        return put(kind);
+    }
 };
 
 struct Outcome {
@@ -81,6 +90,22 @@ Outcome with_library(std::string_view json, std::size_t stop_at, bool plain) {
     return out;
 }
 
+#if JWTGUARD_AVX2
+Outcome with_quote_index(std::string_view json, std::size_t stop_at) {
+    jwtguard::detail::JsonBuffer buffer(json);
+    Outcome out{false, 0, {}};
+    out.recorder.stop_at = stop_at;
+    jwtguard::detail::QuoteBits quotes;
+    FUZZ_CHECK(jwtguard::detail::quote_bits(buffer.data(), json.size(), quotes) !=
+               jwtguard::detail::QuoteScan::not_plain);
+    const std::ptrdiff_t read =
+        jwtguard::detail::read_plain_json(buffer.data(), quotes, out.recorder);
+    out.ok = read >= 0;
+    out.end = out.ok ? static_cast<std::size_t>(read) : 0;
+    return out;
+}
+#endif
+
 /// No backslash and no byte below 0x20 (the NUL included): what
 /// json_text_fault calls plain, where the reader may look only for quotes.
 bool is_plain(std::string_view json) {
@@ -98,6 +123,23 @@ void compare(std::string_view json, std::size_t stop_at) {
         FUZZ_CHECK(got.recorder.events == expected.recorder.events);
         if (got.ok) FUZZ_CHECK(got.end == expected.end);
     }
+#if JWTGUARD_AVX2
+    if (is_plain(json) && json.size() <= jwtguard::detail::plain_json_max &&
+        jwtguard::detail::cpu_has_avx2_pclmul()) {
+        const Outcome got = with_quote_index(json, stop_at);
+        if (expected.recorder.max_depth > jwtguard::max_json_depth) {
+            // Refused at the first level too deep, after the same events.
+            FUZZ_CHECK(!got.ok);
+            FUZZ_CHECK(expected.recorder.events.starts_with(got.recorder.events));
+            FUZZ_CHECK(got.recorder.max_depth == jwtguard::max_json_depth + 1 ||
+                       got.recorder.count == stop_at);
+        } else {
+            FUZZ_CHECK(got.ok == expected.ok);
+            FUZZ_CHECK(got.recorder.events == expected.recorder.events);
+            if (got.ok) FUZZ_CHECK(got.end == expected.end);
+        }
+    }
+#endif
 }
 
 }  // namespace

@@ -69,8 +69,27 @@ bool is_plain(std::string_view json) {
     return true;
 }
 
-/// Every text read both ways where both are allowed: the same events, the
-/// same verdict, at the same place.
+#if JWTGUARD_AVX2
+/// Whether read_plain_json can read `json` on this machine.
+bool indexable(std::string_view json) {
+    return is_plain(json) && json.size() <= plain_json_max && cpu_has_avx2_pclmul();
+}
+
+/// `json` read by read_plain_json over its quote index (json.hpp's path for
+/// nearly every token).
+Read read_indexed(std::string_view json, std::size_t stop_at = 0) {
+    JsonBuffer buffer(json);
+    QuoteBits quotes;
+    EXPECT_NE(quote_bits(buffer.data(), json.size(), quotes), QuoteScan::not_plain) << json;
+    Recorder recorder;
+    recorder.stop_at = stop_at;
+    const std::ptrdiff_t result = read_plain_json(buffer.data(), quotes, recorder);
+    return {result, recorder.events};
+}
+#endif
+
+/// Every text read every way allowed for it: the same events, the same
+/// verdict, at the same place.
 Read read(std::string_view json, std::size_t stop_at = 0) {
     const Read general = read_as(json, false, stop_at);
     if (is_plain(json)) {
@@ -78,6 +97,13 @@ Read read(std::string_view json, std::size_t stop_at = 0) {
         EXPECT_EQ(plain.result, general.result) << json;
         EXPECT_EQ(plain.events, general.events) << json;
     }
+#if JWTGUARD_AVX2
+    if (indexable(json)) {
+        const Read indexed = read_indexed(json, stop_at);
+        EXPECT_EQ(indexed.result, general.result) << json;
+        EXPECT_EQ(indexed.events, general.events) << json;
+    }
+#endif
     return general;
 }
 
@@ -248,6 +274,69 @@ TEST(JsonReader, StopsWhenTheHandlerSaysSo) {
     for (std::size_t stop = 1; stop <= 7; ++stop)
         EXPECT_LT(read(R"({"a":[true],"b":{}})", stop).result, 0) << stop;
 }
+
+#if JWTGUARD_AVX2
+TEST(JsonReader, QuoteIndexFindsPlainTexts) {
+    if (!cpu_has_avx2_pclmul()) GTEST_SKIP() << "no AVX2 and PCLMUL here";
+    // A backslash or a byte below 0x20 at every position of texts of every
+    // length up to three 64-byte blocks: not plain. A byte from 0x80:
+    // plain, but its UTF-8 still to be checked.
+    for (std::size_t size = 1; size <= 192; ++size) {
+        for (std::size_t at = 0; at < size; ++at) {
+            for (const char c : {'\\', '\0', '\x1f', '\n', '\x80', '\xff', 'a'}) {
+                std::string text(size, 'a');
+                text[at] = c;
+                JsonBuffer buffer(text);
+                QuoteBits quotes;
+                const QuoteScan scan = quote_bits(buffer.data(), size, quotes);
+                const QuoteScan expected = c == 'a' ? QuoteScan::ascii
+                                           : static_cast<unsigned char>(c) >= 0x80
+                                               ? QuoteScan::non_ascii
+                                               : QuoteScan::not_plain;
+                ASSERT_EQ(scan, expected) << size << " " << at << " " << int{c};
+            }
+        }
+    }
+}
+
+TEST(JsonReader, QuoteIndexEndsStringsAcrossEveryBlockBorder) {
+    if (!cpu_has_avx2_pclmul()) GTEST_SKIP() << "no AVX2 and PCLMUL here";
+    // Texts of every length around one, two and three 64-byte blocks (the
+    // last block is read from the text's end, or copied under 64 bytes),
+    // with strings that open, close or span every border; read() checks
+    // the indexed walk against JsonReader on each.
+    for (std::size_t n = 0; n < 200; ++n) {
+        const std::string a(n, 'a'), b(n % 67, 'b');
+        const std::string json =
+            cat({R"({"k":")", a, R"(","l":[")", b, R"(",1,"",true],"m":{"n":")", b, R"("}})"});
+        EXPECT_EQ(read(json).events, cat({"{ k|k| s|", a, "| k|l| [ s|", b,
+                                          "| #|1| s|| true ]4 k|m| { k|n| s|", b, "| }1 }3 "}))
+            << n;
+        // Unterminated at every length: the NUL, not a quote past it, ends it.
+        EXPECT_LT(read(cat({R"({"k":")", a})).result, 0) << n;
+        EXPECT_LT(read(cat({R"({"k":")", a, R"(","l)"})).result, 0) << n;
+    }
+}
+
+TEST(JsonReader, QuoteIndexWalkRefusesNestingDeeperThanTheLimit) {
+    if (!cpu_has_avx2_pclmul()) GTEST_SKIP() << "no AVX2 and PCLMUL here";
+    // The walk's own stack holds max_json_depth levels (every handler of
+    // this project refuses deeper ones first); JsonReader has no such limit.
+    const auto nested = [](int depth) {
+        return cat({std::string(static_cast<std::size_t>(depth), '['), "1",
+                    std::string(static_cast<std::size_t>(depth), ']')});
+    };
+    EXPECT_EQ(read(nested(max_json_depth)).result, 2 * max_json_depth + 1);
+    const std::string deep = nested(max_json_depth + 1);
+    EXPECT_EQ(read_as(deep, false).result, 2 * (max_json_depth + 1) + 1);
+    const Read indexed = read_indexed(deep);
+    EXPECT_LT(indexed.result, 0);
+    std::string starts;  // every level's start, the refused one's too
+    for (int i = 0; i <= max_json_depth; ++i)
+        starts += "[ ";
+    EXPECT_EQ(indexed.events, starts);
+}
+#endif
 
 }  // namespace
 }  // namespace jwtguard::detail

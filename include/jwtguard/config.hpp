@@ -90,6 +90,15 @@ namespace jwtguard::detail {
     return __builtin_cpu_supports("avx2");
 #endif
 }
+/// Whether this CPU runs the AVX2 paths that also multiply without carries
+/// (the JSON reader's quote index: json_reader.hpp).
+[[nodiscard]] inline bool cpu_has_avx2_pclmul() noexcept {
+#if defined(__AVX2__) && defined(__PCLMUL__)
+    return true;
+#else
+    return cpu_has_avx2() && __builtin_cpu_supports("pclmul");
+#endif
+}
 }  // namespace jwtguard::detail
 #endif
 

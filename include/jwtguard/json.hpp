@@ -470,7 +470,7 @@ class TopLevelHandler {
     // Every member at every depth is counted and checked for a duplicate
     // name in its object (DESIGN.md: no other parser reading these bytes,
     // first-wins or last-wins, may see other claims at any depth).
-    bool Key(const Ch* s, rapidjson::SizeType n, bool) {
+    [[gnu::always_inline]] bool Key(const Ch* s, rapidjson::SizeType n, bool) {
         const std::string_view name(s, n);
         if (++m_members > max_members) return stop(JsonFault::too_many_members);
         if (m_depth == 1) {
@@ -503,6 +503,28 @@ class TopLevelHandler {
     /// readable ones) and parsed in the copy.
     [[nodiscard]] JsonFault parse(char* json, std::size_t size,
                                   char* escaped_copy = nullptr) noexcept {
+#if JWTGUARD_AVX2
+        // A plain text (nearly every token's) is read with its quotes
+        // indexed (json_reader.hpp, read_plain_json); the pass that indexes
+        // them also finds whether the text is plain, and ASCII (then no
+        // UTF-8 check is left to do).
+        if (size <= plain_json_max && cpu_has_avx2_pclmul()) {
+            QuoteBits quotes;
+            if (const QuoteScan scan = quote_bits(json, size, quotes);
+                scan != QuoteScan::not_plain) {
+                if (scan == QuoteScan::non_ascii) {
+                    if (const JsonFault f =
+                            raw_text_fault(reinterpret_cast<const unsigned char*>(json), size);
+                        f != JsonFault::none)
+                        return f;
+                }
+                const std::ptrdiff_t read = read_plain_json(json, quotes, *this);
+                if (m_fault != JsonFault::none) return m_fault;
+                if (read != static_cast<std::ptrdiff_t>(size)) return JsonFault::syntax;
+                return JsonFault::none;
+            }
+        }
+#endif
         JsonTextFacts facts;
         if (const JsonFault f = json_text_fault(json, size, &facts); f != JsonFault::none) return f;
         if (facts.backslash && escaped_copy != nullptr) {
@@ -516,7 +538,9 @@ class TopLevelHandler {
     }
 
   protected:
-    Derived& derived() noexcept { return static_cast<Derived&>(*this); }
+    Derived& derived() noexcept {
+        return static_cast<Derived&>(*this);
+    }
 
   private:
     bool stop(JsonFault fault) {

@@ -55,6 +55,9 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+#if JWTGUARD_AVX2
+#include <immintrin.h>
+#endif
 
 namespace jwtguard::detail {
 
@@ -84,6 +87,74 @@ inline constexpr std::size_t json_padding = 16;
     return reader.GetParseErrorCode() == rapidjson::kParseErrorNumberTooBig;
 }
 
+/// The first byte at or after `p` that is not a digit (the terminating NUL
+/// is one), eight bytes per step: dates are ten digits.
+[[nodiscard]] inline char* after_digits(char* p) noexcept {
+    if constexpr (std::endian::native == std::endian::little) {
+        for (;; p += 8) {
+            std::uint64_t word;
+            std::memcpy(&word, p, 8);  // within the NUL's padding
+            // A byte's high bit set unless it is '0'..'9': b ^ '0' is
+            // below 10 exactly for digits, and b ^ '0' + 0x76 carries
+            // into bit 7 from 10 up (bytes of 0x80 and more have it).
+            const std::uint64_t x = word ^ 0x3030303030303030ull;
+            const std::uint64_t not_digit =
+                (((x & 0x7f7f7f7f7f7f7f7full) + 0x7676767676767676ull) | x) & 0x8080808080808080ull;
+            if (not_digit != 0) return p + std::countr_zero(not_digit) / 8;
+        }
+    } else {
+        while (*p >= '0' && *p <= '9')
+            ++p;
+        return p;
+    }
+}
+
+/// The end of the JSON number that starts at `start` (RFC 8259's grammar:
+/// the longest prefix of the text that is one), or nullptr when none
+/// starts there or rapidjson would refuse it as too big (see the top of
+/// this file). Reads up to the terminating NUL.
+[[nodiscard]] inline char* scan_json_number(char* start) noexcept {
+    auto is_digit = [](char c) { return c >= '0' && c <= '9'; };
+    char* p = start;
+    if (*p == '-') ++p;
+    const char* const integer = p;
+    if (*p == '0') {
+        ++p;
+    } else if (*p >= '1' && *p <= '9') {
+        p = after_digits(p + 1);
+    } else {
+        return nullptr;
+    }
+    bool maybe_too_big = p - integer >= 300;
+    if (*p == '.') {
+        if (!is_digit(*++p)) return nullptr;
+        while (is_digit(*++p)) {
+        }
+    }
+    if (*p == 'e' || *p == 'E') {
+        ++p;
+        bool negative = false;
+        if (*p == '+' || *p == '-') negative = *p++ == '-';
+        if (!is_digit(*p)) return nullptr;
+        int exponent = 0;
+        for (; is_digit(*p); ++p)
+            exponent = exponent >= 300 ? 300 : exponent * 10 + (*p - '0');
+        maybe_too_big |= !negative && exponent >= 300;
+    }
+    if (maybe_too_big && rapidjson_refuses_number(start)) return nullptr;
+    return p;
+}
+
+/// True when the text at `p` starts with `word` (its N - 1 letters),
+/// compared byte by byte: the NUL ends the document before any byte past
+/// the padding could be read.
+template <std::size_t N>
+[[nodiscard]] bool json_literal_at(const char* p, const char (&word)[N]) noexcept {
+    for (std::size_t i = 0; i + 1 < N; ++i)
+        if (p[i] != word[i]) return false;
+    return true;
+}
+
 /// Reads one JSON document in place and reports it to `Handler` (see the
 /// top of this file).
 template <class Handler>
@@ -111,7 +182,6 @@ class JsonReader {
     static constexpr bool is_whitespace(char c) noexcept {
         return c == ' ' || c == '\n' || c == '\r' || c == '\t';
     }
-    static constexpr bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
 
     void skip_whitespace() noexcept {
         // One comparison in the usual case (tokens carry no whitespace):
@@ -150,10 +220,7 @@ class JsonReader {
 
     template <std::size_t N>
     bool literal(const char (&word)[N]) noexcept {
-        // Compared byte by byte: the NUL ends the document before any
-        // byte past the padding could be read.
-        for (std::size_t i = 0; i + 1 < N; ++i)
-            if (m_p[i] != word[i]) return false;
+        if (!json_literal_at(m_p, word)) return false;
         m_p += N - 1;
         return true;
     }
@@ -269,29 +336,6 @@ class JsonReader {
 #endif
     }
 
-    /// The first byte at or after `p` that is not a digit (the terminating
-    /// NUL is one), eight bytes per step: dates are ten digits.
-    static char* after_digits(char* p) noexcept {
-        if constexpr (std::endian::native == std::endian::little) {
-            for (;; p += 8) {
-                std::uint64_t word;
-                std::memcpy(&word, p, 8);  // within the NUL's padding
-                // A byte's high bit set unless it is '0'..'9': b ^ '0' is
-                // below 10 exactly for digits, and b ^ '0' + 0x76 carries
-                // into bit 7 from 10 up (bytes of 0x80 and more have it).
-                const std::uint64_t x = word ^ 0x3030303030303030ull;
-                const std::uint64_t not_digit =
-                    (((x & 0x7f7f7f7f7f7f7f7full) + 0x7676767676767676ull) | x) &
-                    0x8080808080808080ull;
-                if (not_digit != 0) return p + std::countr_zero(not_digit) / 8;
-            }
-        } else {
-            while (is_digit(*p))
-                ++p;
-            return p;
-        }
-    }
-
     /// The four hex digits at `p` as a number, -1 if one is not a digit.
     static int hex4(const char* p) noexcept {
         int code = 0;
@@ -394,41 +438,286 @@ class JsonReader {
 
     bool number() {
         char* const start = m_p;
-        char* p = m_p;
-        if (*p == '-') ++p;
-        const char* const integer = p;
-        if (*p == '0') {
-            ++p;
-        } else if (*p >= '1' && *p <= '9') {
-            p = after_digits(p + 1);
-        } else {
-            return false;
-        }
-        bool maybe_too_big = p - integer >= 300;
-        if (*p == '.') {
-            if (!is_digit(*++p)) return false;
-            while (is_digit(*++p)) {
-            }
-        }
-        if (*p == 'e' || *p == 'E') {
-            ++p;
-            bool negative = false;
-            if (*p == '+' || *p == '-') negative = *p++ == '-';
-            if (!is_digit(*p)) return false;
-            int exponent = 0;
-            for (; is_digit(*p); ++p)
-                exponent = exponent >= 300 ? 300 : exponent * 10 + (*p - '0');
-            maybe_too_big |= !negative && exponent >= 300;
-        }
-        if (maybe_too_big && rapidjson_refuses_number(start)) return false;
-        m_p = p;
-        return m_handler.RawNumber(start, static_cast<SizeType>(p - start), false);
+        char* const end = scan_json_number(start);
+        if (end == nullptr) return false;
+        m_p = end;
+        return m_handler.RawNumber(start, static_cast<SizeType>(end - start), false);
     }
 
     char* m_p;
     Handler& m_handler;
     const bool m_plain;  // see read_json
 };
+
+#if JWTGUARD_AVX2
+// --- Plain texts: every string ended by a quote index -----------------------
+//
+// In a plain text (no backslash, no byte below 0x20: nearly every token's)
+// every quote opens or closes a string. One AVX2 pass, the one that finds
+// whether the text is plain (and ASCII), also records where its quotes
+// are; read_plain_json then takes each string's end from that index (two
+// bit operations) instead of scanning for it, and needs no escape
+// handling. It is the JsonReader walk otherwise: the same events, in the
+// same order, refused at the same event, at the same byte (fuzz_json_reader
+// checks it against rapidjson as it checks JsonReader). It is one function
+// with its own stack of open arrays and objects instead of a call per
+// level, so that the walk's state stays in registers.
+
+/// The longest text read_plain_json takes (its index lives on the stack:
+/// one bit per byte, 1 KiB); longer ones are read by JsonReader.
+inline constexpr std::size_t plain_json_max = 8192;
+
+/// One bit per byte of a text, one for its terminating NUL, and a guard.
+/// (On the stack: quote_bits writes every word a walk reads.)
+using QuoteBits = std::uint64_t[plain_json_max / 64 + 2];
+
+/// What quote_bits found in the text.
+enum class QuoteScan : std::uint8_t {
+    ascii,      // plain, every byte below 0x80
+    non_ascii,  // plain, but the UTF-8 is still to be checked
+    not_plain,  // a backslash or a byte below 0x20
+};
+
+// GCC and Clang: a lambda always inlined, so that what it captures stays in
+// registers.
+#define JWTGUARD_LAMBDA_INLINE __attribute__((always_inline))
+
+/// Bit i set when an odd number of the bits 0..i of `x` are.
+[[gnu::target("pclmul")]] [[gnu::always_inline]] inline std::uint64_t prefix_xor(
+    std::uint64_t x) noexcept {
+    return static_cast<std::uint64_t>(_mm_cvtsi128_si64(
+        _mm_clmulepi64_si128(_mm_cvtsi64_si128(static_cast<long long>(x)), _mm_set1_epi8(-1), 0)));
+}
+
+/// Of the quotes of 64 bytes, those that close a string: those outside
+/// the string their opening one starts. Inside = the prefix XOR of the
+/// quotes (set from an opening quote up to, not including, its closing
+/// one); `inside` says, before and after, whether a string spans the
+/// border to the next 64 bytes (all ones) or not (0).
+[[gnu::target("pclmul")]] [[gnu::always_inline]] inline std::uint64_t closing_quotes(
+    std::uint64_t& inside, std::uint64_t quote) noexcept {
+    const std::uint64_t in_string = prefix_xor(quote) ^ inside;
+    inside = static_cast<std::uint64_t>(static_cast<std::int64_t>(in_string) >> 63);
+    return quote & ~in_string;
+}
+
+/// quote_bits for 64 bytes at `p`: their quotes' bits; or's into `refused`
+/// 0xff for each byte that is a backslash or below 0x20, and into `high`
+/// every byte (its high bit: not ASCII).
+[[gnu::target("avx2")]] [[gnu::always_inline]] inline std::uint64_t quote_block(
+    const char* p, __m256i& refused, __m256i& high) noexcept {
+    const __m256i control_max = _mm256_set1_epi8(0x1f);
+    std::uint64_t quote = 0;
+    for (int half = 0; half < 2; ++half) {
+        const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32 * half));
+        // 0xff for a byte <= 0x1f (unsigned: max(b, 0x1f) == 0x1f).
+        const __m256i control = _mm256_cmpeq_epi8(_mm256_max_epu8(b, control_max), control_max);
+        refused = _mm256_or_si256(
+            refused, _mm256_or_si256(control, _mm256_cmpeq_epi8(b, _mm256_set1_epi8('\\'))));
+        high = _mm256_or_si256(high, b);
+        quote |= std::uint64_t{static_cast<std::uint32_t>(
+                     _mm256_movemask_epi8(_mm256_cmpeq_epi8(b, _mm256_set1_epi8('"'))))}
+                 << (32 * half);
+    }
+    return quote;
+}
+
+/// The closing quotes of `json` (`size` <= plain_json_max bytes, then its
+/// NUL): sets in `bits` the bit of each quote that closes a string, and of
+/// the NUL, at `size`, and all the
+/// bits of the word after it (a guard: a cursor that has taken the NUL's
+/// bit stops there). Says whether the text is plain: if not, the bits are
+/// meaningless.
+[[gnu::target("avx2,pclmul")]] [[nodiscard]] inline QuoteScan quote_bits(const char* json,
+                                                                         std::size_t size,
+                                                                         QuoteBits& bits) noexcept {
+    __m256i refused = _mm256_setzero_si256(), high = _mm256_setzero_si256();
+    std::uint64_t inside = 0;  // all ones while a string spans the blocks' border
+    std::size_t i = 0;
+    for (; i + 64 <= size; i += 64)
+        bits[i / 64] = closing_quotes(inside, quote_block(json + i, refused, high));
+    if (i < size) {
+        if (size >= 64) {
+            // The 64 bytes that end the text, shifted down to start at i:
+            // no copy, whose narrow stores would stall the wide loads.
+            bits[i / 64] = closing_quotes(
+                inside, quote_block(json + size - 64, refused, high) >> (64 - (size - i)));
+        } else {
+            alignas(32) char copy[64];
+            std::memset(copy, ' ', sizeof copy);  // plain, and no quote
+            std::memcpy(copy, json, size);
+            bits[0] = closing_quotes(inside, quote_block(copy, refused, high));
+        }
+    }
+    if (size % 64 == 0) bits[size / 64] = 0;
+    bits[size / 64] |= std::uint64_t{1} << (size % 64);
+    bits[size / 64 + 1] = ~std::uint64_t{0};
+    if (!_mm256_testz_si256(refused, refused)) return QuoteScan::not_plain;
+    return _mm256_movemask_epi8(high) == 0 ? QuoteScan::ascii : QuoteScan::non_ascii;
+}
+
+/// Where a walk stands among a text's closing quotes (quote_bits): their
+/// positions in order. A value the walk keeps in registers (every call
+/// inlined).
+class QuoteCursor {
+  public:
+    explicit QuoteCursor(const QuoteBits& bits) noexcept : m_at(bits), m_word(bits[0]) {}
+
+    /// The next closing quote's position, or the NUL's after the last one.
+    [[gnu::always_inline]] std::size_t next() noexcept {
+        while (m_word == 0) {  // ends at the NUL's bit, or at the guard past it
+            m_word = *++m_at;
+            m_base += 64;
+        }
+        const std::size_t at = m_base + static_cast<std::size_t>(std::countr_zero(m_word));
+        m_word &= m_word - 1;
+        return at;
+    }
+
+  private:
+    const std::uint64_t* m_at;  // the word being walked
+    std::uint64_t m_word;       // its quotes not yet taken
+    std::size_t m_base = 0;     // the position of its bit 0
+};
+
+/// Reads a plain text (see above) indexed by quote_bits in place into
+/// `handler`, as read_json does: the number of bytes read when the whole
+/// document was read, else -1. Never writes (a plain text has nothing to
+/// unescape). Refuses nesting deeper than max_json_depth, where every
+/// handler of this project has already refused.
+///
+/// The closing quotes are taken in order, one per string the walk meets:
+/// the walk passes no byte without looking at it (spaces, separators,
+/// numbers and literals hold no quote), and a string is read from its
+/// opening quote to the next quote, so the cursor's next closing quote is
+/// always the one of the string at hand.
+template <class Handler>
+[[nodiscard]] std::ptrdiff_t read_plain_json(char* json, const QuoteBits& bits, Handler& handler) {
+    using SizeType = rapidjson::SizeType;
+    QuoteCursor quotes(bits);
+    char* p = json;
+    // The string at p (its opening quote) as a member's name or a value.
+    auto string = [&](bool name) JWTGUARD_LAMBDA_INLINE {
+        char* const end = json + quotes.next();
+        if (*end != '"') return false;  // the NUL: not terminated
+        char* const text = p + 1;
+        const auto size = static_cast<SizeType>(end - text);
+        p = end + 1;
+        return name ? handler.Key(text, size, false) : handler.String(text, size, false);
+    };
+    // A plain text's only whitespace is the space; tokens hold none, so
+    // this is one comparison.
+    auto skip_spaces = [&]() JWTGUARD_LAMBDA_INLINE {
+        while (*p == ' ')
+            ++p;
+    };
+
+    bool in_array[max_json_depth + 1];
+    SizeType count[max_json_depth + 1];
+    int depth = 0;
+    skip_spaces();
+    if (*p == '\0') return -1;
+
+value:  // the value at p
+    switch (*p) {
+        case '"':
+            if (!string(false)) return -1;
+            goto after_value;
+        case '{':
+            if (!handler.StartObject()) return -1;
+            ++p;
+            skip_spaces();
+            if (*p == '}') {
+                ++p;
+                if (!handler.EndObject(0)) return -1;
+                goto after_value;
+            }
+            if (depth == max_json_depth) return -1;
+            ++depth;
+            in_array[depth] = false;
+            count[depth] = 1;
+            goto member;
+        case '[':
+            if (!handler.StartArray()) return -1;
+            ++p;
+            skip_spaces();
+            if (*p == ']') {
+                ++p;
+                if (!handler.EndArray(0)) return -1;
+                goto after_value;
+            }
+            if (depth == max_json_depth) return -1;
+            ++depth;
+            in_array[depth] = true;
+            count[depth] = 1;
+            goto element;
+        case 't':
+            if (!json_literal_at(p, "true")) return -1;
+            p += 4;
+            if (!handler.Bool(true)) return -1;
+            goto after_value;
+        case 'f':
+            if (!json_literal_at(p, "false")) return -1;
+            p += 5;
+            if (!handler.Bool(false)) return -1;
+            goto after_value;
+        case 'n':
+            if (!json_literal_at(p, "null")) return -1;
+            p += 4;
+            if (!handler.Null()) return -1;
+            goto after_value;
+        default: {
+            char* const start = p;
+            char* const end = scan_json_number(start);
+            if (end == nullptr) return -1;
+            p = end;
+            if (!handler.RawNumber(start, static_cast<SizeType>(end - start), false)) return -1;
+            goto after_value;
+        }
+    }
+
+member:  // the member whose name should be at p
+    if (*p != '"' || !string(true)) return -1;
+    // Tokens hold no whitespace: ':' then the value's first byte, tested
+    // as one pair before any whitespace is looked for.
+    if (p[0] == ':' && p[1] > ' ') {
+        ++p;
+    } else {
+        skip_spaces();
+        if (*p != ':') return -1;
+        ++p;
+        skip_spaces();
+    }
+element:  // a member's value or an array's element at p: most are strings
+    if (*p != '"') goto value;
+    if (!string(false)) return -1;
+
+after_value:
+    if (depth == 0) {
+        skip_spaces();
+        return *p == '\0' ? p - json : -1;
+    }
+    if (p[0] == ',' && p[1] > ' ') {  // the next one, as after a name
+        ++p;
+    } else {
+        skip_spaces();
+        if (*p != ',') goto close;
+        ++p;
+        skip_spaces();
+    }
+    ++count[depth];
+    if (in_array[depth]) goto element;
+    goto member;
+
+close:  // the array or object open at `depth` should end at p
+    if (in_array[depth] ? *p != ']' || !handler.EndArray(count[depth])
+                        : *p != '}' || !handler.EndObject(count[depth]))
+        return -1;
+    ++p;
+    --depth;
+    goto after_value;
+}
+#endif  // JWTGUARD_AVX2
 
 /// Reads `json` (see the top of this file) into `handler`; returns the
 /// number of bytes read when the whole document was read, else -1. `plain`
