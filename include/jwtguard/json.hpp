@@ -695,7 +695,10 @@ class ClaimsHandler final : public TopLevelHandler<ClaimsHandler> {
         }
         return 1u << static_cast<unsigned>(m_member);
     }
-    void on_value(int depth, ValueKind kind, std::string_view text) noexcept {
+    // Inlined where the reader reports a value: most values need no more
+    // than the first two tests.
+    [[gnu::always_inline]] void on_value(int depth, ValueKind kind,
+                                         std::string_view text) noexcept {
         if (m_in_aud && depth == 2) return audience(kind, text);
         if (depth != 1) return;
         const bool is_string = kind == ValueKind::string;

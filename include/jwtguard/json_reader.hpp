@@ -688,34 +688,55 @@ member:  // the member whose name should be at p
         ++p;
         skip_spaces();
     }
-element:  // a member's value or an array's element at p: most are strings
+    // Most member values are strings.
     if (*p != '"') goto value;
     if (!string(false)) return -1;
+after_member:                         // a member's value ended at p, in the object open at `depth`
+    if (p[0] == ',' && p[1] > ' ') {  // the next member, as after a name
+        ++p;
+        ++count[depth];
+        goto member;
+    }
+    skip_spaces();
+    if (*p == ',') {
+        ++p;
+        skip_spaces();
+        ++count[depth];
+        goto member;
+    }
+    if (*p != '}' || !handler.EndObject(count[depth])) return -1;
+    ++p;
+    --depth;
+    goto after_value;
 
-after_value:
+element:  // an array's element at p: in tokens, most are strings
+    if (*p != '"') goto value;
+    if (!string(false)) return -1;
+after_element:  // an element ended at p, in the array open at `depth`
+    if (p[0] == ',' && p[1] > ' ') {
+        ++p;
+        ++count[depth];
+        goto element;
+    }
+    skip_spaces();
+    if (*p == ',') {
+        ++p;
+        skip_spaces();
+        ++count[depth];
+        goto element;
+    }
+    if (*p != ']' || !handler.EndArray(count[depth])) return -1;
+    ++p;
+    --depth;
+    // Then as after any value.
+
+after_value:  // a value read by `value` (or an array or object) ended at p
     if (depth == 0) {
         skip_spaces();
         return *p == '\0' ? p - json : -1;
     }
-    if (p[0] == ',' && p[1] > ' ') {  // the next one, as after a name
-        ++p;
-    } else {
-        skip_spaces();
-        if (*p != ',') goto close;
-        ++p;
-        skip_spaces();
-    }
-    ++count[depth];
-    if (in_array[depth]) goto element;
-    goto member;
-
-close:  // the array or object open at `depth` should end at p
-    if (in_array[depth] ? *p != ']' || !handler.EndArray(count[depth])
-                        : *p != '}' || !handler.EndObject(count[depth]))
-        return -1;
-    ++p;
-    --depth;
-    goto after_value;
+    if (in_array[depth]) goto after_element;
+    goto after_member;
 }
 #endif  // JWTGUARD_AVX2
 
