@@ -170,6 +170,33 @@ TEST(Json, DuplicateDetectionAtEveryNameLength) {
     }
 }
 
+TEST(Json, DuplicateDetectionBeforeAndAfterTheTableIsBuilt) {
+    // MemberSet lists its first names and builds its table when the list is
+    // full: with 1 to 20 other names before it, a repeat of any one of them
+    // is a duplicate, in the top-level object and in a nested one, and a
+    // name that only looks alike is not.
+    for (std::size_t count = 1; count <= 20; ++count) {
+        std::string names;
+        for (std::size_t i = 0; i < count; ++i)
+            names += "\"name" + std::to_string(i) + "\":" + std::to_string(i) + ",";
+        for (std::size_t repeat = 0; repeat < count; ++repeat) {
+            const std::string again = "\"name" + std::to_string(repeat) + "\":0";
+            EXPECT_EQ(payload_error("{" + names + again + "}"), Error::payload_duplicate_member)
+                << count << " " << repeat;
+            EXPECT_EQ(payload_error(R"({"o":{)" + names + again + "}}"),
+                      Error::payload_duplicate_member)
+                << count << " " << repeat;
+        }
+        EXPECT_EQ(payload_error("{" + names + "\"name" + std::to_string(count) + "\":0}"),
+                  Error::ok)
+            << count;
+        // The same names in two objects belong to each.
+        EXPECT_EQ(payload_error(R"({"o":{)" + names + R"("z":0},"p":{)" + names + R"("z":0}})"),
+                  Error::ok)
+            << count;
+    }
+}
+
 TEST(Json, DuplicateDetectionScalesToTheLimit) {
     // Every name distinct but sharing a long prefix: still linear.
     std::string s = "{";

@@ -364,6 +364,13 @@ struct JsonTextFacts {
 /// names hash with XXH3, so an attacker cannot make long names be compared
 /// without finding full 64-bit collisions. Keyed by nothing: colliding slots
 /// cost at most max_members^2 / 2 hash comparisons per document.
+///
+/// The first linear_names names are only listed, each new one's hash
+/// compared with theirs: a token's claims have few names beside the
+/// registered ones (which TopLevelHandler checks by their own bits), and
+/// a table zeroed for every document cost more than those comparisons
+/// (the zeroing alone, ~40 ns a document, measured). The table is built
+/// when the list is full.
 class MemberSet {
   public:
     /// Adds `name` as a member of object number `object`; false if that
@@ -374,10 +381,17 @@ class MemberSet {
         // odd number is a bijection), so equal hashes and equal names mean
         // the same object, and the object need not be stored.
         const std::uint64_t hash = hash_of(name) ^ (object * 0xd6e8feb86659fd93ull);
-        std::size_t slot = static_cast<std::size_t>(hash >> 32) & (table_size - 1);
+        if (m_count < linear_names) {
+            for (std::size_t i = 0; i < m_count; ++i)
+                if (m_names[i].hash == hash && m_names[i].view() == name) return false;
+            m_names[m_count++] = Name{name.data(), name.size(), hash};
+            if (m_count == linear_names) build_table();
+            return true;
+        }
+        std::size_t slot = slot_of(hash);
         while (m_slots[slot] != 0) {
             const Name& seen = m_names[m_slots[slot] - 1];
-            if (seen.hash == hash && std::string_view(seen.data, seen.size) == name) return false;
+            if (seen.hash == hash && seen.view() == name) return false;
             slot = (slot + 1) & (table_size - 1);
         }
         m_names[m_count] = Name{name.data(), name.size(), hash};
@@ -408,17 +422,34 @@ class MemberSet {
         return h ^ (h >> 29);
     }
 
-    // Trivial on purpose: only the slot table is zeroed per document.
+    // Trivial on purpose: nothing of it is written before it is used.
     struct Name {
         const char* data;
         std::size_t size;
         std::uint64_t hash;
+        [[nodiscard]] std::string_view view() const noexcept { return {data, size}; }
     };
+    static constexpr std::size_t linear_names = 8;
+
+    [[nodiscard]] static std::size_t slot_of(std::uint64_t hash) noexcept {
+        return static_cast<std::size_t>(hash >> 32) & (table_size - 1);
+    }
+    /// The table of the names listed so far (all distinct).
+    void build_table() noexcept {
+        std::memset(m_slots, 0, sizeof m_slots);
+        for (std::size_t i = 0; i < m_count; ++i) {
+            std::size_t slot = slot_of(m_names[i].hash);
+            while (m_slots[slot] != 0)
+                slot = (slot + 1) & (table_size - 1);
+            m_slots[slot] = static_cast<Slot>(i + 1);
+        }
+    }
     static constexpr std::size_t table_size = std::bit_ceil(max_members * 2);
     // 1 + the index of a name, 0 for none: one byte while that fits, so the
-    // table zeroed per document stays small (256 bytes by default).
+    // table stays small (256 bytes by default). Written by build_table.
     using Slot = std::conditional_t<(max_members < 256), std::uint8_t, std::uint16_t>;
-    Slot m_slots[table_size] = {};
+    static_assert(linear_names < max_members && linear_names < table_size);
+    Slot m_slots[table_size];
     Name m_names[max_members];
     std::size_t m_count = 0;
 };
