@@ -7,15 +7,18 @@
 // per-string and per-number bookkeeping a JWT never needs (numbers are
 // converted even when delivered as text). This reader does only what the
 // token needs and nothing else:
-//   - strings are scanned 16 bytes at a time for '"', '\\' or a control
-//     byte (only for '"' and the NUL in a plain text, see read_json), and
-//     unescaped in place only when they hold a backslash: that is the only
-//     write the reader makes. Strings are delivered as pointer and length,
-//     not NUL-terminated as rapidjson's in-situ Reader leaves them;
+//   - a plain text (no backslash, no byte below 0x20: nearly every token's)
+//     has its closing quotes indexed by one AVX2 pass, and read_plain_json
+//     takes each string's end from that index (see below);
+//   - other texts have their strings scanned 16 bytes at a time for '"',
+//     '\\' or a control byte (JsonReader), and unescaped in place only when
+//     they hold a backslash: that is the only write the reader makes.
+//     Strings are delivered as pointer and length, not NUL-terminated as
+//     rapidjson's in-situ Reader leaves them;
 //   - numbers are checked against the grammar and delivered as their text
 //     (the claims handler reads NumericDates exactly from it);
 //   - events are rapidjson's SAX calls (`Key`, `String`, `RawNumber`,
-//     `StartObject`, ...), so one handler serves both readers.
+//     `StartObject`, ...), so one handler serves every reader.
 //
 // Contract, checked by the differential fuzz target fuzz_json_reader: on any
 // input without a raw control byte, this reader accepts exactly what
