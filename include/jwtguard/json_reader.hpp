@@ -615,9 +615,43 @@ template <class Handler>
             ++p;
     };
 
+    // After a member or an element: true past a ',' and the spaces after
+    // it (the next one is at p), false at the first other byte that is not
+    // a space. Tokens hold no whitespace: ',' then a byte above ' ' is
+    // tested as one pair before any space is looked for.
+    auto separator = [&]() JWTGUARD_LAMBDA_INLINE {
+        if (p[0] == ',' && p[1] > ' ') {
+            ++p;
+            return true;
+        }
+        skip_spaces();
+        if (*p != ',') return false;
+        ++p;
+        skip_spaces();
+        return true;
+    };
+
     bool in_array[max_json_depth + 1];
     SizeType count[max_json_depth + 1];
     int depth = 0;
+    // After the Start event of the '{' or '[' at p: its End event if it is
+    // empty, else a level opened for its first member or element, at p
+    // (`depth_opened`). False where the walk refuses.
+    bool depth_opened = false;
+    auto open_level = [&](bool array) JWTGUARD_LAMBDA_INLINE {
+        ++p;
+        skip_spaces();
+        depth_opened = *p != (array ? ']' : '}');
+        if (!depth_opened) {
+            ++p;
+            return array ? handler.EndArray(0) : handler.EndObject(0);
+        }
+        if (depth == max_json_depth) return false;
+        ++depth;
+        in_array[depth] = array;
+        count[depth] = 1;
+        return true;
+    };
     skip_spaces();
     if (*p == '\0') return -1;
 
@@ -627,33 +661,13 @@ value:  // the value at p
             if (!string(false)) return -1;
             goto after_value;
         case '{':
-            if (!handler.StartObject()) return -1;
-            ++p;
-            skip_spaces();
-            if (*p == '}') {
-                ++p;
-                if (!handler.EndObject(0)) return -1;
-                goto after_value;
-            }
-            if (depth == max_json_depth) return -1;
-            ++depth;
-            in_array[depth] = false;
-            count[depth] = 1;
-            goto member;
+            if (!handler.StartObject() || !open_level(false)) return -1;
+            if (depth_opened) goto member;
+            goto after_value;
         case '[':
-            if (!handler.StartArray()) return -1;
-            ++p;
-            skip_spaces();
-            if (*p == ']') {
-                ++p;
-                if (!handler.EndArray(0)) return -1;
-                goto after_value;
-            }
-            if (depth == max_json_depth) return -1;
-            ++depth;
-            in_array[depth] = true;
-            count[depth] = 1;
-            goto element;
+            if (!handler.StartArray() || !open_level(true)) return -1;
+            if (depth_opened) goto element;
+            goto after_value;
         case 't':
             if (!json_literal_at(p, "true")) return -1;
             p += 4;
@@ -694,16 +708,8 @@ member:  // the member whose name should be at p
     // Most member values are strings.
     if (*p != '"') goto value;
     if (!string(false)) return -1;
-after_member:                         // a member's value ended at p, in the object open at `depth`
-    if (p[0] == ',' && p[1] > ' ') {  // the next member, as after a name
-        ++p;
-        ++count[depth];
-        goto member;
-    }
-    skip_spaces();
-    if (*p == ',') {
-        ++p;
-        skip_spaces();
+after_member:  // a member's value ended at p, in the object open at `depth`
+    if (separator()) {
         ++count[depth];
         goto member;
     }
@@ -716,15 +722,7 @@ element:  // an array's element at p: in tokens, most are strings
     if (*p != '"') goto value;
     if (!string(false)) return -1;
 after_element:  // an element ended at p, in the array open at `depth`
-    if (p[0] == ',' && p[1] > ' ') {
-        ++p;
-        ++count[depth];
-        goto element;
-    }
-    skip_spaces();
-    if (*p == ',') {
-        ++p;
-        skip_spaces();
+    if (separator()) {
         ++count[depth];
         goto element;
     }
