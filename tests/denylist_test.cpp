@@ -310,6 +310,46 @@ TEST(DenylistHint, ScansAJtiWithoutEscapesAndAnIntegerExp) {
     EXPECT_EQ(jti, "inner");
 }
 
+TEST(DenylistHint, FindsTheMembersAtEveryOffsetOnce) {
+    // The scan takes 16 bytes per step, then the tail byte by byte: both
+    // names at every offset from the start (and so from the end), the
+    // first occurrence with a colon winning, a three-letter value or name
+    // that only looks alike passed over.
+    for (std::size_t pad = 0; pad < 40; ++pad) {
+        const std::string filler(pad, 'f');
+        const std::string payload =
+            R"({"a":")" + filler +
+            R"(","b":"jti","jtx":1,"jti":"first","jti":"second","exp":17,"exp":18})";
+        std::string_view jti;
+        std::int64_t exp = 0;
+        ASSERT_TRUE(detail::scan_jti_and_exp(payload, jti, exp)) << pad;
+        EXPECT_EQ(jti, "first") << pad;
+        EXPECT_EQ(exp, 17) << pad;
+        // The same members last, ending the text.
+        const std::string last = R"({"a":")" + filler + R"(","jti":"x","exp":9)";
+        ASSERT_TRUE(detail::scan_jti_and_exp(last, jti, exp)) << pad;
+        EXPECT_EQ(jti, "x") << pad;
+        EXPECT_EQ(exp, 9) << pad;
+    }
+    // A jti of every length up to three 16-byte steps ends at its quote; a
+    // backslash anywhere in it, or no closing quote, leaves no hint.
+    for (std::size_t size = 0; size < 48; ++size) {
+        const std::string id(size, 'i');
+        std::string_view jti;
+        std::int64_t exp = 0;
+        ASSERT_TRUE(detail::scan_jti_and_exp(R"({"exp":3,"jti":")" + id + R"("})", jti, exp));
+        EXPECT_EQ(jti, id);
+        for (std::size_t at = 0; at < size; ++at) {
+            std::string escaped = id;
+            escaped[at] = '\\';
+            EXPECT_FALSE(
+                detail::scan_jti_and_exp(R"({"exp":3,"jti":")" + escaped + R"("})", jti, exp))
+                << size << " " << at;
+        }
+        EXPECT_FALSE(detail::scan_jti_and_exp(R"({"exp":3,"jti":")" + id, jti, exp)) << size;
+    }
+}
+
 TEST_F(DenylistValidation, AWrongOrHostileHintChangesNoVerdict) {
     // The same tokens through a validator with the prefetch hint and one
     // without: the verdicts and claims must be the same, whatever the hint
