@@ -457,12 +457,13 @@ class JsonReader {
 //
 // In a plain text (no backslash, no byte below 0x20: nearly every token's)
 // every quote opens or closes a string. One AVX2 pass, the one that finds
-// whether the text is plain (and ASCII), also records where its quotes
-// are; read_plain_json then takes each string's end from that index (two
+// whether the text is plain (and ASCII), also records where its strings
+// close; read_plain_json then takes each string's end from that index (two
 // bit operations) instead of scanning for it, and needs no escape
 // handling. It is the JsonReader walk otherwise: the same events, in the
-// same order, refused at the same event, at the same byte (fuzz_json_reader
-// checks it against rapidjson as it checks JsonReader). It is one function
+// same order, refused at the same event, at the same byte, except that it
+// refuses nesting deeper than max_json_depth (fuzz_json_reader checks it
+// against rapidjson as it checks JsonReader). It is one function
 // with its own stack of open arrays and objects instead of a call per
 // level, so that the walk's state stays in registers.
 
