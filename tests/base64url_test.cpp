@@ -140,6 +140,18 @@ TEST(Base64url, Avx2PathAgreesWithTheScalarOne) {
     // Non-canonical tails after whole blocks.
     for (std::string_view tail : {"Zh", "Zm9", "Zg", "Zm8"})
         expect_paths_agree(valid.substr(0, 64) + std::string(tail));
+    // A bad character at every position of every length from one block to
+    // three: in every block, and in every tail the scalar code finishes.
+    const std::string longer = base64url_encode(bytes.substr(0, 72));  // 96 characters
+    for (std::size_t n = 32; n <= longer.size(); ++n) {
+        for (std::size_t at = 0; at < n; ++at) {
+            for (const char c : {'=', '.', '\0', '\xff'}) {
+                std::string in = longer.substr(0, n);
+                in[at] = c;
+                expect_paths_agree(in);
+            }
+        }
+    }
 }
 #endif
 
