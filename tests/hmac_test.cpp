@@ -180,5 +180,34 @@ TEST(Hmac, AgreesWithOpenSslForEveryHashAndKeySize) {
     check.template operator()<Hs512Key>(EVP_sha512());
 }
 
+TEST(Hmac, AgreesWithOpenSslAtEveryMessageLength) {
+    // HmacKey pads the last block itself (detail::finish_blocks): every
+    // length up to three SHA-512 blocks puts the tail, the 0x80 and the
+    // length field at every offset, on both sides of each one-or-two-block
+    // boundary (55/56 and 63/64 bytes for SHA-256, 111/112 and 127/128 for
+    // SHA-384 and SHA-512).
+    std::mt19937_64 rng(11);
+    std::string message(3 * 128 + 1, '\0');
+    for (auto& c : message)
+        c = static_cast<char>(rng());
+    auto check = [&]<class Key>(const EVP_MD* md) {
+        const std::string secret(Key::min_secret_size + 3, 's');
+        const Key key(secret);
+        for (std::size_t size = 0; size <= message.size(); ++size) {
+            unsigned char expected[EVP_MAX_MD_SIZE];
+            unsigned expected_size = 0;
+            HMAC(md, secret.data(), static_cast<int>(secret.size()),
+                 reinterpret_cast<const unsigned char*>(message.data()), size, expected,
+                 &expected_size);
+            ASSERT_EQ(key.sign(std::string_view(message).substr(0, size)),
+                      std::string(reinterpret_cast<const char*>(expected), expected_size))
+                << Key::algorithm << ", " << size << " bytes";
+        }
+    };
+    check.template operator()<Hs256Key>(EVP_sha256());
+    check.template operator()<Hs384Key>(EVP_sha384());
+    check.template operator()<Hs512Key>(EVP_sha512());
+}
+
 }  // namespace
 }  // namespace jwtguard

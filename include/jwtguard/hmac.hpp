@@ -71,15 +71,19 @@ class HmacKey {
         OPENSSL_cleanse(&m_outer, sizeof m_outer);
     }
 
-    /// The MAC of `input` into `out`.
+    /// The MAC of `input` into `out`: the whole blocks through the hash's
+    /// bulk update (no copy), the padding by detail::finish_blocks. Both runs
+    /// start one block in (the pad's), which their lengths count.
     void mac(std::string_view input, unsigned char (&out)[mac_size]) const noexcept {
+        const auto* bytes = reinterpret_cast<const unsigned char*>(input.data());
+        const std::size_t whole = input.size() / Hash::block_size * Hash::block_size;
         unsigned char inner[mac_size];
         typename Hash::Context ctx = m_inner;
-        Hash::update(ctx, input.data(), input.size());
-        Hash::final(inner, ctx);
+        if (whole != 0) Hash::update(ctx, bytes, whole);
+        detail::finish_blocks<Hash>(ctx, bytes + whole, input.size() - whole,
+                                    Hash::block_size + input.size(), inner);
         ctx = m_outer;
-        Hash::update(ctx, inner, sizeof inner);
-        Hash::final(out, ctx);
+        detail::finish_blocks<Hash>(ctx, inner, sizeof inner, Hash::block_size + sizeof inner, out);
     }
 
     /// True when `signature` is the MAC of `input`; compared in constant time.
