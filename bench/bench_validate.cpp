@@ -218,16 +218,20 @@ BENCHMARK(BM_validate_hs256_denylist)
 /// neighbour that slows the machine for a while slows every side alike,
 /// which separate rows measured seconds apart cannot promise (on the 2-vCPU
 /// VM the single-token row alone read 1.55x to 1.86x its floor within one
-/// hour). Five sides, 32 calls each per turn, the order rotated every
+/// hour). Six sides, 32 calls each per turn, the order rotated every
 /// iteration:
 ///   single         BM_validate_hs256's call (one token, no denylist);
 ///   single_floor   BM_floor_hmac_precomputed's call on its input;
 ///   pool           the pool's valid tokens in turn, no denylist;
 ///   pool_1m        the same with 1M live revocations (the defaults: no hint);
-///   pool_floor     BM_floor_hmac_pool's call on the same tokens.
+///   pool_floor     BM_floor_hmac_pool's call on the same tokens;
+///   single_key     jwtguard's own Hs256Key::verify on the single token's
+///                  input (below the floor: hmac.hpp).
 /// Counters: `<side>_ns` per call, and the ratios the report judges:
 /// `single_ratio` (single / single_floor), `pool_ratio` (pool_1m /
-/// pool_floor) and `denylist_cost` (pool_1m / pool - 1).
+/// pool_floor) and `denylist_cost` (pool_1m / pool - 1); and
+/// `single_over_key` (single / single_key), what validate adds to its own
+/// HMAC.
 void BM_validate_hs256_paired(benchmark::State& state) {
     using Clock = std::chrono::steady_clock;
     constexpr std::size_t batch = 32;
@@ -275,6 +279,11 @@ void BM_validate_hs256_paired(benchmark::State& state) {
                     wrong += with_denylist.validate(tokens[pool_token(3)], now, *claims) !=
                              jwtguard::Error::ok;
                     break;
+                case 5:
+                    wrong +=
+                        !key.verify(single_input,
+                                    reinterpret_cast<const unsigned char*>(single_mac.data()), 32);
+                    break;
                 default: {
                     const std::size_t i = pool_token(4);
                     wrong += !floor.verify(input_of(tokens[i]),
@@ -284,10 +293,10 @@ void BM_validate_hs256_paired(benchmark::State& state) {
         }
         return wrong;
     };
-    for (int side = 0; side < 5; ++side)
+    for (int side = 0; side < 6; ++side)
         (void)run(side);  // each side's first calls set up its state
 
-    constexpr int sides = 5;
+    constexpr int sides = 6;
     double spent[sides] = {};
     std::size_t wrong = 0, round = 0;
     const bench::AllocationMeter meter;
@@ -307,13 +316,14 @@ void BM_validate_hs256_paired(benchmark::State& state) {
         return;
     }
     const double calls = static_cast<double>(round * batch);
-    const char* names[sides] = {"single_ns", "single_floor_ns", "pool_ns", "pool_1m_ns",
-                                "pool_floor_ns"};
+    const char* names[sides] = {"single_ns",  "single_floor_ns", "pool_ns",
+                                "pool_1m_ns", "pool_floor_ns",   "single_key_ns"};
     for (int side = 0; side < sides; ++side)
         state.counters[names[side]] = spent[side] * 1e9 / calls;
     state.counters["single_ratio"] = spent[0] / spent[1];
     state.counters["pool_ratio"] = spent[3] / spent[4];
     state.counters["denylist_cost"] = spent[3] / spent[2] - 1;
+    state.counters["single_over_key"] = spent[0] / spent[5];
 }
 BENCHMARK(BM_validate_hs256_paired);
 
