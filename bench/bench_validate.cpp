@@ -253,7 +253,7 @@ void BM_validate_hs256_paired(benchmark::State& state) {
     constexpr std::size_t first = revoked_in_pool, count = pool_size - revoked_in_pool;
 
     // Each pool side walks the pool from its own position.
-    std::size_t next[5] = {};
+    std::size_t next[5] = {};  // by side: the pool sides are 2, 3 and 4
     auto pool_token = [&](int side) -> std::size_t {
         const std::size_t i = first + next[side];
         if (++next[side] == count) next[side] = 0;
@@ -279,16 +279,16 @@ void BM_validate_hs256_paired(benchmark::State& state) {
                     wrong += with_denylist.validate(tokens[pool_token(3)], now, *claims) !=
                              jwtguard::Error::ok;
                     break;
-                case 5:
-                    wrong +=
-                        !key.verify(single_input,
-                                    reinterpret_cast<const unsigned char*>(single_mac.data()), 32);
-                    break;
-                default: {
+                case 4: {
                     const std::size_t i = pool_token(4);
                     wrong += !floor.verify(input_of(tokens[i]),
                                            reinterpret_cast<const unsigned char*>(macs[i].data()));
+                    break;
                 }
+                default:
+                    wrong +=
+                        !key.verify(single_input,
+                                    reinterpret_cast<const unsigned char*>(single_mac.data()), 32);
             }
         }
         return wrong;

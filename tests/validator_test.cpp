@@ -349,6 +349,15 @@ TEST_F(ValidatorTest, KeySelectionByKid) {
 }
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool built_with_asan_or_tsan = true;
+#elif defined(__has_feature)
+constexpr bool built_with_asan_or_tsan =
+    __has_feature(address_sanitizer) || __has_feature(thread_sanitizer);
+#else
+constexpr bool built_with_asan_or_tsan = false;
+#endif
+
 /// Whether the upper halves of the vector registers (YMM bits 128-255, ZMM
 /// bits 256-511) may hold something: XINUSE (XGETBV with ECX = 1), bits 2
 /// and 6. nullopt where the CPU cannot say.
@@ -374,15 +383,9 @@ std::optional<bool> wide_vector_state_in_use() {
 // target("avx2") function makes them: a stage inlined or compiled without
 // it would pass every other test and fail this one.
 TEST_F(ValidatorTest, SimdStagesReturnWithTheUpperVectorStateClean) {
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-    GTEST_SKIP() << "a sanitizer's runtime, called from inside the stages, may leave the state "
-                    "in use (seen with ASan); the optimized builds check it";
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-    GTEST_SKIP() << "a sanitizer's runtime, called from inside the stages, may leave the state "
-                    "in use (seen with ASan); the optimized builds check it";
-#endif
-#endif
+    if (built_with_asan_or_tsan)
+        GTEST_SKIP() << "a sanitizer's runtime, called from inside the stages, may leave the state "
+                        "in use (seen with ASan); the optimized builds check it";
     const auto clean_at_start = wide_vector_state_in_use();
     if (!clean_at_start) GTEST_SKIP() << "this CPU cannot report its vector state (XGETBV 1)";
     if (*clean_at_start) GTEST_SKIP() << "the upper vector state is in use before the test";
