@@ -351,6 +351,73 @@ TEST(DenylistHint, FindsTheMembersAtEveryOffsetOnce) {
     }
 }
 
+TEST(DenylistHint, TriesTheLastLayoutBeforeScanning) {
+    // The layout the last scan found: `"jti":` ends at 12, `"exp":` at 28.
+    const std::string first = R"({"":1,"jti":"abcdefg","exp":1700000600})";
+    detail::HintLayout layout;
+    std::string_view jti_text, exp_text;
+    EXPECT_FALSE(layout.recall(first, jti_text, exp_text));  // nothing remembered yet
+    detail::scan_jti_and_exp_members(first, jti_text, exp_text);
+    layout.remember(first, jti_text, exp_text);
+    // Both names at those places: the texts from there, nested or not.
+    const std::string nested =
+        R"({"x":{"jti":"revoked","exp":1700000600},"jti":"fine","exp":1700000600})";
+    ASSERT_TRUE(layout.recall(nested, jti_text, exp_text));
+    EXPECT_EQ(jti_text.data(), nested.data() + 12);
+    EXPECT_EQ(exp_text.data(), nested.data() + 28);
+    // Either name elsewhere, or the text too short: not recalled.
+    for (const char* other :
+         {R"({"":12,"jti":"abcdefg","exp":1700000600})", R"({"":1,"jti":"abcdefgh","exp":1})",
+          R"({"":1,"jtx":"abcdefg","exp":1700000600})", R"({"":1,"jti":"abcdefg","exp":)",
+          R"({"":1,"jti":)"})
+        EXPECT_FALSE(layout.recall(other, jti_text, exp_text)) << other;
+    // A scan that found its values after whitespace leaves the layout as it
+    // was: recall checks the six bytes before each value only.
+    const std::string spaced = R"({"jti": "a","exp": 1})";
+    detail::scan_jti_and_exp_members(spaced, jti_text, exp_text);
+    layout.remember(spaced, jti_text, exp_text);
+    EXPECT_TRUE(layout.recall(nested, jti_text, exp_text));
+    EXPECT_FALSE(layout.recall(spaced, jti_text, exp_text));
+}
+
+TEST(DenylistHint, CheckTakesTheHintsKeyOnlyForTheSameBytesAndExp) {
+    Denylist d(small_options(), now);
+    ASSERT_EQ(d.revoke_jti("revoked", now + 100), RevokeResult::added);
+    // A hint computed for "revoked": its key names a revoked token.
+    const std::string payload = R"({"jti":"revoked","other":"fine"})";
+    Denylist::Hint hint;
+    d.prefetch_hint(R"({"jti":"revoked","exp":)" + std::to_string(now + 100) + "}", hint);
+    ASSERT_NE(hint.jti, nullptr);
+    hint.jti = payload.data() + 8;
+    ASSERT_EQ(std::string_view(hint.jti, hint.jti_size), "revoked");
+    auto claims = test::new_claims();
+    claims->exp = now + 100;
+    // The same address, size and exp: the hint's key is the claims' key.
+    claims->jti = std::string_view(hint.jti, hint.jti_size);
+    EXPECT_EQ(d.check(*claims, {}, hint), Error::revoked);
+    // The key is taken, not recomputed: a hint for these very bytes is
+    // believed (which is why it must come from them).
+    const Denylist::Hint believed = hint;
+    claims->jti = std::string_view(payload.data() + 27, 4);  // "fine"
+    Denylist::Hint wrong = believed;
+    wrong.jti = claims->jti->data();
+    wrong.jti_size = claims->jti->size();
+    EXPECT_EQ(d.check(*claims, {}, wrong), Error::revoked);
+    EXPECT_EQ(d.check(*claims, {}), Error::ok);
+    // Any difference and the key is computed from the claims.
+    Denylist::Hint other_address = wrong;
+    other_address.jti = "fine";
+    EXPECT_EQ(d.check(*claims, {}, other_address), Error::ok);
+    Denylist::Hint other_size = wrong;
+    other_size.jti_size = 3;
+    EXPECT_EQ(d.check(*claims, {}, other_size), Error::ok);
+    Denylist::Hint other_exp = wrong;
+    other_exp.exp = now + 101;
+    EXPECT_EQ(d.check(*claims, {}, other_exp), Error::ok);
+    claims->exp.reset();
+    EXPECT_EQ(d.check(*claims, {}, wrong), Error::ok);
+}
+
 TEST_F(DenylistValidation, AWrongOrHostileHintChangesNoVerdict) {
     // The same tokens through a validator with the prefetch hint and one
     // without: the verdicts and claims must be the same, whatever the hint
@@ -386,6 +453,21 @@ TEST_F(DenylistValidation, AWrongOrHostileHintChangesNoVerdict) {
         // An exp the hint reads differently (a fraction): the verdict is the
         // claims parser's.
         {test::make_token(test::hs256_header, R"({"jti":"revoked","exp":1700000599.5})"),
+         Error::revoked},
+        // The thread's hint layout (HintLayout) set by the first token:
+        // the next finds a nested jti where the first had its own, and its
+        // verdict is still its own jti's.
+        {test::make_token(test::hs256_header, R"({"":1,"jti":"abcdefg","exp":1700000600})"),
+         Error::ok},
+        {test::make_token(
+             test::hs256_header,
+             R"({"x":{"jti":"revoked","exp":1700000600},"jti":"fine","exp":1700000600})"),
+         Error::ok},
+        {test::make_token(test::hs256_header, R"({"":1,"jti":"abcdefg","exp":1700000600})"),
+         Error::ok},
+        {test::make_token(
+             test::hs256_header,
+             R"({"x":{"jti":"fine-id","exp":1700000600},"jti":"revoked","exp":1700000600})"),
          Error::revoked},
         // A payload that is not base64url: reported after the signature.
         {test::make_token(test::hs256_header, R"({"jti":"revoked","exp":1700000600})")

@@ -381,15 +381,24 @@ inline void scan_jti_and_exp_members(std::string_view json, std::string_view& jt
             ++i;
         return i;
     };
+    // Three letters as one word, compared at once (any byte order will do).
+    auto letters = [](char a, char b, char c) {
+        return std::uint32_t{static_cast<unsigned char>(a)} |
+               std::uint32_t{static_cast<unsigned char>(b)} << 8 |
+               std::uint32_t{static_cast<unsigned char>(c)} << 16;
+    };
+    const std::uint32_t jti_name = letters('j', 't', 'i'), exp_name = letters('e', 'x', 'p');
     // The quoted text of three letters at `at` (its opening quote): true
     // when both are found.
     auto candidate = [&](std::size_t at) {
-        std::string_view* const out = std::memcmp(p + at + 1, "jti", 3) == 0   ? &jti
-                                      : std::memcmp(p + at + 1, "exp", 3) == 0 ? &exp
-                                                                               : nullptr;
+        const std::uint32_t name = letters(p[at + 1], p[at + 2], p[at + 3]);
+        std::string_view* const out = name == jti_name ? &jti : name == exp_name ? &exp : nullptr;
         if (out == nullptr || out->data() != nullptr) return false;
-        if (const std::size_t colon = skip_space(at + 5); colon < n && p[colon] == ':') {
-            const std::size_t value = skip_space(colon + 1);
+        std::size_t colon = at + 5;
+        if (colon < n && p[colon] != ':') colon = skip_space(colon);
+        if (colon < n && p[colon] == ':') {
+            std::size_t value = colon + 1;
+            if (value < n && p[value] <= ' ') value = skip_space(value);
             *out = std::string_view(p + value, n - value);
         }
         return jti.data() != nullptr && exp.data() != nullptr;
@@ -397,26 +406,34 @@ inline void scan_jti_and_exp_members(std::string_view json, std::string_view& jt
     std::size_t at = 0;
 #if defined(__SSE2__)
     const __m128i quote = _mm_set1_epi8('"');
-    for (; at + 20 <= n; at += 16) {  // both loads inside the text
+    auto pairs = [&](std::size_t from) {  // quotes at from + i and from + i + 4
         const __m128i open =
-            _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + at)), quote);
+            _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + from)), quote);
         const __m128i close =
-            _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + at + 4)), quote);
-        for (auto m = static_cast<unsigned>(_mm_movemask_epi8(_mm_and_si128(open, close))); m != 0;
-             m &= m - 1)
+            _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + from + 4)), quote);
+        return static_cast<std::uint32_t>(_mm_movemask_epi8(_mm_and_si128(open, close)));
+    };
+    // 32 bytes per step, then 16: every load inside the text.
+    for (; at + 36 <= n; at += 32)
+        for (std::uint32_t m = pairs(at) | pairs(at + 16) << 16; m != 0; m &= m - 1)
             if (candidate(at + static_cast<std::size_t>(std::countr_zero(m)))) return;
+    if (at + 20 <= n) {
+        for (std::uint32_t m = pairs(at); m != 0; m &= m - 1)
+            if (candidate(at + static_cast<std::size_t>(std::countr_zero(m)))) return;
+        at += 16;
     }
 #endif
     for (; at + 5 <= n; ++at)
         if (p[at] == '"' && p[at + 4] == '"' && candidate(at)) return;
 }
 
-/// A hint's jti (a string without escapes) and integer exp; false when
-/// either is not found in that simple form.
-[[nodiscard]] inline bool scan_jti_and_exp(std::string_view json, std::string_view& jti,
-                                           std::int64_t& exp) noexcept {
-    std::string_view rest, exp_text;
-    scan_jti_and_exp_members(json, rest, exp_text);
+/// A hint's jti (a string without escapes) and integer exp, read from the
+/// texts `jti_text` and `exp_text` that start with their values (as
+/// scan_jti_and_exp_members gives them); false when either is not in that
+/// simple form.
+[[nodiscard]] inline bool read_jti_and_exp(std::string_view jti_text, std::string_view exp_text,
+                                           std::string_view& jti, std::int64_t& exp) noexcept {
+    std::string_view rest = jti_text;
     if (rest.empty() || rest[0] != '"') return false;
     // The first quote or backslash after the opening quote: a quote ends
     // the jti, a backslash leaves no hint.
@@ -440,17 +457,81 @@ inline void scan_jti_and_exp_members(std::string_view json, std::string_view& jt
     if (exp_text.data() == nullptr) return false;
     rest = exp_text;
     std::size_t digits = 0;
-    std::int64_t value = 0;
-    while (digits < rest.size() && digits < 16 && rest[digits] >= '0' && rest[digits] <= '9')
-        value = value * 10 + (rest[digits++] - '0');
+    std::uint64_t value = 0;
+    if (rest.size() >= 8 && eight_digits(rest.data(), value)) digits = 8;
+    for (; digits < rest.size() && digits < 16; ++digits) {
+        const auto digit = static_cast<unsigned>(rest[digits] - '0');
+        if (digit > 9) break;
+        value = value * 10 + digit;
+    }
     if (digits == 0 || digits == 16 ||
         (digits < rest.size() &&
          (rest[digits] == '.' || rest[digits] == 'e' || rest[digits] == 'E')))
         return false;
-    if (!is_numeric_date(value)) return false;
-    exp = value;
+    const auto date = static_cast<std::int64_t>(value);  // below 10^16
+    if (!is_numeric_date(date)) return false;
+    exp = date;
     return true;
 }
+
+/// The hint's jti and exp found by scan_jti_and_exp_members.
+[[nodiscard]] inline bool scan_jti_and_exp(std::string_view json, std::string_view& jti,
+                                           std::int64_t& exp) noexcept {
+    std::string_view jti_text, exp_text;
+    scan_jti_and_exp_members(json, jti_text, exp_text);
+    return read_jti_and_exp(jti_text, exp_text, jti, exp);
+}
+
+/// Where the calling thread's last hint found `"jti":` and `"exp":`
+/// followed by their values. Tokens of one issuer share a layout (the same
+/// members in the same order, often of the same lengths), so the next
+/// payload usually has both names at the same places: checking those 12
+/// bytes replaces the scan. A hint like any other: whatever it finds is
+/// never a decision.
+class HintLayout {
+  public:
+    /// The calling thread's layout.
+    [[nodiscard]] static HintLayout& local() noexcept {
+        static thread_local HintLayout layout;
+        return layout;
+    }
+
+    /// If `json` has both names right before the remembered places: the
+    /// texts from there, as scan_jti_and_exp_members gives them.
+    [[nodiscard]] bool recall(std::string_view json, std::string_view& jti_text,
+                              std::string_view& exp_text) const noexcept {
+        if (!named(json, m_jti, jti_name) || !named(json, m_exp, exp_name)) return false;
+        jti_text = json.substr(m_jti);
+        exp_text = json.substr(m_exp);
+        return true;
+    }
+
+    /// Remembers where scan_jti_and_exp_members found the values in `json`
+    /// (only where both names end right before them).
+    void remember(std::string_view json, std::string_view jti_text,
+                  std::string_view exp_text) noexcept {
+        if (jti_text.data() == nullptr || exp_text.data() == nullptr) return;
+        const auto jti = static_cast<std::size_t>(jti_text.data() - json.data());
+        const auto exp = static_cast<std::size_t>(exp_text.data() - json.data());
+        if (named(json, jti, jti_name) && named(json, exp, exp_name)) {
+            m_jti = jti;
+            m_exp = exp;
+        }
+    }
+
+  private:
+    static constexpr std::size_t name_size = 6;
+    static constexpr char jti_name[] = "\"jti\":";
+    static constexpr char exp_name[] = "\"exp\":";
+
+    [[nodiscard]] static bool named(std::string_view json, std::size_t value,
+                                    const char* name) noexcept {
+        return value >= name_size && value < json.size() &&
+               std::memcmp(json.data() + value - name_size, name, name_size) == 0;
+    }
+
+    std::size_t m_jti = 0, m_exp = 0;  // 0: nothing remembered (never a value's place)
+};
 }  // namespace detail
 
 class Denylist {
@@ -538,6 +619,15 @@ class Denylist {
         if (const detail::FingerprintTable* cell = ring_cell(key)) cell->prefetch(key.fp);
     }
 
+    /// What prefetch_hint() found: the key it computed and the jti bytes and
+    /// exp it computed it from (`jti` null: no hint).
+    struct Hint {
+        const char* jti = nullptr;
+        std::size_t jti_size = 0;
+        std::int64_t exp = 0;
+        Key key;
+    };
+
     /// Starts loading the cache lines check() will read for a token whose
     /// payload is `payload_json`, decoded but NOT verified: a hint read
     /// before the signature is checked, so that the lines arrive while the
@@ -545,17 +635,25 @@ class Denylist {
     /// looking `"jti":"..."` (no escapes) and an integer `"exp"` with a
     /// plain scan, and whatever it finds (or a hostile token makes it find)
     /// costs at most a useless load. check() still parses nothing itself
-    /// and decides on the verified claims only.
-    void prefetch_hint(std::string_view payload_json) const noexcept {
+    /// and decides on the verified claims only; it takes `hint`'s key only
+    /// for the very bytes and exp the key was computed from.
+    void prefetch_hint(std::string_view payload_json, Hint& hint) const noexcept {
+        std::string_view jti_text, exp_text;
+        detail::HintLayout& layout = detail::HintLayout::local();
+        if (!layout.recall(payload_json, jti_text, exp_text)) {
+            detail::scan_jti_and_exp_members(payload_json, jti_text, exp_text);
+            layout.remember(payload_json, jti_text, exp_text);
+        }
         std::string_view jti;
         std::int64_t exp = 0;
-        if (!detail::scan_jti_and_exp(payload_json, jti, exp)) return;
+        if (!detail::read_jti_and_exp(jti_text, exp_text, jti, exp)) return;
         const detail::EpochGuard guard;
-        const Key key = jti_key(jti, exp);
+        hint = {jti.data(), jti.size(), exp, jti_key(jti, exp)};
         if (const detail::Bucket* o = m_overflow.load(std::memory_order_relaxed))
-            if (const auto* t = o->cells[key.fp.lo & m_shard_mask].load(std::memory_order_relaxed))
-                t->prefetch(key.fp);
-        if (const detail::FingerprintTable* cell = ring_cell(key)) cell->prefetch(key.fp);
+            if (const auto* t =
+                    o->cells[hint.key.fp.lo & m_shard_mask].load(std::memory_order_relaxed))
+                t->prefetch(hint.key.fp);
+        if (const detail::FingerprintTable* cell = ring_cell(hint.key)) cell->prefetch(hint.key.fp);
     }
 
     /// Diagnostics: the bloom stage's answer alone (true may be a false
@@ -577,9 +675,16 @@ class Denylist {
     /// signature (used only when it has no jti).
     [[nodiscard]] Error check(const Claims& claims,
                               std::span<const unsigned char> signature) const noexcept {
+        return check(claims, signature, Hint{});
+    }
+    /// The same, given what prefetch_hint() found in the payload the claims
+    /// were parsed from.
+    [[nodiscard]] Error check(const Claims& claims, std::span<const unsigned char> signature,
+                              const Hint& hint) const noexcept {
         const detail::EpochGuard guard;
-        const Key key = claims.jti ? jti_key(*claims.jti, claims.exp)
-                                   : signature_key(claims.header.alg, signature, claims.exp);
+        const Key key = !claims.jti ? signature_key(claims.header.alg, signature, claims.exp)
+                        : hint_names(hint, claims) ? hint.key
+                                                   : jti_key(*claims.jti, claims.exp);
         if (contains_in_section(key)) return Error::revoked;
         if (claims.sub) {
             if (const auto cutoff = subject_cutoff_in_section(*claims.sub)) {
@@ -1010,6 +1115,16 @@ class Denylist {
         const detail::Bucket* b = m_ring[slot_index].load(std::memory_order_seq_cst);
         if (b == nullptr || b->index != key.bucket) return nullptr;
         return b->cells[key.fp.lo & m_shard_mask].load(std::memory_order_seq_cst);
+    }
+
+    /// Whether the verified jti is the hint's very bytes (the same address
+    /// in the decoded payload, which nothing rewrites: escaped strings are
+    /// unescaped in a copy, so an escaped jti never qualifies) and the
+    /// verified exp the hint's: then the hint's key is the claims' key,
+    /// which is a function of those alone.
+    [[nodiscard]] static bool hint_names(const Hint& hint, const Claims& claims) noexcept {
+        return hint.jti != nullptr && claims.jti->data() == hint.jti &&
+               claims.jti->size() == hint.jti_size && claims.exp == hint.exp;
     }
 
     [[nodiscard]] bool contains_in_section(const Key& key) const noexcept {

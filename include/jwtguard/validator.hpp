@@ -243,12 +243,13 @@ class Validator {
         char* const payload = scratch + header_size + 1;
         std::size_t payload_size = 0;
         bool payload_decoded = false;
+        Denylist::Hint hint;
         if (m_options.denylist != nullptr && m_options.denylist_prefetch) {
             payload_decoded =
                 base64url_decode(parts.payload, reinterpret_cast<unsigned char*>(payload),
                                  payload_size) == Base64Status::ok;
             if (payload_decoded)
-                m_options.denylist->prefetch_hint(std::string_view(payload, payload_size));
+                m_options.denylist->prefetch_hint(std::string_view(payload, payload_size), hint);
         }
 
         // Signature, before a byte of the payload is parsed.
@@ -286,7 +287,7 @@ class Validator {
             m_cache->insert(token, token_hash, claims,
                             static_cast<std::size_t>(escaped_copy + payload_size + 1 - scratch),
                             found.key_id);
-        return accept(claims, now, {signature, signature_size});
+        return accept(claims, now, {signature, signature_size}, hint);
     }
 
   private:
@@ -294,12 +295,13 @@ class Validator {
     /// policy at `now`, then (only for a token that would otherwise be
     /// accepted, and because it needs the claims) the denylist.
     [[nodiscard]] Error accept(const Claims& claims, std::int64_t now,
-                               std::span<const unsigned char> signature) const noexcept {
+                               std::span<const unsigned char> signature,
+                               const Denylist::Hint& hint = {}) const noexcept {
         // The policy's ranges were checked at construction.
         if (const Error e = detail::check_claims_in_range(claims, m_options, now); e != Error::ok)
             return e;
         if (m_options.denylist == nullptr) return Error::ok;
-        return m_options.denylist->check(claims, signature);
+        return m_options.denylist->check(claims, signature, hint);
     }
 
     /// The same, for a cache hit: the signature is decoded only if the
