@@ -218,20 +218,22 @@ BENCHMARK(BM_validate_hs256_denylist)
 /// neighbour that slows the machine for a while slows every side alike,
 /// which separate rows measured seconds apart cannot promise (on the 2-vCPU
 /// VM the single-token row alone read 1.55x to 1.86x its floor within one
-/// hour). Six sides, 32 calls each per turn, the order rotated every
+/// hour). Seven sides, 32 calls each per turn, the order rotated every
 /// iteration:
 ///   single         BM_validate_hs256's call (one token, no denylist);
 ///   single_floor   BM_floor_hmac_precomputed's call on its input;
 ///   pool           the pool's valid tokens in turn, no denylist;
-///   pool_1m        the same with 1M live revocations (the defaults: no hint);
+///   pool_1m        the same with 1M live revocations (the defaults);
 ///   pool_floor     BM_floor_hmac_pool's call on the same tokens;
 ///   single_key     jwtguard's own Hs256Key::verify on the single token's
-///                  input (below the floor: hmac.hpp).
+///                  input (below the floor: hmac.hpp);
+///   pool_1m_other_hint  pool_1m with the denylist's prefetch hint
+///                  (ValidatorOptions::denylist_prefetch) the other way.
 /// Counters: `<side>_ns` per call, and the ratios the report judges:
 /// `single_ratio` (single / single_floor), `pool_ratio` (pool_1m /
 /// pool_floor) and `denylist_cost` (pool_1m / pool - 1); and
 /// `single_over_key` (single / single_key), what validate adds to its own
-/// HMAC.
+/// HMAC, and `hint_speedup` (pool_1m's time without the hint over with it).
 void BM_validate_hs256_paired(benchmark::State& state) {
     using Clock = std::chrono::steady_clock;
     constexpr std::size_t batch = 32;
@@ -241,6 +243,8 @@ void BM_validate_hs256_paired(benchmark::State& state) {
     auto options = policy();
     options.denylist = &denylist_for_pool(1'000'000, bench::Use::validate);
     const jwtguard::Validator with_denylist(keys(), options);
+    options.denylist_prefetch = !options.denylist_prefetch;
+    const jwtguard::Validator other_hint(keys(), options);
     auto claims = std::make_unique<jwtguard::Claims>();
 
     const std::string& single = bench::hs256_token();
@@ -253,7 +257,7 @@ void BM_validate_hs256_paired(benchmark::State& state) {
     constexpr std::size_t first = revoked_in_pool, count = pool_size - revoked_in_pool;
 
     // Each pool side walks the pool from its own position.
-    std::size_t next[5] = {};  // by side: the pool sides are 2, 3 and 4
+    std::size_t next[7] = {};  // by side: the pool sides are 2, 3, 4 and 6
     auto pool_token = [&](int side) -> std::size_t {
         const std::size_t i = first + next[side];
         if (++next[side] == count) next[side] = 0;
@@ -285,18 +289,22 @@ void BM_validate_hs256_paired(benchmark::State& state) {
                                            reinterpret_cast<const unsigned char*>(macs[i].data()));
                     break;
                 }
-                default:
+                case 5:
                     wrong +=
                         !key.verify(single_input,
                                     reinterpret_cast<const unsigned char*>(single_mac.data()), 32);
+                    break;
+                default:
+                    wrong += other_hint.validate(tokens[pool_token(6)], now, *claims) !=
+                             jwtguard::Error::ok;
             }
         }
         return wrong;
     };
-    for (int side = 0; side < 6; ++side)
+    constexpr int sides = 7;
+    for (int side = 0; side < sides; ++side)
         (void)run(side);  // each side's first calls set up its state
 
-    constexpr int sides = 6;
     double spent[sides] = {};
     std::size_t wrong = 0, round = 0;
     const bench::AllocationMeter meter;
@@ -316,14 +324,18 @@ void BM_validate_hs256_paired(benchmark::State& state) {
         return;
     }
     const double calls = static_cast<double>(round * batch);
-    const char* names[sides] = {"single_ns",  "single_floor_ns", "pool_ns",
-                                "pool_1m_ns", "pool_floor_ns",   "single_key_ns"};
+    const char* names[sides] = {
+        "single_ns",     "single_floor_ns",      "pool_ns", "pool_1m_ns", "pool_floor_ns",
+        "single_key_ns", "pool_1m_other_hint_ns"};
     for (int side = 0; side < sides; ++side)
         state.counters[names[side]] = spent[side] * 1e9 / calls;
     state.counters["single_ratio"] = spent[0] / spent[1];
     state.counters["pool_ratio"] = spent[3] / spent[4];
     state.counters["denylist_cost"] = spent[3] / spent[2] - 1;
     state.counters["single_over_key"] = spent[0] / spent[5];
+    const bool hint_by_default = jwtguard::ValidatorOptions{}.denylist_prefetch;
+    state.counters["hint_speedup"] =
+        hint_by_default ? spent[6] / spent[3] : spent[3] / spent[6];  // without / with
 }
 BENCHMARK(BM_validate_hs256_paired);
 
