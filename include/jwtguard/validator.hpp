@@ -102,13 +102,12 @@ struct ValidatorOptions : ClaimPolicy {
     /// let the denylist start loading the lines its check will read
     /// (Denylist::prefetch_hint), so that they arrive during the signature
     /// arithmetic. Changes no verdict (a hint is never a decision), only
-    /// speed. Off by default: measured here (bench/README.md, "Denylist
-    /// prefetch hint"), the scan of the payload costs more (+160 ns) than
-    /// the whole denylist lookup it would hide (+87 ns over no denylist) on
-    /// a VM whose 1.5 MB filter answers in 15-50 ns; it pays only where a
-    /// filter line costs far more than the scan. With the one-pass scan
-    /// (2026-12-03: ~700 instructions a validation, from ~820) it still
-    /// loses 2-10% at 1M and 10M live revocations.
+    /// speed. Off by default: since 2026-12-03 the hint first looks where
+    /// the thread's last one found `"jti":` and `"exp":` and check() reuses
+    /// its key, which took it from a loss (2-10% at 1M and 10M live
+    /// revocations) to even in the paired benchmark (`hint_speedup`
+    /// 0.997-1.005, bench/README.md, "The prefetch hint"): on the VMs
+    /// measured, a filter line costs about what finding the jti costs.
     bool denylist_prefetch = false;
     /// Verified tokens to remember (off by default; see token_cache.hpp).
     TokenCacheOptions token_cache;
