@@ -132,6 +132,17 @@ int main(int argc, char** argv) {
     resign(
         "hint-escaped", R"({"alg":"HS256","kid":"hs"})",
         R"({"aud":"api","note":"\"jti\":\"fine\"","jti":"rev\u006fked","exp":)" + date(3600) + "}");
+    // The thread's hint layout (denylist.hpp, HintLayout): a token whose
+    // own "jti": and "exp": end at 12 and 28, then tokens with nested
+    // members there, the real ones elsewhere.
+    resign("hint-layout", R"({"alg":"HS256","kid":"hs"})",
+           R"({"":1,"jti":"abcdefg","exp":)" + date(3600) + "}");
+    resign("hint-layout-nested-revoked", R"({"alg":"HS256","kid":"hs"})",
+           R"({"x":{"jti":"revoked","exp":)" + date(3600) + R"(},"jti":"fine","exp":)" +
+               date(3600) + "}");
+    resign("hint-layout-nested-fine", R"({"alg":"HS256","kid":"hs"})",
+           R"({"x":{"jti":"fine-id","exp":)" + date(3600) + R"(},"jti":"revoked","exp":)" +
+               date(3600) + "}");
     resign("logged-out", R"({"alg":"HS256","kid":"hs"})",
            R"({"sub":"logged-out","iat":)" + date(0) + R"(,"exp":)" + date(60) + "}");
     resign("not-yet", R"({"alg":"HS256","kid":"hs"})",
