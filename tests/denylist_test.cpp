@@ -380,42 +380,52 @@ TEST(DenylistHint, TriesTheLastLayoutBeforeScanning) {
     EXPECT_FALSE(layout.recall(spaced, jti_text, exp_text));
 }
 
-TEST(DenylistHint, CheckTakesTheHintsKeyOnlyForTheSameBytesAndExp) {
+TEST(DenylistHint, CheckTakesTheHintsKeyOnlyForTheSameJtiAndExp) {
     Denylist d(small_options(), now);
     ASSERT_EQ(d.revoke_jti("revoked", now + 100), RevokeResult::added);
-    // A hint computed for "revoked": its key names a revoked token.
-    const std::string payload = R"({"jti":"revoked","other":"fine"})";
+    const std::string payload = R"({"jti":"revoked","exp":)" + std::to_string(now + 100) + "}";
     Denylist::Hint hint;
-    d.prefetch_hint(R"({"jti":"revoked","exp":)" + std::to_string(now + 100) + "}", hint);
-    ASSERT_NE(hint.jti, nullptr);
-    hint.jti = payload.data() + 8;
+    d.prefetch_hint(payload, hint);
+    ASSERT_TRUE(hint.found);
     ASSERT_EQ(std::string_view(hint.jti, hint.jti_size), "revoked");
+    EXPECT_EQ(hint.exp, now + 100);
     auto claims = test::new_claims();
     claims->exp = now + 100;
-    // The same address, size and exp: the hint's key is the claims' key.
-    claims->jti = std::string_view(hint.jti, hint.jti_size);
+    // The same bytes (anywhere: the hint keeps a copy) and exp: taken.
+    const std::string elsewhere = "revoked";
+    claims->jti = elsewhere;
     EXPECT_EQ(d.check(*claims, {}, hint), Error::revoked);
-    // The key is taken, not recomputed: a hint for these very bytes is
-    // believed (which is why it must come from them).
-    const Denylist::Hint believed = hint;
-    claims->jti = std::string_view(payload.data() + 27, 4);  // "fine"
-    Denylist::Hint wrong = believed;
-    wrong.jti = claims->jti->data();
-    wrong.jti_size = claims->jti->size();
-    EXPECT_EQ(d.check(*claims, {}, wrong), Error::revoked);
+    // Taken, not recomputed: a hint whose copy says "fine" with the key of
+    // "revoked" is believed for the jti "fine" (which is why the copy must
+    // be of the bytes hashed), and refused for anything else.
+    Denylist::Hint misleading = hint;
+    std::memcpy(misleading.jti, "fine", 4);
+    misleading.jti_size = 4;
+    claims->jti = "fine";
+    EXPECT_EQ(d.check(*claims, {}, misleading), Error::revoked);
     EXPECT_EQ(d.check(*claims, {}), Error::ok);
-    // Any difference and the key is computed from the claims.
-    Denylist::Hint other_address = wrong;
-    other_address.jti = "fine";
-    EXPECT_EQ(d.check(*claims, {}, other_address), Error::ok);
-    Denylist::Hint other_size = wrong;
-    other_size.jti_size = 3;
-    EXPECT_EQ(d.check(*claims, {}, other_size), Error::ok);
-    Denylist::Hint other_exp = wrong;
+    claims->jti = "fink";
+    EXPECT_EQ(d.check(*claims, {}, misleading), Error::ok);
+    claims->jti = "fin";
+    EXPECT_EQ(d.check(*claims, {}, misleading), Error::ok);
+    claims->jti = "fine";
+    Denylist::Hint other_exp = misleading;
     other_exp.exp = now + 101;
     EXPECT_EQ(d.check(*claims, {}, other_exp), Error::ok);
     claims->exp.reset();
-    EXPECT_EQ(d.check(*claims, {}, wrong), Error::ok);
+    EXPECT_EQ(d.check(*claims, {}, misleading), Error::ok);
+    // A jti longer than the copy: the hint prefetches, its key is not taken.
+    const std::string long_id(Denylist::Hint::max_jti + 1, 'r');
+    ASSERT_EQ(d.revoke_jti(long_id, now + 100), RevokeResult::added);
+    Denylist::Hint long_hint;
+    d.prefetch_hint(R"({"jti":")" + long_id + R"(","exp":)" + std::to_string(now + 100) + "}",
+                    long_hint);
+    ASSERT_TRUE(long_hint.found);
+    claims->exp = now + 100;
+    claims->jti = long_id;
+    EXPECT_EQ(d.check(*claims, {}, long_hint), Error::revoked);
+    long_hint.key = d.jti_key("fine", now + 100);  // not taken: still the jti's own verdict
+    EXPECT_EQ(d.check(*claims, {}, long_hint), Error::revoked);
 }
 
 TEST_F(DenylistValidation, AWrongOrHostileHintChangesNoVerdict) {

@@ -619,11 +619,14 @@ class Denylist {
         if (const detail::FingerprintTable* cell = ring_cell(key)) cell->prefetch(key.fp);
     }
 
-    /// What prefetch_hint() found: the key it computed and the jti bytes and
-    /// exp it computed it from (`jti` null: no hint).
+    /// What prefetch_hint() found: the key it computed, and a copy of the
+    /// jti bytes and the exp it computed it from (`found` false: no hint; a
+    /// jti longer than the copy gives a hint whose key is never taken).
     struct Hint {
-        const char* jti = nullptr;
-        std::size_t jti_size = 0;
+        static constexpr std::size_t max_jti = 64;
+        bool found = false;
+        std::uint8_t jti_size = 0;  // > max_jti: not kept
+        char jti[max_jti];
         std::int64_t exp = 0;
         Key key;
     };
@@ -631,12 +634,13 @@ class Denylist {
     /// Starts loading the cache lines check() will read for a token whose
     /// payload is `payload_json`, decoded but NOT verified: a hint read
     /// before the signature is checked, so that the lines arrive while the
-    /// signature is computed. Never a decision: it looks for a top-level-
-    /// looking `"jti":"..."` (no escapes) and an integer `"exp"` with a
-    /// plain scan, and whatever it finds (or a hostile token makes it find)
-    /// costs at most a useless load. check() still parses nothing itself
-    /// and decides on the verified claims only; it takes `hint`'s key only
-    /// for the very bytes and exp the key was computed from.
+    /// signature is computed. Never a decision: it looks for `"jti":"..."`
+    /// (no escapes) and an integer `"exp"` where the thread's last hint
+    /// found them (detail::HintLayout), else with a plain scan, and
+    /// whatever it finds (or a hostile token makes it find) costs at most a
+    /// useless load. check() still parses nothing itself and decides on the
+    /// verified claims only; it takes `hint`'s key only for a verified jti
+    /// and exp equal to those the key was computed from.
     void prefetch_hint(std::string_view payload_json, Hint& hint) const noexcept {
         std::string_view jti_text, exp_text;
         detail::HintLayout& layout = detail::HintLayout::local();
@@ -648,7 +652,15 @@ class Denylist {
         std::int64_t exp = 0;
         if (!detail::read_jti_and_exp(jti_text, exp_text, jti, exp)) return;
         const detail::EpochGuard guard;
-        hint = {jti.data(), jti.size(), exp, jti_key(jti, exp)};
+        hint.found = true;
+        hint.exp = exp;
+        hint.key = jti_key(jti, exp);
+        if (jti.size() <= Hint::max_jti) {
+            hint.jti_size = static_cast<std::uint8_t>(jti.size());
+            std::memcpy(hint.jti, jti.data(), jti.size());
+        } else {
+            hint.jti_size = Hint::max_jti + 1;
+        }
         if (const detail::Bucket* o = m_overflow.load(std::memory_order_relaxed))
             if (const auto* t =
                     o->cells[hint.key.fp.lo & m_shard_mask].load(std::memory_order_relaxed))
@@ -1117,14 +1129,14 @@ class Denylist {
         return b->cells[key.fp.lo & m_shard_mask].load(std::memory_order_seq_cst);
     }
 
-    /// Whether the verified jti is the hint's very bytes (the same address
-    /// in the decoded payload, which nothing rewrites: escaped strings are
-    /// unescaped in a copy, so an escaped jti never qualifies) and the
-    /// verified exp the hint's: then the hint's key is the claims' key,
-    /// which is a function of those alone.
+    /// Whether the verified jti has the bytes the hint hashed (its copy, so
+    /// nothing that happened to the payload since matters) and the verified
+    /// exp is the hint's: then the hint's key is the claims' key, which is a
+    /// function of those alone.
     [[nodiscard]] static bool hint_names(const Hint& hint, const Claims& claims) noexcept {
-        return hint.jti != nullptr && claims.jti->data() == hint.jti &&
-               claims.jti->size() == hint.jti_size && claims.exp == hint.exp;
+        return hint.found && hint.jti_size <= Hint::max_jti && claims.exp == hint.exp &&
+               claims.jti->size() == hint.jti_size &&
+               std::memcmp(claims.jti->data(), hint.jti, hint.jti_size) == 0;
     }
 
     [[nodiscard]] bool contains_in_section(const Key& key) const noexcept {
