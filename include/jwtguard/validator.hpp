@@ -105,9 +105,10 @@ struct ValidatorOptions : ClaimPolicy {
     /// speed. Off by default: since 2026-12-03 the hint first looks where
     /// the thread's last one found `"jti":` and `"exp":` and check() reuses
     /// its key, which took it from a loss (2-10% at 1M and 10M live
-    /// revocations) to even in the paired benchmark (`hint_speedup`
-    /// 0.997-1.005, bench/README.md, "The prefetch hint"): on the VMs
-    /// measured, a filter line costs about what finding the jti costs.
+    /// revocations) to about even in the paired benchmark (`hint_speedup`
+    /// 0.997 to 1.020 in eleven runs, bench/README.md, "The prefetch
+    /// hint"): on the VMs measured, a filter line costs about what finding
+    /// the jti costs.
     bool denylist_prefetch = false;
     /// Verified tokens to remember (off by default; see token_cache.hpp).
     TokenCacheOptions token_cache;
