@@ -291,11 +291,17 @@ class DenylistValidation : public ::testing::Test {
     std::unique_ptr<Claims> claims = test::new_claims();
 };
 
+/// The hint's jti and exp as prefetch_hint finds them when it scans.
+bool scan_jti_and_exp(std::string_view json, std::string_view& jti, std::int64_t& exp) {
+    std::string_view jti_text, exp_text;
+    detail::scan_jti_and_exp_members(json, jti_text, exp_text);
+    return detail::read_jti_and_exp(jti_text, exp_text, jti, exp);
+}
+
 TEST(DenylistHint, ScansAJtiWithoutEscapesAndAnIntegerExp) {
     std::string_view jti;
     std::int64_t exp = 0;
-    ASSERT_TRUE(
-        detail::scan_jti_and_exp(R"({"sub":"x", "jti" : "id-1" ,"exp": 1700000600})", jti, exp));
+    ASSERT_TRUE(scan_jti_and_exp(R"({"sub":"x", "jti" : "id-1" ,"exp": 1700000600})", jti, exp));
     EXPECT_EQ(jti, "id-1");
     EXPECT_EQ(exp, 1700000600);
     // Escapes, fractions, exponents, huge or missing values: no hint.
@@ -303,10 +309,9 @@ TEST(DenylistHint, ScansAJtiWithoutEscapesAndAnIntegerExp) {
          {R"({"jti":"a\"b","exp":1})", R"({"jti":"a","exp":1.5})", R"({"jti":"a","exp":1e9})",
           R"({"jti":"a","exp":12345678901234567})", R"({"jti":"a"})", R"({"exp":1})",
           R"({"jti":7,"exp":1})", R"({"jti":"a","exp":"1"})", R"({"jti":"unterminated)", ""})
-        EXPECT_FALSE(detail::scan_jti_and_exp(payload, jti, exp)) << payload;
+        EXPECT_FALSE(scan_jti_and_exp(payload, jti, exp)) << payload;
     // A nested member is taken: a hint may be wrong (see below).
-    ASSERT_TRUE(
-        detail::scan_jti_and_exp(R"({"x":{"jti":"inner"},"jti":"outer","exp":5})", jti, exp));
+    ASSERT_TRUE(scan_jti_and_exp(R"({"x":{"jti":"inner"},"jti":"outer","exp":5})", jti, exp));
     EXPECT_EQ(jti, "inner");
 }
 
@@ -322,12 +327,12 @@ TEST(DenylistHint, FindsTheMembersAtEveryOffsetOnce) {
             R"(","b":"jti","jtx":1,"jti":"first","jti":"second","exp":17,"exp":18})";
         std::string_view jti;
         std::int64_t exp = 0;
-        ASSERT_TRUE(detail::scan_jti_and_exp(payload, jti, exp)) << pad;
+        ASSERT_TRUE(scan_jti_and_exp(payload, jti, exp)) << pad;
         EXPECT_EQ(jti, "first") << pad;
         EXPECT_EQ(exp, 17) << pad;
         // The same members last, ending the text.
         const std::string last = R"({"a":")" + filler + R"(","jti":"x","exp":9)";
-        ASSERT_TRUE(detail::scan_jti_and_exp(last, jti, exp)) << pad;
+        ASSERT_TRUE(scan_jti_and_exp(last, jti, exp)) << pad;
         EXPECT_EQ(jti, "x") << pad;
         EXPECT_EQ(exp, 9) << pad;
     }
@@ -338,16 +343,15 @@ TEST(DenylistHint, FindsTheMembersAtEveryOffsetOnce) {
         std::string_view jti;
         std::int64_t exp = 0;
         const std::string payload = R"({"exp":3,"jti":")" + id + R"("})";  // jti views it
-        ASSERT_TRUE(detail::scan_jti_and_exp(payload, jti, exp));
+        ASSERT_TRUE(scan_jti_and_exp(payload, jti, exp));
         EXPECT_EQ(jti, id);
         for (std::size_t at = 0; at < size; ++at) {
             std::string escaped = id;
             escaped[at] = '\\';
-            EXPECT_FALSE(
-                detail::scan_jti_and_exp(R"({"exp":3,"jti":")" + escaped + R"("})", jti, exp))
+            EXPECT_FALSE(scan_jti_and_exp(R"({"exp":3,"jti":")" + escaped + R"("})", jti, exp))
                 << size << " " << at;
         }
-        EXPECT_FALSE(detail::scan_jti_and_exp(R"({"exp":3,"jti":")" + id, jti, exp)) << size;
+        EXPECT_FALSE(scan_jti_and_exp(R"({"exp":3,"jti":")" + id, jti, exp)) << size;
     }
 }
 
@@ -386,7 +390,7 @@ TEST(DenylistHint, CheckTakesTheHintsKeyOnlyForTheSameJtiAndExp) {
     const std::string payload = R"({"jti":"revoked","exp":)" + std::to_string(now + 100) + "}";
     Denylist::Hint hint;
     d.prefetch_hint(payload, hint);
-    ASSERT_TRUE(hint.found);
+    ASSERT_TRUE(hint.usable);
     ASSERT_EQ(std::string_view(hint.jti, hint.jti_size), "revoked");
     EXPECT_EQ(hint.exp, now + 100);
     auto claims = test::new_claims();
@@ -414,13 +418,13 @@ TEST(DenylistHint, CheckTakesTheHintsKeyOnlyForTheSameJtiAndExp) {
     EXPECT_EQ(d.check(*claims, {}, other_exp), Error::ok);
     claims->exp.reset();
     EXPECT_EQ(d.check(*claims, {}, misleading), Error::ok);
-    // A jti longer than the copy: the hint prefetches, its key is not taken.
+    // A jti longer than the copy: the hint prefetches, its key is not usable.
     const std::string long_id(Denylist::Hint::max_jti + 1, 'r');
     ASSERT_EQ(d.revoke_jti(long_id, now + 100), RevokeResult::added);
     Denylist::Hint long_hint;
     d.prefetch_hint(R"({"jti":")" + long_id + R"(","exp":)" + std::to_string(now + 100) + "}",
                     long_hint);
-    ASSERT_TRUE(long_hint.found);
+    EXPECT_FALSE(long_hint.usable);
     claims->exp = now + 100;
     claims->jti = long_id;
     EXPECT_EQ(d.check(*claims, {}, long_hint), Error::revoked);

@@ -474,14 +474,6 @@ inline void scan_jti_and_exp_members(std::string_view json, std::string_view& jt
     return true;
 }
 
-/// The hint's jti and exp found by scan_jti_and_exp_members.
-[[nodiscard]] inline bool scan_jti_and_exp(std::string_view json, std::string_view& jti,
-                                           std::int64_t& exp) noexcept {
-    std::string_view jti_text, exp_text;
-    scan_jti_and_exp_members(json, jti_text, exp_text);
-    return read_jti_and_exp(jti_text, exp_text, jti, exp);
-}
-
 /// Where the calling thread's last hint found `"jti":` and `"exp":`
 /// followed by their values. Tokens of one issuer share a layout (the same
 /// members in the same order, often of the same lengths), so the next
@@ -620,12 +612,13 @@ class Denylist {
     }
 
     /// What prefetch_hint() found: the key it computed, and a copy of the
-    /// jti bytes and the exp it computed it from (`found` false: no hint; a
-    /// jti longer than the copy gives a hint whose key is never taken).
+    /// jti bytes and the exp it computed it from.
     struct Hint {
         static constexpr std::size_t max_jti = 64;
-        bool found = false;
-        std::uint8_t jti_size = 0;  // > max_jti: not kept
+        /// Whether check() may take `key`: false when no jti and exp were
+        /// found, or the jti was longer than the copy.
+        bool usable = false;
+        std::uint8_t jti_size = 0;
         char jti[max_jti];
         std::int64_t exp = 0;
         Key key;
@@ -652,14 +645,12 @@ class Denylist {
         std::int64_t exp = 0;
         if (!detail::read_jti_and_exp(jti_text, exp_text, jti, exp)) return;
         const detail::EpochGuard guard;
-        hint.found = true;
-        hint.exp = exp;
         hint.key = jti_key(jti, exp);
         if (jti.size() <= Hint::max_jti) {
+            hint.usable = true;
             hint.jti_size = static_cast<std::uint8_t>(jti.size());
             std::memcpy(hint.jti, jti.data(), jti.size());
-        } else {
-            hint.jti_size = Hint::max_jti + 1;
+            hint.exp = exp;
         }
         if (const detail::Bucket* o = m_overflow.load(std::memory_order_relaxed))
             if (const auto* t =
@@ -1134,8 +1125,7 @@ class Denylist {
     /// exp is the hint's: then the hint's key is the claims' key, which is a
     /// function of those alone.
     [[nodiscard]] static bool hint_names(const Hint& hint, const Claims& claims) noexcept {
-        return hint.found && hint.jti_size <= Hint::max_jti && claims.exp == hint.exp &&
-               claims.jti->size() == hint.jti_size &&
+        return hint.usable && claims.exp == hint.exp && claims.jti->size() == hint.jti_size &&
                std::memcmp(claims.jti->data(), hint.jti, hint.jti_size) == 0;
     }
 
