@@ -376,19 +376,25 @@ class MemberSet {
   public:
     /// Adds `name` as a member of object number `object`; false if that
     /// object already has it. At most max_members calls per document.
-    [[nodiscard]] bool insert(std::uint32_t object, std::string_view name) noexcept {
+    /// (Inlined: most documents never fill the list.)
+    [[nodiscard]] [[gnu::always_inline]] bool insert(std::uint32_t object,
+                                                     std::string_view name) noexcept {
         // The object's number times an odd constant, xor'ed in: for one name,
         // different objects always give different hashes (multiplying by an
         // odd number is a bijection), so equal hashes and equal names mean
         // the same object, and the object need not be stored.
         const std::uint64_t hash = hash_of(name) ^ (object * 0xd6e8feb86659fd93ull);
-        if (m_count < linear_names) {
-            for (std::size_t i = 0; i < m_count; ++i)
-                if (m_names[i].hash == hash && m_names[i].view() == name) return false;
-            m_names[m_count++] = Name{name.data(), name.size(), hash};
-            if (m_count == linear_names) build_table();
-            return true;
-        }
+        if (m_count >= linear_names) return insert_in_table(name, hash);
+        for (std::size_t i = 0; i < m_count; ++i)
+            if (m_names[i].hash == hash && m_names[i].view() == name) return false;
+        m_names[m_count++] = Name{name.data(), name.size(), hash};
+        if (m_count == linear_names) build_table();
+        return true;
+    }
+
+  private:
+    /// insert() once the list is full.
+    [[gnu::noinline]] bool insert_in_table(std::string_view name, std::uint64_t hash) noexcept {
         std::size_t slot = slot_of(hash);
         while (m_slots[slot] != 0) {
             const Name& seen = m_names[m_slots[slot] - 1];
@@ -400,7 +406,6 @@ class MemberSet {
         return true;
     }
 
-  private:
     [[nodiscard]] static std::uint64_t hash_of(std::string_view name) noexcept {
         const std::size_t n = name.size();
         if (n > 16) return XXH3_64bits(name.data(), n);
@@ -455,14 +460,28 @@ class MemberSet {
     std::size_t m_count = 0;
 };
 
-/// A three-byte name as one integer, 0 for any other length: registered
-/// header parameters and claims are all three letters, so one switch on this
-/// replaces a chain of string comparisons.
+/// A three-byte name as one integer (its bytes in memory order, the first
+/// lowest), 0 for any other length: registered header parameters and claims
+/// are all three letters, so one switch on this replaces a chain of string
+/// comparisons.
 [[nodiscard]] constexpr std::uint32_t three_letters(std::string_view name) noexcept {
     if (name.size() != 3) return 0;
-    return static_cast<std::uint32_t>(static_cast<unsigned char>(name[0])) << 16 |
+    return static_cast<unsigned char>(name[0]) |
            static_cast<std::uint32_t>(static_cast<unsigned char>(name[1])) << 8 |
-           static_cast<unsigned char>(name[2]);
+           static_cast<std::uint32_t>(static_cast<unsigned char>(name[2])) << 16;
+}
+
+/// three_letters of a member name the reader reported, with one load: the
+/// name lies in the document, so the byte after it (its closing quote, or
+/// what unescaping left there) can be read.
+[[nodiscard]] inline std::uint32_t three_letters_of_member(std::string_view name) noexcept {
+    if constexpr (std::endian::native == std::endian::little) {
+        std::uint32_t word;
+        std::memcpy(&word, name.data(), 4);
+        return name.size() == 3 ? word & 0xffffff : 0;
+    } else {
+        return three_letters(name);
+    }
 }
 
 /// What a top-level value is, as the member handlers need to know it.
@@ -581,7 +600,7 @@ class TopLevelHandler {
         m_fault = fault;
         return false;
     }
-    bool value(ValueKind kind, std::string_view text) {
+    [[gnu::always_inline]] bool value(ValueKind kind, std::string_view text) {
         // Most values are members' own: with the depth a constant there,
         // the handler's tests of it fold away.
         if (m_depth == 1) {
@@ -641,7 +660,7 @@ class HeaderHandler final : public TopLevelHandler<HeaderHandler> {
             if (name == "crit") fail(Error::crit_unsupported);
             return 0;
         }
-        switch (three_letters(name)) {
+        switch (three_letters_of_member(name)) {
             case three_letters("alg"):
                 m_member = Member::alg;
                 break;
@@ -701,7 +720,7 @@ class ClaimsHandler final : public TopLevelHandler<ClaimsHandler> {
     }
 
     std::uint32_t on_key(std::string_view name) noexcept {
-        switch (three_letters(name)) {
+        switch (three_letters_of_member(name)) {
             case three_letters("exp"):
                 m_member = Member::exp;
                 break;

@@ -560,6 +560,13 @@ enum class QuoteScan : std::uint8_t {
     return _mm256_movemask_epi8(high) == 0 ? QuoteScan::ascii : QuoteScan::non_ascii;
 }
 
+/// Two bytes as the integer they make in memory (loaded with memcpy).
+[[nodiscard]] constexpr std::uint16_t byte_pair(char first, char second) noexcept {
+    const auto a = static_cast<unsigned char>(first), b = static_cast<unsigned char>(second);
+    return static_cast<std::uint16_t>(std::endian::native == std::endian::little ? a | b << 8
+                                                                                 : a << 8 | b);
+}
+
 /// Where a walk stands among a text's closing quotes (quote_bits): their
 /// positions in order. A value the walk keeps in registers (every call
 /// inlined).
@@ -608,6 +615,13 @@ template <class Handler>
         const auto size = static_cast<SizeType>(end - text);
         p = end + 1;
         return name ? handler.Key(text, size, false) : handler.String(text, size, false);
+    };
+    // The two bytes at a position as one integer (p[1] is readable: the
+    // NUL and its padding follow the last byte).
+    auto byte_pair_at = [](const char* at) JWTGUARD_LAMBDA_INLINE {
+        std::uint16_t pair;
+        std::memcpy(&pair, at, 2);
+        return pair;
     };
     // A plain text's only whitespace is the space; tokens hold none, so
     // this is one comparison.
@@ -695,9 +709,16 @@ value:  // the value at p
     }
 
 member:  // the member whose name should be at p
-    if (*p != '"' || !string(true)) return -1;
-    // Tokens hold no whitespace: ':' then the value's first byte, tested
-    // as one pair before any whitespace is looked for.
+    if (*p != '"') return -1;
+member_name:  // the same, p at its opening quote
+    if (!string(true)) return -1;
+    // Most member values are strings, and tokens hold no whitespace: the
+    // two bytes after a name are most often ':' and a quote, one compare.
+    if (byte_pair_at(p) == byte_pair(':', '"')) {
+        ++p;
+        if (!string(false)) return -1;
+        goto after_member;
+    }
     if (p[0] == ':' && p[1] > ' ') {
         ++p;
     } else {
@@ -706,10 +727,15 @@ member:  // the member whose name should be at p
         ++p;
         skip_spaces();
     }
-    // Most member values are strings.
     if (*p != '"') goto value;
     if (!string(false)) return -1;
 after_member:  // a member's value ended at p, in the object open at `depth`
+    // Most often a ',' and the next name's quote.
+    if (byte_pair_at(p) == byte_pair(',', '"')) {
+        ++p;
+        ++count[depth];
+        goto member_name;
+    }
     if (separator()) {
         ++count[depth];
         goto member;
@@ -721,8 +747,14 @@ after_member:  // a member's value ended at p, in the object open at `depth`
 
 element:  // an array's element at p: in tokens, most are strings
     if (*p != '"') goto value;
+element_string:  // the same, p at its opening quote
     if (!string(false)) return -1;
 after_element:  // an element ended at p, in the array open at `depth`
+    if (byte_pair_at(p) == byte_pair(',', '"')) {
+        ++p;
+        ++count[depth];
+        goto element_string;
+    }
     if (separator()) {
         ++count[depth];
         goto element;
