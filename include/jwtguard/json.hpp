@@ -406,7 +406,8 @@ class MemberSet {
         return true;
     }
 
-    [[nodiscard]] static std::uint64_t hash_of(std::string_view name) noexcept {
+    [[nodiscard]] [[gnu::always_inline]] static std::uint64_t hash_of(
+        std::string_view name) noexcept {
         const std::size_t n = name.size();
         if (n > 16) return XXH3_64bits(name.data(), n);
         const auto* p = reinterpret_cast<const unsigned char*>(name.data());
@@ -500,12 +501,15 @@ class TopLevelHandler {
   public:
     using Ch = char;
 
-    bool Null() { return value(ValueKind::other, {}); }
-    bool Bool(bool) { return value(ValueKind::other, {}); }
-    bool RawNumber(const Ch* s, rapidjson::SizeType n, bool) {
+    // The events are inlined into the reader's walk: a call per value cost
+    // more than the handler's work on it (in validate(), where the
+    // compiler's own budget for inlining runs out).
+    [[gnu::always_inline]] bool Null() { return value(ValueKind::other, {}); }
+    [[gnu::always_inline]] bool Bool(bool) { return value(ValueKind::other, {}); }
+    [[gnu::always_inline]] bool RawNumber(const Ch* s, rapidjson::SizeType n, bool) {
         return value(ValueKind::number, {s, n});
     }
-    bool String(const Ch* s, rapidjson::SizeType n, bool) {
+    [[gnu::always_inline]] bool String(const Ch* s, rapidjson::SizeType n, bool) {
         return value(ValueKind::string, {s, n});
     }
     bool StartObject() {
