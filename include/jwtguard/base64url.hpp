@@ -106,10 +106,10 @@ inline constexpr Base64urlTables base64url_tables = make_base64url_tables();
 }
 
 #if JWTGUARD_AVX2
-/// base64url_decode, 32 characters at a time with AVX2 while 32 remain, the
-/// rest by base64url_decode_scalar (so only the scalar path judges the
-/// trailing bits, and the verdicts are the same). Per block, with three
-/// 16-entry tables indexed by each character's high or low nibble:
+/// 32 characters at `at` decoded with AVX2: their 24 bytes in the low 24 of
+/// the result, the characters outside the alphabet or'ed into `refused`
+/// (non-zero bytes). With three 16-entry tables indexed by each character's
+/// high or low nibble:
 ///   - validity: each high nibble names a class (2: '-' only, 3: digits, 4
 ///     and 6: letters but not 0x40/0x60, 5: 'P'-'Z' and '_', 7: 'p'-'z');
 ///     the low-nibble table holds the classes for which that low nibble is
@@ -119,13 +119,8 @@ inline constexpr Base64urlTables base64url_tables = make_base64url_tables();
 ///     one character whose offset differs from its nibble's, is corrected);
 ///   - 4 x 6 bits into 24 with two multiply-adds, 3 bytes of each 4 kept
 ///     with a shuffle.
-[[gnu::target("avx2")]] [[nodiscard]] inline Base64Status base64url_decode_avx2(
-    std::string_view in, unsigned char* out, std::size_t& out_size) noexcept {
-    const char* p = in.data();
-    std::size_t left = in.size();
-    unsigned char* o = out;
-    out_size = 0;
-    if (left % 4 == 1) return Base64Status::invalid;
+[[gnu::target("avx2")]] [[gnu::always_inline]] inline __m256i base64url_block_avx2(
+    const char* at, __m256i& refused) noexcept {
     // Classes: 0x01 '-', 0x02 digits, 0x04 A-O a-o, 0x08 P-Z _, 0x10 p-z,
     // 0x80 no character of the alphabet.
     const __m256i class_of_high =
@@ -152,31 +147,50 @@ inline constexpr Base64urlTables base64url_tables = make_base64url_tables();
     const __m256i keep_3_of_4 =
         _mm256_setr_epi8(2, 1, 0, 6, 5, 4, 10, 9, 8, 14, 13, 12, -1, -1, -1, -1,  //
                          2, 1, 0, 6, 5, 4, 10, 9, 8, 14, 13, 12, -1, -1, -1, -1);
-    for (; left >= 32; p += 32, left -= 32, o += 24) {
-        const __m256i c = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
-        const __m256i high = _mm256_and_si256(_mm256_srli_epi32(c, 4), nibble);
-        const __m256i low = _mm256_and_si256(c, nibble);
-        const __m256i refused = _mm256_and_si256(_mm256_shuffle_epi8(class_of_high, high),
-                                                 _mm256_shuffle_epi8(refused_by_low, low));
-        if (!_mm256_testz_si256(refused, refused)) return Base64Status::invalid;
-        const __m256i offset =
-            _mm256_add_epi8(_mm256_shuffle_epi8(offset_of_high, high),
-                            _mm256_and_si256(_mm256_cmpeq_epi8(c, underscore), underscore_fix));
-        const __m256i sextets = _mm256_add_epi8(c, offset);
-        // a b c d -> a*64 + b, c*64 + d -> (a*64 + b)*4096 + c*64 + d.
-        const __m256i pairs = _mm256_maddubs_epi16(sextets, _mm256_set1_epi32(0x01400140));
-        const __m256i groups = _mm256_madd_epi16(pairs, _mm256_set1_epi32(0x00011000));
-        const __m256i bytes = _mm256_shuffle_epi8(groups, keep_3_of_4);
-        // 12 bytes from each 128-bit half; nothing written past them.
-        const __m128i first = _mm256_castsi256_si128(bytes);
-        const __m128i second = _mm256_extracti128_si256(bytes, 1);
-        _mm_storel_epi64(reinterpret_cast<__m128i*>(o), first);
-        const int first_last4 = _mm_cvtsi128_si32(_mm_srli_si128(first, 8));
-        std::memcpy(o + 8, &first_last4, 4);
-        _mm_storel_epi64(reinterpret_cast<__m128i*>(o + 12), second);
-        const int second_last4 = _mm_cvtsi128_si32(_mm_srli_si128(second, 8));
-        std::memcpy(o + 20, &second_last4, 4);
+    const __m256i c = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(at));
+    const __m256i high = _mm256_and_si256(_mm256_srli_epi32(c, 4), nibble);
+    const __m256i low = _mm256_and_si256(c, nibble);
+    refused = _mm256_or_si256(refused, _mm256_and_si256(_mm256_shuffle_epi8(class_of_high, high),
+                                                        _mm256_shuffle_epi8(refused_by_low, low)));
+    const __m256i offset =
+        _mm256_add_epi8(_mm256_shuffle_epi8(offset_of_high, high),
+                        _mm256_and_si256(_mm256_cmpeq_epi8(c, underscore), underscore_fix));
+    const __m256i sextets = _mm256_add_epi8(c, offset);
+    // a b c d -> a*64 + b, c*64 + d -> (a*64 + b)*4096 + c*64 + d.
+    const __m256i pairs = _mm256_maddubs_epi16(sextets, _mm256_set1_epi32(0x01400140));
+    const __m256i groups = _mm256_madd_epi16(pairs, _mm256_set1_epi32(0x00011000));
+    // 12 bytes at the start of each 128-bit half, then the halves' 12 side
+    // by side.
+    return _mm256_permutevar8x32_epi32(_mm256_shuffle_epi8(groups, keep_3_of_4),
+                                       _mm256_setr_epi32(0, 1, 2, 4, 5, 6, 3, 7));
+}
+
+/// base64url_decode, 32 characters at a time with AVX2 while 32 remain, the
+/// rest by base64url_decode_scalar (so only the scalar path judges the
+/// trailing bits, and the verdicts are the same); the blocks' characters
+/// are judged once, after the last block.
+[[gnu::target("avx2")]] [[nodiscard]] inline Base64Status base64url_decode_avx2(
+    std::string_view in, unsigned char* out, std::size_t& out_size) noexcept {
+    const char* p = in.data();
+    std::size_t left = in.size();
+    unsigned char* o = out;
+    out_size = 0;
+    if (left % 4 == 1) return Base64Status::invalid;
+    __m256i refused = _mm256_setzero_si256();
+    // While another block follows, all 32 bytes are stored: the 8 past the
+    // block's 24 are the next block's to overwrite.
+    for (; left >= 64; p += 32, left -= 32, o += 24)
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(o), base64url_block_avx2(p, refused));
+    if (left >= 32) {
+        // The last block: its 24 bytes and nothing past them.
+        const __m256i bytes = base64url_block_avx2(p, refused);
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(o), _mm256_castsi256_si128(bytes));
+        _mm_storel_epi64(reinterpret_cast<__m128i*>(o + 16), _mm256_extracti128_si256(bytes, 1));
+        p += 32;
+        left -= 32;
+        o += 24;
     }
+    if (!_mm256_testz_si256(refused, refused)) return Base64Status::invalid;
     std::size_t tail_size = 0;
     const Base64Status s = base64url_decode_scalar({p, left}, o, tail_size);
     if (s == Base64Status::ok) out_size = static_cast<std::size_t>(o - out) + tail_size;
