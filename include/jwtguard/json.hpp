@@ -761,13 +761,13 @@ class ClaimsHandler final : public TopLevelHandler<ClaimsHandler> {
         const bool is_string = kind == ValueKind::string;
         switch (m_member) {
             case Member::iss:
-                is_string ? void(m_claims.iss = text) : fail(Error::iss_invalid);
+                is_string ? void(m_claims.iss.emplace(text)) : fail(Error::iss_invalid);
                 break;
             case Member::sub:
-                is_string ? void(m_claims.sub = text) : fail(Error::sub_invalid);
+                is_string ? void(m_claims.sub.emplace(text)) : fail(Error::sub_invalid);
                 break;
             case Member::jti:
-                is_string ? void(m_claims.jti = text) : fail(Error::jti_invalid);
+                is_string ? void(m_claims.jti.emplace(text)) : fail(Error::jti_invalid);
                 break;
             case Member::exp:
                 date(kind, text, m_claims.exp, Error::exp_invalid, &m_claims.m_exp_fraction);
