@@ -302,6 +302,38 @@ TEST(Json, RegisteredClaimTypes) {
     EXPECT_EQ(payload_error(R"({"x":{"exp":"soon"}})"), Error::ok);
 }
 
+TEST(Json, RegisteredNamesAreMatchedWhole) {
+    // The handlers read a name's first three bytes with one load: a longer
+    // or shorter name that shares them is another member, with any value.
+    auto claims = test::new_claims();
+    ASSERT_EQ(parse_payload(
+                  R"({"issuer":1,"subject":[],"audience":7,"expires":"x","nbfx":{},"iatx":null,)"
+                  R"("jtis":2,"ex":3,"i":4,"":5,"sub":"alice"})",
+                  *claims),
+              Error::ok);
+    EXPECT_FALSE(claims->iss);
+    EXPECT_EQ(claims->sub, "alice");
+    EXPECT_FALSE(claims->exp);
+    EXPECT_FALSE(claims->nbf);
+    EXPECT_FALSE(claims->iat);
+    EXPECT_FALSE(claims->jti);
+    EXPECT_FALSE(claims->has_aud());
+    detail::JsonBuffer text(R"({"algorithm":1,"kids":2,"types":3,"ctype":4,"al":5,"alg":"HS256"})");
+    Header header;
+    ASSERT_EQ(detail::parse_header(text.data(), text.size(), header), Error::ok);
+    EXPECT_EQ(header.alg, "HS256");
+    EXPECT_FALSE(header.kid);
+    EXPECT_FALSE(header.typ);
+    EXPECT_FALSE(header.cty);
+    // The one load gives three_letters' value at every length.
+    for (std::string_view name : {"", "e", "ex", "exp", "expi", "expir", "n\xff", "\xff\x01\x80"}) {
+        detail::JsonBuffer buffer(name);
+        EXPECT_EQ(detail::three_letters_of_member({buffer.data(), name.size()}),
+                  detail::three_letters(name))
+            << name;
+    }
+}
+
 TEST(Json, Audience) {
     auto claims = test::new_claims();
     ASSERT_EQ(parse_payload(R"({"aud":"api"})", *claims), Error::ok);

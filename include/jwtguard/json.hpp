@@ -472,9 +472,11 @@ class MemberSet {
            static_cast<std::uint32_t>(static_cast<unsigned char>(name[2])) << 16;
 }
 
-/// three_letters of a member name the reader reported, with one load: the
-/// name lies in the document, so the byte after it (its closing quote, or
-/// what unescaping left there) can be read.
+/// three_letters of a member name the reader reported, with one 4-byte load
+/// from its start: the name lies in a document that the terminating NUL and
+/// json_padding bytes follow, so those 4 bytes are readable at any length
+/// (after a 3-byte name, the 4th is its closing quote or what unescaping
+/// left there). The length decides before any byte does.
 [[nodiscard]] inline std::uint32_t three_letters_of_member(std::string_view name) noexcept {
     if constexpr (std::endian::native == std::endian::little) {
         std::uint32_t word;
