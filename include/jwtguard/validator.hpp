@@ -293,7 +293,8 @@ class Validator {
   private:
     /// The checks every validation ends with, cached or not: the claim
     /// policy at `now`, then (only for a token that would otherwise be
-    /// accepted, and because it needs the claims) the denylist.
+    /// accepted, and because it needs the claims) the denylist, inside
+    /// validate()'s read section.
     [[nodiscard]] Error accept(const Claims& claims, std::int64_t now,
                                std::span<const unsigned char> signature,
                                const Denylist::Hint& hint = {}) const noexcept {
@@ -301,7 +302,7 @@ class Validator {
         if (const Error e = detail::check_claims_in_range(claims, m_options, now); e != Error::ok)
             return e;
         if (m_options.denylist == nullptr) return Error::ok;
-        return m_options.denylist->check(claims, signature, hint);
+        return m_options.denylist->check_in_section(claims, signature, hint);
     }
 
     /// The same, for a cache hit: the signature is decoded only if the
