@@ -1123,10 +1123,13 @@ class Denylist {
 
     // Validator::validate checks inside its own read section.
     friend class Validator;
-    /// check(), for a caller inside a read section.
-    [[nodiscard]] Error check_in_section(const Claims& claims,
-                                         std::span<const unsigned char> signature,
-                                         const Hint& hint) const noexcept {
+    /// check(), for a caller inside a read section. Out of line: inlined, it
+    /// made validate() save six more registers on every path, with a
+    /// denylist or not (+12 instructions, ~2-4% slower in a harness without
+    /// one).
+    [[gnu::noinline]] [[nodiscard]] Error check_in_section(const Claims& claims,
+                                                           std::span<const unsigned char> signature,
+                                                           const Hint& hint) const noexcept {
         const Key key = !claims.jti ? signature_key(claims.header.alg, signature, claims.exp)
                         : hint_names(hint, claims) ? hint.key
                                                    : jti_key(*claims.jti, claims.exp);
