@@ -340,7 +340,9 @@ TEST(Rotation, ValidatorsKeepRunningWhileKeysChange) {
     std::vector<std::thread> readers;
     for (int i = 0; i < 2; ++i)
         readers.emplace_back(reader);
-    for (int round = 0; round < 2000; ++round) {
+    // At least 2000 changes, and on until the readers have validated a while
+    // (on a busy 2-core machine they may start only after 2000 are done).
+    for (int round = 0; round < 2000 || seen_present.load() + seen_absent.load() < 2000; ++round) {
         switch (round % 3) {
             case 0:
                 validator.add_key(key_b, "coming");
