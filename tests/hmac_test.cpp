@@ -209,5 +209,37 @@ TEST(Hmac, AgreesWithOpenSslAtEveryMessageLength) {
     check.template operator()<Hs512Key>(EVP_sha512());
 }
 
+TEST(Hmac, WorkAlongsideRunsOnceAndChangesNoMac) {
+    // verify() and mac() may run the validator's work in the middle of the
+    // compressions (after the first half of the whole blocks): at every
+    // length, the split must leave the MAC as it was, and the work must run
+    // exactly once, and not at all for a signature of the wrong size.
+    std::mt19937_64 rng(12);
+    std::string message(3 * 128 + 1, '\0');
+    for (auto& c : message)
+        c = static_cast<char>(rng());
+    auto check = [&]<class Key>() {
+        const Key key(std::string(Key::min_secret_size, 'k'));
+        for (std::size_t size = 0; size <= message.size(); ++size) {
+            const std::string_view input = std::string_view(message).substr(0, size);
+            const std::string expected = key.sign(input);
+            int calls = 0;
+            unsigned char out[Key::mac_size];
+            key.mac(input, out, [&] { ++calls; });
+            ASSERT_EQ(std::string(reinterpret_cast<const char*>(out), sizeof out), expected)
+                << Key::algorithm << ", " << size << " bytes";
+            ASSERT_EQ(calls, 1);
+            const auto* tag = reinterpret_cast<const unsigned char*>(expected.data());
+            ASSERT_TRUE(key.verify(input, tag, expected.size(), [&] { ++calls; }));
+            ASSERT_EQ(calls, 2);
+            ASSERT_FALSE(key.verify(input, tag, expected.size() - 1, [&] { ++calls; }));
+            ASSERT_EQ(calls, 2);
+        }
+    };
+    check.template operator()<Hs256Key>();
+    check.template operator()<Hs384Key>();
+    check.template operator()<Hs512Key>();
+}
+
 }  // namespace
 }  // namespace jwtguard

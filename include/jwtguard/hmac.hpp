@@ -75,11 +75,25 @@ class HmacKey {
     /// bulk update (no copy), the padding by detail::finish_blocks. Both runs
     /// start one block in (the pad's), which their lengths count.
     void mac(std::string_view input, unsigned char (&out)[mac_size]) const noexcept {
+        mac(input, out, [] {});
+    }
+
+    /// The same, calling `alongside()` once, after the first half of the
+    /// input's whole blocks: work that does not depend on the MAC then runs
+    /// while the compressions, one long chain of dependent instructions
+    /// with execution units to spare, are still in flight.
+    template <class Alongside>
+    void mac(std::string_view input, unsigned char (&out)[mac_size],
+             Alongside&& alongside) const noexcept {
         const auto* bytes = reinterpret_cast<const unsigned char*>(input.data());
-        const std::size_t whole = input.size() / Hash::block_size * Hash::block_size;
+        const std::size_t blocks = input.size() / Hash::block_size;
+        const std::size_t first = (blocks + 1) / 2 * Hash::block_size;
+        const std::size_t whole = blocks * Hash::block_size;
         unsigned char inner[mac_size];
         typename Hash::Context ctx = m_inner;
-        if (whole != 0) Hash::update(ctx, bytes, whole);
+        if (first != 0) Hash::update(ctx, bytes, first);
+        alongside();
+        if (whole != first) Hash::update(ctx, bytes + first, whole - first);
         detail::finish_blocks<Hash>(ctx, bytes + whole, input.size() - whole,
                                     Hash::block_size + input.size(), inner);
         ctx = m_outer;
@@ -89,9 +103,17 @@ class HmacKey {
     /// True when `signature` is the MAC of `input`; compared in constant time.
     [[nodiscard]] bool verify(std::string_view input, const unsigned char* signature,
                               std::size_t size) const noexcept {
+        return verify(input, signature, size, [] {});
+    }
+
+    /// The same, calling `alongside()` once during the MAC (see mac()), or
+    /// not at all for a signature of the wrong size.
+    template <class Alongside>
+    [[nodiscard]] bool verify(std::string_view input, const unsigned char* signature,
+                              std::size_t size, Alongside&& alongside) const noexcept {
         if (size != mac_size) return false;
         unsigned char expected[mac_size];
-        mac(input, expected);
+        mac(input, expected, alongside);
         return detail::mac_equal<mac_size>(expected, signature);
     }
 

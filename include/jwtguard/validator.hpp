@@ -234,24 +234,6 @@ class Validator {
         }
         if (!key_accepts(*found.key, *header.alg)) return Error::alg_mismatch;
 
-        // With a denylist, the payload's bytes are decoded now (into their
-        // place below) for the denylist's prefetch hint, and the lines its
-        // check will read load while the signature is computed. Nothing of
-        // the payload is parsed, and nothing decided, before the signature
-        // holds: a payload that does not decode is decoded again below, after
-        // the signature, which reports it.
-        char* const payload = scratch + header_size + 1;
-        std::size_t payload_size = 0;
-        bool payload_decoded = false;
-        Denylist::Hint hint;
-        if (m_options.denylist != nullptr && m_options.denylist_prefetch) {
-            payload_decoded =
-                base64url_decode(parts.payload, reinterpret_cast<unsigned char*>(payload),
-                                 payload_size) == Base64Status::ok;
-            if (payload_decoded)
-                m_options.denylist->prefetch_hint(std::string_view(payload, payload_size), hint);
-        }
-
         // Signature, before a byte of the payload is parsed.
         if (parts.signature.size() > base64url_encoded_size(detail::max_signature_size))
             return Error::signature_length;
@@ -260,8 +242,27 @@ class Validator {
         if (const auto s = base64url_decode(parts.signature, signature, signature_size);
             s != Base64Status::ok)
             return detail::base64_error(s, 2);
-        if (const Error e =
-                verify_signature(*found.key, parts.signing_input, signature, signature_size);
+
+        // While the signature is computed (inside an HMAC's chain of
+        // compressions, which leaves execution units to spare), the
+        // payload's bytes are decoded into their place below, and with a
+        // denylist its prefetch hint starts loading the lines its check will
+        // read. Nothing of the payload is parsed, and nothing decided, before
+        // the signature holds: a payload that does not decode is decoded
+        // again after the signature, which reports it.
+        char* const payload = scratch + header_size + 1;
+        std::size_t payload_size = 0;
+        bool payload_decoded = false;
+        Denylist::Hint hint;
+        const auto alongside = [&]() noexcept {
+            payload_decoded =
+                base64url_decode(parts.payload, reinterpret_cast<unsigned char*>(payload),
+                                 payload_size) == Base64Status::ok;
+            if (payload_decoded && m_options.denylist != nullptr && m_options.denylist_prefetch)
+                m_options.denylist->prefetch_hint(std::string_view(payload, payload_size), hint);
+        };
+        if (const Error e = verify_signature(*found.key, parts.signing_input, signature,
+                                             signature_size, alongside);
             e != Error::ok)
             return e;
         // Only a header that came with a good signature is remembered.
@@ -318,13 +319,23 @@ class Validator {
         return accept(claims, now, {signature, size});
     }
 
+    /// The signature's verdict, calling `alongside()` once unless its size
+    /// is wrong: during the MAC for a key whose verify() takes it (HmacKey),
+    /// else before.
+    template <class Alongside>
     [[nodiscard]] static Error verify_signature(const Key& key, std::string_view input,
-                                                const unsigned char* signature,
-                                                std::size_t size) noexcept {
+                                                const unsigned char* signature, std::size_t size,
+                                                const Alongside& alongside) noexcept {
         return std::visit(
             [&](const auto& k) {
                 if (size != k.signature_size()) return Error::signature_length;
-                return k.verify(input, signature, size) ? Error::ok : Error::signature_invalid;
+                if constexpr (requires { k.verify(input, signature, size, alongside); }) {
+                    return k.verify(input, signature, size, alongside) ? Error::ok
+                                                                       : Error::signature_invalid;
+                } else {
+                    alongside();
+                    return k.verify(input, signature, size) ? Error::ok : Error::signature_invalid;
+                }
             },
             key);
     }
