@@ -129,6 +129,50 @@ class JtiStream {
 inline constexpr std::uint64_t revoked_family = 1;  // jti(0 .. count-1) are revoked
 inline constexpr std::uint64_t fresh_family = 2;    // never revoked
 
+/// The floor of one denylist lookup: what no denylist of the design
+/// can avoid. The jti's fingerprint (`detail::fingerprint`, as the denylist
+/// computes it: XXH3-128 seeded with the exp), then one random 64-byte line
+/// read (all eight words) in a region the size of the smallest filter that
+/// meets the 0.6% false-positive budget (12 bits per key for `keys` keys:
+/// 1.5 MB at 1M, 15 MB at 10M), mapped as the denylist's tables are. For a
+/// revoked token (`with_set`), also one random line of the smallest exact
+/// set (16 bytes per key, full), the two reads issued together: both
+/// addresses come from the hash alone. No buckets, no epoch, no bit tests.
+class LookupFloor {
+  public:
+    LookupFloor(std::size_t keys, bool with_set)
+        : m_filter_lines(keys * 12 / 512 + 1),
+          m_set_lines(with_set ? keys * 16 / 64 : 0),
+          m_memory((m_filter_lines + m_set_lines) * 64) {
+        auto* words = static_cast<std::uint64_t*>(m_memory.data());
+        for (std::size_t w = 0; w < (m_filter_lines + m_set_lines) * 8; ++w)
+            words[w] = XXH3_64bits(&w, sizeof w);  // real pages, not the zero page
+    }
+
+    /// The lines' words folded with the fingerprint (0 almost never).
+    [[nodiscard]] std::uint64_t probe(std::string_view jti, std::int64_t exp) const noexcept {
+        const auto* words = static_cast<const std::uint64_t*>(m_memory.data());
+        const jwtguard::detail::Fingerprint h = jwtguard::detail::fingerprint(
+            jwtguard::detail::NameKind::jti, jti.data(), jti.size(), exp);
+        const std::uint64_t* filter_line =
+            words + jwtguard::detail::fast_range(h.hi, m_filter_lines) * 8;
+        std::uint64_t folded = h.lo;
+        for (std::size_t w = 0; w < 8; ++w)
+            folded ^= filter_line[w];
+        if (m_set_lines != 0) {
+            const std::uint64_t* set_line =
+                words + m_filter_lines * 8 + jwtguard::detail::fast_range(h.lo, m_set_lines) * 8;
+            for (std::size_t w = 0; w < 8; ++w)
+                folded ^= set_line[w];
+        }
+        return folded;
+    }
+
+  private:
+    std::size_t m_filter_lines, m_set_lines;
+    jwtguard::detail::LargeBuffer m_memory;
+};
+
 /// Who uses a shared denylist: benchmarks that add revocations get their
 /// own, so that the others always see exactly `count` (benchmarks run in
 /// random order).

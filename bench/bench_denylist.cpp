@@ -44,44 +44,17 @@ std::size_t live(const benchmark::State& state) {
     return static_cast<std::size_t>(state.range(0));
 }
 
-/// The floors of a lookup: what no denylist of the design can avoid.
-/// The jti's fingerprint (`detail::fingerprint`, as the denylist computes
-/// it: XXH3-128 seeded with the exp), then one random 64-byte line read (all eight words) in a
-/// region the size of the smallest filter that meets the 0.6% false-positive
-/// budget (12 bits per key for `keys` keys: 1.5 MB at 1M, 15 MB at 10M),
-/// mapped as the denylist's tables are. For a revoked token (`WithSet`),
-/// also one random line of the smallest exact set (16 bytes per key, full),
-/// the two reads issued together: both addresses come from the hash alone.
-/// No buckets, no epoch, no bit tests.
+/// The floors of a lookup (bench::LookupFloor), one jti after another.
 template <bool WithSet>
 void floor_lookups(benchmark::State& state, std::uint64_t family) {
     const auto keys = static_cast<std::size_t>(state.range(0));
     const bool one_at_a_time = state.range(1) != 0;
-    const std::size_t filter_lines = keys * 12 / 512 + 1;
-    const std::size_t set_lines = WithSet ? keys * 16 / 64 : 0;
-    const jwtguard::detail::LargeBuffer memory((filter_lines + set_lines) * 64);
-    auto* words = static_cast<std::uint64_t*>(memory.data());
-    for (std::size_t w = 0; w < (filter_lines + set_lines) * 8;
-         ++w)  // real pages, not the zero page
-        words[w] = XXH3_64bits(&w, sizeof w);
-    const std::uint64_t* set = words + filter_lines * 8;
+    const bench::LookupFloor floor(keys, WithSet);
     JtiStream jtis(family, bench::sequential());
     std::uint64_t checksum = 0;
     for (auto _ : state) {
         const auto jti = jtis();
-        const jwtguard::detail::Fingerprint h = jwtguard::detail::fingerprint(
-            jwtguard::detail::NameKind::jti, jti.text.data(), jti.text.size(), jti.exp);
-        const std::uint64_t* filter_line =
-            words + jwtguard::detail::fast_range(h.hi, filter_lines) * 8;
-        std::uint64_t folded = h.lo;
-        for (std::size_t w = 0; w < 8; ++w)
-            folded ^= filter_line[w];
-        if constexpr (WithSet) {
-            const std::uint64_t* set_line = set + jwtguard::detail::fast_range(h.lo, set_lines) * 8;
-            for (std::size_t w = 0; w < 8; ++w)
-                folded ^= set_line[w];
-        }
-        checksum += folded == 0;
+        checksum += floor.probe(jti.text, jti.exp) == 0;
         if (one_at_a_time) _mm_lfence();
     }
     benchmark::DoNotOptimize(checksum);

@@ -218,7 +218,7 @@ BENCHMARK(BM_validate_hs256_denylist)
 /// neighbour that slows the machine for a while slows every side alike,
 /// which separate rows measured seconds apart cannot promise (on the 2-vCPU
 /// VM the single-token row alone read 1.55x to 1.86x its floor within one
-/// hour). Seven sides, 32 calls each per turn, the order rotated every
+/// hour). Eight sides, 32 calls each per turn, the order rotated every
 /// iteration:
 ///   single         BM_validate_hs256's call (one token, no denylist);
 ///   single_floor   BM_floor_hmac_precomputed's call on its input;
@@ -228,12 +228,19 @@ BENCHMARK(BM_validate_hs256_denylist)
 ///   single_key     jwtguard's own Hs256Key::verify on the single token's
 ///                  input (below the floor: hmac.hpp);
 ///   pool_1m_other_hint  pool_1m with the denylist's prefetch hint
-///                  (ValidatorOptions::denylist_prefetch) the other way.
+///                  (ValidatorOptions::denylist_prefetch) the other way;
+///   pool_floor_lookup  pool_floor's call, then the floor of a lookup among
+///                  1M revocations (bench::LookupFloor) of the token's jti
+///                  and exp, taken from it beforehand.
 /// Counters: `<side>_ns` per call, and the ratios the report judges:
 /// `single_ratio` (single / single_floor), `pool_ratio` (pool_1m /
 /// pool_floor) and `denylist_cost` (pool_1m / pool - 1); and
 /// `single_over_key` (single / single_key), what validate adds to its own
-/// HMAC, and `hint_speedup` (pool_1m's time without the hint over with it).
+/// HMAC, `hint_speedup` (pool_1m's time without the hint over with it),
+/// `denylist_floor_cost` (what the floor of a lookup adds to the floor of
+/// the pool, as a share of `pool`: the floor of `denylist_cost`) and
+/// `denylist_over_floor` (what the denylist adds to validate over what the
+/// floor of a lookup adds to the HMAC).
 void BM_validate_hs256_paired(benchmark::State& state) {
     using Clock = std::chrono::steady_clock;
     constexpr std::size_t batch = 32;
@@ -246,24 +253,45 @@ void BM_validate_hs256_paired(benchmark::State& state) {
     options.denylist_prefetch = !options.denylist_prefetch;
     const jwtguard::Validator other_hint(keys(), options);
     auto claims = std::make_unique<jwtguard::Claims>();
+    const bench::LookupFloor lookup_floor(1'000'000, false);
 
     const std::string& single = bench::hs256_token();
     const std::string_view single_input = std::string_view(single).substr(0, single.rfind('.'));
     const std::string single_mac = key.sign(single_input);
     const auto& tokens = token_pool();
     std::vector<std::string> macs;
-    for (const std::string& token : tokens)
+    struct JtiExp {  // inline, so that the floor reads no other line
+        char jti[64];
+        std::size_t size;
+        std::int64_t exp;
+    };
+    std::vector<JtiExp> jti_exps;
+    for (const std::string& token : tokens) {
         macs.push_back(key.sign(std::string_view(token).substr(0, token.rfind('.'))));
+        if (plain.validate(token, now, *claims) != jwtguard::Error::ok) {
+            state.SkipWithError("a pool token does not validate");
+            return;
+        }
+        JtiExp& j = jti_exps.emplace_back();
+        j.size = std::min(claims->jti->size(), sizeof j.jti);
+        std::memcpy(j.jti, claims->jti->data(), j.size);
+        j.exp = *claims->exp;
+    }
     constexpr std::size_t first = revoked_in_pool, count = pool_size - revoked_in_pool;
 
-    // Each pool side walks the pool from its own position.
-    std::size_t next[7] = {};  // by side: the pool sides are 2, 3, 4 and 6
+    // Each pool side walks the pool from its own position, an eighth of the
+    // pool apart: a side never finds lines another has just loaded (the
+    // tokens' bytes, the filter's), as it would if they walked in step.
+    std::size_t next[8];  // by side: the pool sides are 2, 3, 4, 6 and 7
+    for (std::size_t side = 0; side < 8; ++side)
+        next[side] = side * count / 8;
     auto pool_token = [&](int side) -> std::size_t {
         const std::size_t i = first + next[side];
         if (++next[side] == count) next[side] = 0;
         return i;
     };
     auto input_of = [](std::string_view token) { return token.substr(0, token.rfind('.')); };
+    std::uint64_t probed = 0;
     auto run = [&](int side) {
         std::size_t wrong = 0;
         for (std::size_t n = 0; n < batch; ++n) {
@@ -294,14 +322,22 @@ void BM_validate_hs256_paired(benchmark::State& state) {
                         !key.verify(single_input,
                                     reinterpret_cast<const unsigned char*>(single_mac.data()), 32);
                     break;
-                default:
+                case 6:
                     wrong += other_hint.validate(tokens[pool_token(6)], now, *claims) !=
                              jwtguard::Error::ok;
+                    break;
+                default: {
+                    const std::size_t i = pool_token(7);
+                    wrong += !floor.verify(input_of(tokens[i]),
+                                           reinterpret_cast<const unsigned char*>(macs[i].data()));
+                    probed +=
+                        lookup_floor.probe({jti_exps[i].jti, jti_exps[i].size}, jti_exps[i].exp);
+                }
             }
         }
         return wrong;
     };
-    constexpr int sides = 7;
+    constexpr int sides = 8;
     for (int side = 0; side < sides; ++side)
         (void)run(side);  // each side's first calls set up its state
 
@@ -324,9 +360,14 @@ void BM_validate_hs256_paired(benchmark::State& state) {
         return;
     }
     const double calls = static_cast<double>(round * batch);
-    const char* names[sides] = {
-        "single_ns",     "single_floor_ns",      "pool_ns", "pool_1m_ns", "pool_floor_ns",
-        "single_key_ns", "pool_1m_other_hint_ns"};
+    const char* names[sides] = {"single_ns",
+                                "single_floor_ns",
+                                "pool_ns",
+                                "pool_1m_ns",
+                                "pool_floor_ns",
+                                "single_key_ns",
+                                "pool_1m_other_hint_ns",
+                                "pool_floor_lookup_ns"};
     for (int side = 0; side < sides; ++side)
         state.counters[names[side]] = spent[side] * 1e9 / calls;
     state.counters["single_ratio"] = spent[0] / spent[1];
@@ -336,6 +377,9 @@ void BM_validate_hs256_paired(benchmark::State& state) {
     const bool hint_by_default = jwtguard::ValidatorOptions{}.denylist_prefetch;
     state.counters["hint_speedup"] =
         hint_by_default ? spent[6] / spent[3] : spent[3] / spent[6];  // without / with
+    state.counters["denylist_floor_cost"] = (spent[7] - spent[4]) / spent[2];
+    state.counters["denylist_over_floor"] = (spent[3] - spent[2]) / (spent[7] - spent[4]);
+    benchmark::DoNotOptimize(probed);
 }
 BENCHMARK(BM_validate_hs256_paired);
 
