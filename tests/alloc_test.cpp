@@ -259,7 +259,6 @@ TEST(Allocations, DenylistChecksAllocateNothing) {
 
     Validator::Options options;
     options.denylist = &denylist;
-    const Validator validator(Hs256Key(test::secret), options);
     const std::vector<std::pair<std::string, Error>> tokens = {
         {test::make_token(test::hs256_header, test::good_payload), Error::ok},
         {test::make_token(test::hs256_header, R"({"jti":"id-revoked","exp":1700000600})"),
@@ -272,7 +271,11 @@ TEST(Allocations, DenylistChecksAllocateNothing) {
         {test::make_token(test::hs256_header, R"({"jti":"far","exp":1707776000})"), Error::revoked},
         {test::make_token(test::hs256_header, R"({"jti":"far","exp":1707776001})"), Error::ok},
     };
-    expect_no_allocations(validator, tokens, 2000);
+    for (const bool hint : {true, false}) {  // the prefetch hint, and without
+        options.denylist_prefetch = hint;
+        const Validator validator(Hs256Key(test::secret), options);
+        expect_no_allocations(validator, tokens, 2000);
+    }
     // Direct lookups, prefetch included.
     bool hit = false;
     const std::size_t count = allocations_during([&] {
