@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <map>
 #include <random>
@@ -797,16 +798,21 @@ TEST(DenylistConcurrency, ReadersAndValidatorsSeeEveryRevocationWhileWritersGrow
             ++checks;
         }
     };
-    // A validator thread too: whole tokens through Validator::validate.
+    // Validator threads too: whole tokens through Validator::validate, with
+    // the denylist's prefetch hint (which reads the tables before the
+    // signature is checked) and without.
     Validator::Options options;
     options.denylist = &d;
-    const Validator validator(Hs256Key(test::secret), options);
+    options.denylist_prefetch = true;
+    const Validator with_hint(Hs256Key(test::secret), options);
+    options.denylist_prefetch = false;
+    const Validator without_hint(Hs256Key(test::secret), options);
     const std::string exp_text = std::to_string(exp);
     const std::string revoked_token =
         test::make_token(test::hs256_header, R"({"jti":"old-7","exp":)" + exp_text + "}");
     const std::string fresh_token =
         test::make_token(test::hs256_header, R"({"jti":"never","exp":)" + exp_text + "}");
-    auto validating = [&] {
+    auto validating = [&](const Validator& validator) {
         auto claims = test::new_claims();
         while (!stop.load()) {
             if (validator.validate(revoked_token, now, *claims) != Error::revoked) failed = true;
@@ -817,7 +823,8 @@ TEST(DenylistConcurrency, ReadersAndValidatorsSeeEveryRevocationWhileWritersGrow
     std::vector<std::thread> threads;
     for (int i = 0; i < 2; ++i)
         threads.emplace_back(reader);
-    threads.emplace_back(validating);
+    threads.emplace_back(validating, std::cref(with_hint));
+    threads.emplace_back(validating, std::cref(without_hint));
     std::thread writer([&] {
         for (int i = 0; i < 30000; ++i) {
             d.revoke_jti(id("new-", i), exp);

@@ -654,9 +654,11 @@ class Denylist {
             std::memcpy(hint.jti, jti.data(), jti.size());
             hint.exp = exp;
         }
-        if (const detail::Bucket* o = m_overflow.load(std::memory_order_relaxed))
+        // Acquire: the table's fields (which prefetch() reads) were written
+        // by the writer that published it.
+        if (const detail::Bucket* o = m_overflow.load(std::memory_order_acquire))
             if (const auto* t =
-                    o->cells[hint.key.fp.lo & m_shard_mask].load(std::memory_order_relaxed))
+                    o->cells[hint.key.fp.lo & m_shard_mask].load(std::memory_order_acquire))
                 t->prefetch(hint.key.fp);
         if (const detail::FingerprintTable* cell = ring_cell(hint.key)) cell->prefetch(hint.key.fp);
     }
