@@ -81,8 +81,10 @@ class HmacKey {
 
     /// The same, calling `alongside()` once, after the first half of the
     /// input's whole blocks: work that does not depend on the MAC then runs
-    /// while the compressions, one long chain of dependent instructions
-    /// with execution units to spare, are still in flight.
+    /// while the compressions, one long chain of dependent instructions,
+    /// are still in flight, and part of it is hidden (a 35 ns payload
+    /// decode costs ~22 ns there, ~8 ns net of the second update's setup:
+    /// bench/README.md, "Work alongside the HMAC").
     template <class Alongside>
     void mac(std::string_view input, unsigned char (&out)[mac_size],
              Alongside&& alongside) const noexcept {
